@@ -1,0 +1,19 @@
+//! Plain domain types and rules: customers, preferences, workspaces and API keys. No framework code lives here
+//! except the derives that describe the wire format (serde) and document it (utoipa), so the JSON a client sends
+//! is exactly the shape these types have.
+
+pub mod auth;
+pub mod customer;
+pub mod ids;
+pub mod invalid;
+pub mod merge_patch;
+pub mod page;
+pub mod preferences;
+pub mod validate;
+
+pub use auth::{ApiKey, Principal, Scope, Workspace};
+pub use customer::{Customer, CustomerFields, CustomerFilter};
+pub use ids::{CustomerId, KeyId, WorkspaceId};
+pub use invalid::InvalidInput;
+pub use page::Page;
+pub use preferences::{Channel, PreferenceChange, Preferences};
