@@ -1,0 +1,193 @@
+//! Persistence behind repository traits. Handlers and services see only these traits; `redb` (embedded, the
+//! default) is one implementation, and a backend on a distributed engine would be another.
+
+mod codec;
+pub mod redb;
+mod tables;
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::{
+    ApiKey, Customer, CustomerFields, CustomerFilter, CustomerId, InvalidInput, KeyId, Page, PreferenceChange,
+    Preferences, Workspace, WorkspaceId,
+};
+
+pub use self::redb::RedbStore;
+
+/// Errors of the storage layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Another customer of the workspace already has this external id.
+    #[error("external_id {external_id:?} is already used by customer {existing}")]
+    ExternalIdConflict {
+        /// The contested external id.
+        external_id: String,
+        /// The customer holding it.
+        existing: CustomerId,
+    },
+    /// The customer (or key) addressed does not exist in this workspace.
+    #[error("not found")]
+    NotFound,
+    /// A workspace with this id exists already.
+    #[error("workspace {0} already exists")]
+    WorkspaceExists(String),
+    /// A change computed inside a transaction broke a domain rule; nothing was written.
+    #[error(transparent)]
+    Invalid(#[from] InvalidInput),
+    /// The database file is locked by another process.
+    #[error(
+        "the store {0} is in use by another Rappel process (a running server?); stop it first or use the HTTP API"
+    )]
+    InUse(PathBuf),
+    /// The file was written by a newer Rappel.
+    #[error("the store was written with schema version {found}, newer than this Rappel understands ({supported}); upgrade Rappel")]
+    SchemaTooNew {
+        /// Version found in the file.
+        found: u32,
+        /// Highest version this binary reads.
+        supported: u32,
+    },
+    /// The file holds vectors of another embedding model.
+    #[error("the store holds embeddings of {stored_model} ({stored_dim} dimensions) but the configured model {model} has {dim}; configure the same model or use another data dir")]
+    EmbeddingMismatch {
+        /// Model recorded in the store.
+        stored_model: String,
+        /// Dimension recorded in the store.
+        stored_dim: usize,
+        /// Configured model.
+        model: String,
+        /// Its dimension.
+        dim: usize,
+    },
+    /// A stored value could not be decoded.
+    #[error("corrupt record in table {table}: {reason}")]
+    Corrupt {
+        /// Table holding the record.
+        table: &'static str,
+        /// What was wrong.
+        reason: String,
+    },
+    /// The data folder could not be created or read.
+    #[error("data folder {path}: {source}")]
+    Io {
+        /// The folder.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The embedded database failed.
+    #[error("database error: {0}")]
+    Database(#[from] ::redb::Error),
+}
+
+/// What an upsert did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upserted {
+    /// A new customer was created.
+    Created,
+    /// An existing customer's profile changed.
+    Updated,
+    /// The stored profile was already identical; nothing was written.
+    Unchanged,
+}
+
+/// A change computed from the current value inside the write transaction.
+pub type Change<'a, T> = &'a mut dyn FnMut(&T) -> Result<T, InvalidInput>;
+
+/// Customer profiles and the external-id index.
+pub trait CustomerRepo: Send + Sync {
+    /// Stores a new customer; fails with `ExternalIdConflict` when its external id is taken.
+    fn create_customer(&self, customer: &Customer) -> Result<(), StoreError>;
+    /// Creates or replaces the customer with `fields.external_id`; writes nothing when the profile is identical.
+    fn upsert_customer(
+        &self,
+        workspace: &WorkspaceId,
+        fields: CustomerFields,
+        now: DateTime<Utc>,
+    ) -> Result<(Customer, Upserted), StoreError>;
+    /// Applies `change` to the customer's profile atomically; `NotFound` when absent.
+    fn update_customer(
+        &self,
+        workspace: &WorkspaceId,
+        id: &CustomerId,
+        change: Change<'_, CustomerFields>,
+        now: DateTime<Utc>,
+    ) -> Result<Customer, StoreError>;
+    /// The customer with this id, if it exists in this workspace.
+    fn get_customer(&self, workspace: &WorkspaceId, id: &CustomerId) -> Result<Option<Customer>, StoreError>;
+    /// The customer with this external id, if any.
+    fn customer_by_external_id(
+        &self,
+        workspace: &WorkspaceId,
+        external_id: &str,
+    ) -> Result<Option<Customer>, StoreError>;
+    /// Customers in id (creation) order after the cursor, filtered.
+    fn list_customers(
+        &self,
+        workspace: &WorkspaceId,
+        filter: &CustomerFilter,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Customer>, StoreError>;
+    /// Erases the customer and everything stored about them in one transaction; false when absent.
+    fn erase_customer(&self, workspace: &WorkspaceId, id: &CustomerId) -> Result<bool, StoreError>;
+}
+
+/// Preferences and their change history.
+pub trait PreferenceRepo: Send + Sync {
+    /// The customer's preferences (defaults when never set); `NotFound` when the customer is absent.
+    fn get_preferences(&self, workspace: &WorkspaceId, id: &CustomerId) -> Result<Preferences, StoreError>;
+    /// Applies `change` atomically and records one history entry per changed field; writes nothing when
+    /// nothing changed. Returns the new preferences and the recorded changes.
+    fn update_preferences(
+        &self,
+        workspace: &WorkspaceId,
+        id: &CustomerId,
+        change: Change<'_, Preferences>,
+        now: DateTime<Utc>,
+        source: &str,
+    ) -> Result<(Preferences, Vec<PreferenceChange>), StoreError>;
+    /// History entries in order after `after` (a `seq`).
+    fn preference_history(
+        &self,
+        workspace: &WorkspaceId,
+        id: &CustomerId,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Page<PreferenceChange>, StoreError>;
+}
+
+/// Workspaces and API keys.
+pub trait KeyRepo: Send + Sync {
+    /// Creates a workspace; `WorkspaceExists` when the id is taken.
+    fn create_workspace(&self, workspace: &Workspace) -> Result<(), StoreError>;
+    /// The workspace, if it exists.
+    fn get_workspace(&self, id: &WorkspaceId) -> Result<Option<Workspace>, StoreError>;
+    /// Every workspace, by id.
+    fn list_workspaces(&self) -> Result<Vec<Workspace>, StoreError>;
+    /// Stores a key (by the hash of its secret).
+    fn insert_key(&self, key: &ApiKey) -> Result<(), StoreError>;
+    /// The key whose secret hashes to `hash`.
+    fn key_by_hash(&self, hash: &str) -> Result<Option<ApiKey>, StoreError>;
+    /// The workspace's keys, revoked ones included, by id.
+    fn list_keys(&self, workspace: &WorkspaceId) -> Result<Vec<ApiKey>, StoreError>;
+    /// Revokes a key of the workspace; `NotFound` when it has no such key. Revoking twice keeps the first time.
+    fn revoke_key(&self, workspace: &WorkspaceId, id: &KeyId, now: DateTime<Utc>) -> Result<ApiKey, StoreError>;
+}
+
+/// Everything a backend provides.
+pub trait Store: CustomerRepo + PreferenceRepo + KeyRepo {
+    /// Cheap check that the store answers (for readiness).
+    fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// The embedding model a store's vectors come from, recorded at first open and checked on every open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelStamp {
+    /// Model name.
+    pub name: String,
+    /// Vector dimension.
+    pub dim: usize,
+}

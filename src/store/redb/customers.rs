@@ -1,0 +1,202 @@
+//! Customer profiles and the external-id index in redb.
+
+use ::redb::{ReadableDatabase, ReadableTable, Table, WriteTransaction};
+use chrono::{DateTime, Utc};
+
+use super::{upper, RedbStore};
+use crate::domain::{Customer, CustomerFields, CustomerFilter, CustomerId, Page, WorkspaceId};
+use crate::store::codec::{decode, encode};
+use crate::store::tables::{CUSTOMERS, EXTERNAL_IDS, PREFERENCES, PREFERENCE_HISTORY};
+use crate::store::{Change, CustomerRepo, StoreError, Upserted};
+
+type Customers<'t> = Table<'t, (&'static str, &'static str), &'static [u8]>;
+type ExternalIds<'t> = Table<'t, (&'static str, &'static str), &'static str>;
+
+fn read_customer(table: &Customers<'_>, ws: &str, id: &str) -> Result<Option<Customer>, StoreError> {
+    table.get((ws, id))?.map(|v| decode("customers", v.value())).transpose()
+}
+
+/// Writes `customer`, moving its external-id index entry from `old_external_id` if it changed.
+fn write_customer(
+    customers: &mut Customers<'_>,
+    external_ids: &mut ExternalIds<'_>,
+    customer: &Customer,
+    old_external_id: Option<&str>,
+) -> Result<(), StoreError> {
+    let ws = customer.workspace.as_str();
+    let ext = customer.fields.external_id.as_str();
+    if old_external_id != Some(ext) {
+        if let Some(holder) = external_ids.get((ws, ext))? {
+            return Err(StoreError::ExternalIdConflict {
+                external_id: ext.to_owned(),
+                existing: CustomerId::from_client(holder.value()),
+            });
+        }
+        if let Some(old) = old_external_id {
+            external_ids.remove((ws, old))?;
+        }
+        external_ids.insert((ws, ext), customer.id.as_str())?;
+    }
+    customers.insert((ws, customer.id.as_str()), encode(customer).as_slice())?;
+    Ok(())
+}
+
+fn commit<T>(txn: WriteTransaction, value: T) -> Result<T, StoreError> {
+    txn.commit()?;
+    Ok(value)
+}
+
+impl CustomerRepo for RedbStore {
+    fn create_customer(&self, customer: &Customer) -> Result<(), StoreError> {
+        let txn = self.db.begin_write()?;
+        {
+            let mut customers = txn.open_table(CUSTOMERS)?;
+            let mut external_ids = txn.open_table(EXTERNAL_IDS)?;
+            write_customer(&mut customers, &mut external_ids, customer, None)?;
+        }
+        commit(txn, ())
+    }
+
+    fn upsert_customer(
+        &self,
+        workspace: &WorkspaceId,
+        fields: CustomerFields,
+        now: DateTime<Utc>,
+    ) -> Result<(Customer, Upserted), StoreError> {
+        let ws = workspace.as_str();
+        let txn = self.db.begin_write()?;
+        let result = {
+            let mut customers = txn.open_table(CUSTOMERS)?;
+            let mut external_ids = txn.open_table(EXTERNAL_IDS)?;
+            let existing_id = external_ids
+                .get((ws, fields.external_id.as_str()))?
+                .map(|v| v.value().to_owned());
+            match existing_id {
+                Some(id) => {
+                    let mut customer = read_customer(&customers, ws, &id)?.ok_or(StoreError::Corrupt {
+                        table: "customer_external_ids",
+                        reason: format!("dangling id {id}"),
+                    })?;
+                    if customer.replace_fields(fields, now) {
+                        let old = customer.fields.external_id.clone();
+                        write_customer(&mut customers, &mut external_ids, &customer, Some(&old))?;
+                        (customer, Upserted::Updated)
+                    } else {
+                        (customer, Upserted::Unchanged)
+                    }
+                }
+                None => {
+                    let customer = Customer::new(workspace.clone(), fields, now);
+                    write_customer(&mut customers, &mut external_ids, &customer, None)?;
+                    (customer, Upserted::Created)
+                }
+            }
+        };
+        if result.1 == Upserted::Unchanged {
+            txn.abort()?;
+            return Ok(result);
+        }
+        commit(txn, result)
+    }
+
+    fn update_customer(
+        &self,
+        workspace: &WorkspaceId,
+        id: &CustomerId,
+        change: Change<'_, CustomerFields>,
+        now: DateTime<Utc>,
+    ) -> Result<Customer, StoreError> {
+        let ws = workspace.as_str();
+        let txn = self.db.begin_write()?;
+        let (customer, changed) = {
+            let mut customers = txn.open_table(CUSTOMERS)?;
+            let mut external_ids = txn.open_table(EXTERNAL_IDS)?;
+            let mut customer = read_customer(&customers, ws, id.as_str())?.ok_or(StoreError::NotFound)?;
+            let old_external_id = customer.fields.external_id.clone();
+            let fields = change(&customer.fields)?;
+            let changed = customer.replace_fields(fields, now);
+            if changed {
+                write_customer(&mut customers, &mut external_ids, &customer, Some(&old_external_id))?;
+            }
+            (customer, changed)
+        };
+        if !changed {
+            txn.abort()?;
+            return Ok(customer);
+        }
+        commit(txn, customer)
+    }
+
+    fn get_customer(&self, workspace: &WorkspaceId, id: &CustomerId) -> Result<Option<Customer>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(CUSTOMERS)?;
+        let value = table.get((workspace.as_str(), id.as_str()))?;
+        value.map(|v| decode("customers", v.value())).transpose()
+    }
+
+    fn customer_by_external_id(
+        &self,
+        workspace: &WorkspaceId,
+        external_id: &str,
+    ) -> Result<Option<Customer>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let ids = txn.open_table(EXTERNAL_IDS)?;
+        let Some(id) = ids
+            .get((workspace.as_str(), external_id))?
+            .map(|v| v.value().to_owned())
+        else {
+            return Ok(None);
+        };
+        let customers = txn.open_table(CUSTOMERS)?;
+        let value = customers.get((workspace.as_str(), id.as_str()))?;
+        value.map(|v| decode("customers", v.value())).transpose()
+    }
+
+    fn list_customers(
+        &self,
+        workspace: &WorkspaceId,
+        filter: &CustomerFilter,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Customer>, StoreError> {
+        let ws = workspace.as_str();
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(CUSTOMERS)?;
+        let end = upper("");
+        let mut items = Vec::with_capacity(limit + 1);
+        for entry in table.range((ws, after.unwrap_or(""))..(ws, end.as_str()))? {
+            let (key, value) = entry?;
+            if Some(key.value().1) == after {
+                continue;
+            }
+            let customer: Customer = decode("customers", value.value())?;
+            if filter.matches(&customer) {
+                items.push(customer);
+                if items.len() > limit {
+                    break;
+                }
+            }
+        }
+        Ok(Page::from_overfetch(items, limit, |c| c.id.to_string()))
+    }
+
+    fn erase_customer(&self, workspace: &WorkspaceId, id: &CustomerId) -> Result<bool, StoreError> {
+        let (ws, cid) = (workspace.as_str(), id.as_str());
+        let txn = self.db.begin_write()?;
+        {
+            let mut customers = txn.open_table(CUSTOMERS)?;
+            let Some(customer) = read_customer(&customers, ws, cid)? else {
+                drop(customers);
+                txn.abort()?;
+                return Ok(false);
+            };
+            customers.remove((ws, cid))?;
+            txn.open_table(EXTERNAL_IDS)?
+                .remove((ws, customer.fields.external_id.as_str()))?;
+            txn.open_table(PREFERENCES)?.remove((ws, cid))?;
+            txn.open_table(PREFERENCE_HISTORY)?
+                .retain_in((ws, cid, 0)..=(ws, cid, u64::MAX), |_, _| false)?;
+        }
+        commit(txn, true)
+    }
+}

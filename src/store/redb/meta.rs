@@ -1,0 +1,91 @@
+//! The meta table: schema version and embedding model, written once and checked at every open.
+
+use ::redb::{Database, ReadableDatabase, ReadableTable};
+
+use crate::store::tables::{
+    API_KEYS, API_KEY_IDS, CUSTOMERS, EXTERNAL_IDS, META, PREFERENCES, PREFERENCE_HISTORY, WORKSPACES,
+};
+use crate::store::{ModelStamp, StoreError};
+
+/// The schema this binary writes and reads.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Refuses stores it must not touch (checked in a read transaction, before anything is written), then creates
+/// missing tables and stamps a new store.
+pub fn init(db: &Database, model: Option<&ModelStamp>) -> Result<(), StoreError> {
+    check_schema(db)?;
+    let txn = db.begin_write()?;
+    {
+        let mut meta = txn.open_table(META)?;
+        if meta.get("schema_version")?.is_none() {
+            meta.insert("schema_version", SCHEMA_VERSION.to_string().as_str())?;
+        }
+        if let Some(model) = model {
+            let stored_model = meta.get("embedding_model")?.map(|v| v.value().to_owned());
+            let stored_dim = meta.get("embedding_dim")?.and_then(|v| v.value().parse::<usize>().ok());
+            match (stored_model, stored_dim) {
+                (Some(stored_model), Some(stored_dim)) if stored_dim != model.dim => {
+                    return Err(StoreError::EmbeddingMismatch {
+                        stored_model,
+                        stored_dim,
+                        model: model.name.clone(),
+                        dim: model.dim,
+                    });
+                }
+                (Some(_), Some(_)) => {}
+                _ => {
+                    meta.insert("embedding_model", model.name.as_str())?;
+                    meta.insert("embedding_dim", model.dim.to_string().as_str())?;
+                }
+            }
+        }
+        txn.open_table(CUSTOMERS)?;
+        txn.open_table(EXTERNAL_IDS)?;
+        txn.open_table(PREFERENCES)?;
+        txn.open_table(PREFERENCE_HISTORY)?;
+        txn.open_table(WORKSPACES)?;
+        txn.open_table(API_KEYS)?;
+        txn.open_table(API_KEY_IDS)?;
+    }
+    txn.commit()?;
+    Ok(())
+}
+
+fn check_schema(db: &Database) -> Result<(), StoreError> {
+    let txn = db.begin_read()?;
+    let meta = match txn.open_table(META) {
+        Ok(meta) => meta,
+        Err(::redb::TableError::TableDoesNotExist(_)) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    match meta.get("schema_version")?.map(|v| v.value().parse::<u32>()) {
+        Some(Ok(found)) if found > SCHEMA_VERSION => Err(StoreError::SchemaTooNew {
+            found,
+            supported: SCHEMA_VERSION,
+        }),
+        Some(Err(e)) => Err(StoreError::Corrupt {
+            table: "meta",
+            reason: e.to_string(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// The embedding model recorded in the store.
+pub fn model_stamp(db: &Database) -> Result<Option<ModelStamp>, StoreError> {
+    let txn = db.begin_read()?;
+    let meta = txn.open_table(META)?;
+    let name = meta.get("embedding_model")?.map(|v| v.value().to_owned());
+    let dim = meta.get("embedding_dim")?.and_then(|v| v.value().parse().ok());
+    Ok(name.zip(dim).map(|(name, dim)| ModelStamp { name, dim }))
+}
+
+/// Overwrites the schema version (tests use it to fake a store from a newer Rappel).
+#[cfg(test)]
+pub fn set_schema_version(db: &Database, version: u32) -> Result<(), StoreError> {
+    let txn = db.begin_write()?;
+    txn.open_table(META)?
+        .insert("schema_version", version.to_string().as_str())?;
+    txn.commit()?;
+    Ok(())
+}

@@ -1,0 +1,84 @@
+//! The embedded redb backend: one database file in the data folder.
+
+mod customers;
+mod keys;
+mod meta;
+mod preferences;
+
+use std::path::{Path, PathBuf};
+
+use ::redb::{Database, ReadableDatabase};
+
+use super::{ModelStamp, Store, StoreError};
+
+/// The database file's name inside the data folder.
+pub const DB_FILE: &str = "rappel.redb";
+
+/// Converts every redb error type into [`StoreError::Database`].
+macro_rules! from_redb {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(e: $t) -> Self {
+                StoreError::Database(e.into())
+            }
+        }
+    )*};
+}
+from_redb!(
+    ::redb::DatabaseError,
+    ::redb::TransactionError,
+    ::redb::TableError,
+    ::redb::StorageError,
+    ::redb::CommitError
+);
+
+/// A redb database holding every table of [`super::tables`].
+pub struct RedbStore {
+    db: Database,
+    path: PathBuf,
+}
+
+impl RedbStore {
+    /// Opens (or creates) the store in `data_dir`, creates missing tables, and checks the schema version and,
+    /// when `model` is given, that the store's vectors come from a model of the same dimension.
+    pub fn open(data_dir: &Path, model: Option<&ModelStamp>) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::Io {
+            path: data_dir.to_owned(),
+            source,
+        })?;
+        let path = data_dir.join(DB_FILE);
+        let db = Database::create(&path).map_err(|e| match e {
+            ::redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse(path.clone()),
+            other => other.into(),
+        })?;
+        let store = Self { db, path };
+        meta::init(&store.db, model)?;
+        Ok(store)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The model recorded in the store, if any vectors' model was ever recorded.
+    pub fn model_stamp(&self) -> Result<Option<ModelStamp>, StoreError> {
+        meta::model_stamp(&self.db)
+    }
+}
+
+impl Store for RedbStore {
+    fn ping(&self) -> Result<(), StoreError> {
+        self.db.begin_read()?;
+        Ok(())
+    }
+}
+
+/// The exclusive end of a key range whose first element is `prefix`: every `&str` sorts below `prefix\u{10FFFF}`
+/// ... except ones continuing with that code point, which ids never contain.
+fn upper(prefix: &str) -> String {
+    format!("{prefix}\u{10FFFF}")
+}
+
+#[cfg(test)]
+mod tests;

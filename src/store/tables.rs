@@ -1,0 +1,20 @@
+//! Every redb table Rappel uses. Keys lead with the workspace id, so one tenant's data is one key range.
+
+use redb::TableDefinition;
+
+/// Schema version, embedding model name and dimension.
+pub const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
+/// (workspace, customer id) -> customer.
+pub const CUSTOMERS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("customers");
+/// (workspace, external id) -> customer id.
+pub const EXTERNAL_IDS: TableDefinition<(&str, &str), &str> = TableDefinition::new("customer_external_ids");
+/// (workspace, customer id) -> preferences.
+pub const PREFERENCES: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("preferences");
+/// (workspace, customer id, seq) -> preference change.
+pub const PREFERENCE_HISTORY: TableDefinition<(&str, &str, u64), &[u8]> = TableDefinition::new("preference_history");
+/// workspace id -> workspace.
+pub const WORKSPACES: TableDefinition<&str, &[u8]> = TableDefinition::new("workspaces");
+/// sha256(secret) -> API key.
+pub const API_KEYS: TableDefinition<&str, &[u8]> = TableDefinition::new("api_keys");
+/// (workspace, key id) -> sha256(secret).
+pub const API_KEY_IDS: TableDefinition<(&str, &str), &str> = TableDefinition::new("api_key_ids");
