@@ -1,0 +1,75 @@
+//! Text embeddings. [`Embedder`] is what the rest of Rappel sees; [`FastEmbedder`] (the only fastembed code) is
+//! the real model, [`HashEmbedder`] a deterministic stand-in for unit tests where embedding quality is not tested.
+
+mod fastembed;
+mod hashing;
+
+pub use self::fastembed::{load_runtime, FastEmbedder, ModelSource, MODEL_FILES};
+pub use self::hashing::HashEmbedder;
+
+/// Errors of the embedding layer.
+#[derive(Debug, thiserror::Error)]
+pub enum EmbedError {
+    /// The ONNX Runtime shared library is missing or unusable.
+    #[error("ONNX Runtime library {path}: {reason}. Run `make fetch` to download it, or set RAPPEL_ORT_LIB")]
+    Runtime {
+        /// Where it was looked for.
+        path: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The model files are missing or unusable.
+    #[error("embedding model {model}: {reason}. Run `make fetch` to download the default model, or set RAPPEL_MODEL")]
+    Model {
+        /// The configured model.
+        model: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// Inference failed.
+    #[error("embedding failed: {0}")]
+    Inference(String),
+}
+
+/// A text embedding model: the rest of Rappel only needs its name, its dimension and a batch call.
+pub trait Embedder: Send + Sync {
+    /// The model's name, recorded in the store.
+    fn name(&self) -> &str;
+    /// The vectors' dimension.
+    fn dimension(&self) -> usize;
+    /// Embeds texts into L2-normalised vectors, one per text, in order. Blocking: call it off the async runtime.
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError>;
+}
+
+/// Cosine similarity of two L2-normalised vectors (their dot product).
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// Scales `v` to unit length (a zero vector stays zero).
+pub fn normalise(v: &mut [f32]) {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        v.iter_mut().for_each(|x| *x /= norm);
+    }
+}
+
+/// Stands in for the model in commands that never embed (export, keys): any call fails with a clear error.
+pub struct NoModel;
+
+impl Embedder for NoModel {
+    fn name(&self) -> &str {
+        "none"
+    }
+
+    fn dimension(&self) -> usize {
+        0
+    }
+
+    fn embed(&self, _texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        Err(EmbedError::Model {
+            model: "none".into(),
+            reason: "this command runs without the embedding model".into(),
+        })
+    }
+}
