@@ -1,0 +1,204 @@
+//! Typed settings: defaults in code, then an optional `rappel.toml`, then `RAPPEL_*` environment variables.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+/// Every setting, with its environment variable, default and meaning; printed by `--help` and kept in README.
+pub const SETTINGS_HELP: &str = "\
+Settings (rappel.toml key / environment variable, default):
+  bind              RAPPEL_BIND              127.0.0.1:8080   address:port the server listens on
+  data_dir          RAPPEL_DATA_DIR          data             folder holding the redb store (rappel.redb)
+  admin_key         RAPPEL_ADMIN_KEY         (none)           bootstrap admin key of the default workspace (16+ chars)
+  model             RAPPEL_MODEL             .cache/models/all-minilm-l6-v2
+                                                              model directory, or fastembed:<Name> where a hub is reachable
+  ort_lib           RAPPEL_ORT_LIB           .cache/ort/libonnxruntime.so.1.31.1
+                                                              ONNX Runtime shared library
+  embed_batch_size  RAPPEL_EMBED_BATCH_SIZE  16               texts per inference batch
+  embed_max_length  RAPPEL_EMBED_MAX_LENGTH  256              tokens kept per text
+  max_body_bytes    RAPPEL_MAX_BODY_BYTES    1048576          largest accepted request body
+  workers           RAPPEL_WORKERS           0                HTTP worker threads (0: one per core)
+  log_format        RAPPEL_LOG_FORMAT        pretty           pretty or json
+  log_level         RAPPEL_LOG_LEVEL         info             tracing filter (e.g. info,rappel=debug)
+  demo_dir          RAPPEL_DEMO_DIR          fixtures/demo    fixtures loaded by `serve --demo`
+The settings file is ./rappel.toml, or the one named by --config / RAPPEL_CONFIG.";
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// Human-readable lines for a terminal.
+    Pretty,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Rappel's settings. See [`SETTINGS_HELP`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Address and port the server listens on.
+    pub bind: String,
+    /// Folder holding the store.
+    pub data_dir: PathBuf,
+    /// Bootstrap admin key of the default workspace.
+    pub admin_key: Option<String>,
+    /// Model directory, or `fastembed:<Name>`.
+    pub model: String,
+    /// ONNX Runtime shared library.
+    pub ort_lib: PathBuf,
+    /// Texts per inference batch.
+    pub embed_batch_size: usize,
+    /// Tokens kept per text.
+    pub embed_max_length: usize,
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+    /// HTTP worker threads; 0 means one per core.
+    pub workers: usize,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// Tracing filter.
+    pub log_level: String,
+    /// Fixtures loaded by `serve --demo`.
+    pub demo_dir: PathBuf,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            data_dir: "data".into(),
+            admin_key: None,
+            model: ".cache/models/all-minilm-l6-v2".into(),
+            ort_lib: ".cache/ort/libonnxruntime.so.1.31.1".into(),
+            embed_batch_size: 16,
+            embed_max_length: 256,
+            max_body_bytes: 1024 * 1024,
+            workers: 0,
+            log_format: LogFormat::Pretty,
+            log_level: "info".into(),
+            demo_dir: "fixtures/demo".into(),
+        }
+    }
+}
+
+const KEYS: [&str; 12] = [
+    "bind",
+    "data_dir",
+    "admin_key",
+    "model",
+    "ort_lib",
+    "embed_batch_size",
+    "embed_max_length",
+    "max_body_bytes",
+    "workers",
+    "log_format",
+    "log_level",
+    "demo_dir",
+];
+
+/// Settings that cannot be used, with the reason.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file or an environment variable could not be read as settings.
+    #[error("configuration: {0}")]
+    Load(#[from] Box<figment::Error>),
+    /// A value is out of range.
+    #[error("configuration: {key}: {message}")]
+    Invalid {
+        /// The setting.
+        key: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl Settings {
+    /// Loads defaults, then `file` (when it exists; required when `explicit`), then `RAPPEL_*` variables.
+    pub fn load(file: &Path, explicit: bool) -> Result<Self, ConfigError> {
+        if explicit && !file.is_file() {
+            return Err(ConfigError::Invalid {
+                key: "config",
+                message: format!("{} does not exist", file.display()),
+            });
+        }
+        let settings: Settings = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::file(file))
+            .merge(Env::prefixed("RAPPEL_").only(&KEYS))
+            .extract()
+            .map_err(Box::new)?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks values that parse but cannot work.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key, message: &str| {
+            Err(ConfigError::Invalid {
+                key,
+                message: message.to_owned(),
+            })
+        };
+        if self.bind.parse::<SocketAddr>().is_err() {
+            return invalid("bind", "expected address:port, such as 127.0.0.1:8080");
+        }
+        if self.admin_key.as_ref().is_some_and(|k| k.len() < 16) {
+            return invalid("admin_key", "must be at least 16 characters");
+        }
+        if !(1..=256).contains(&self.embed_batch_size) {
+            return invalid("embed_batch_size", "must be between 1 and 256");
+        }
+        if !(16..=8192).contains(&self.embed_max_length) {
+            return invalid("embed_max_length", "must be between 16 and 8192");
+        }
+        if self.max_body_bytes < 1024 {
+            return invalid("max_body_bytes", "must be at least 1024");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+// figment's Jail closures return its large error type; boxing it is not ours to do.
+#[allow(clippy::result_large_err)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_environment_override_defaults() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("rappel.toml", "bind = \"127.0.0.1:9000\"\nembed_batch_size = 8\n")?;
+            jail.set_env("RAPPEL_EMBED_BATCH_SIZE", "4");
+            jail.set_env("RAPPEL_CACHE_DIR", "ignored: not a setting");
+            let s = Settings::load(Path::new("rappel.toml"), false).expect("loads");
+            assert_eq!(s.bind, "127.0.0.1:9000");
+            assert_eq!(s.embed_batch_size, 4);
+            assert_eq!(s.data_dir, PathBuf::from("data"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("rappel.toml", "bnid = \"x\"\n")?;
+            assert!(Settings::load(Path::new("rappel.toml"), false).is_err());
+            jail.create_file("rappel.toml", "bind = \"nowhere\"\n")?;
+            let err = Settings::load(Path::new("rappel.toml"), false).unwrap_err().to_string();
+            assert!(err.contains("bind"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_missing_explicit_file_is_an_error_but_a_missing_default_is_not() {
+        figment::Jail::expect_with(|_| {
+            assert!(Settings::load(Path::new("nope.toml"), true).is_err());
+            assert!(Settings::load(Path::new("nope.toml"), false).is_ok());
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,70 @@
+//! The service layer's error: what went wrong in words a caller can act on. `http::error` maps each variant to a
+//! status and a stable code.
+
+use crate::domain::{CustomerId, InvalidInput, Scope};
+use crate::embed::EmbedError;
+use crate::store::StoreError;
+
+/// Why a use case failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// No customer with this id or external id in the caller's workspace.
+    #[error("no customer {0} in this workspace")]
+    CustomerNotFound(String),
+    /// No API key with this id in the caller's workspace.
+    #[error("no API key {0} in this workspace")]
+    KeyNotFound(String),
+    /// A workspace with this id exists already.
+    #[error("workspace {0} already exists")]
+    WorkspaceExists(String),
+    /// The external id belongs to another customer.
+    #[error("external_id {external_id:?} is already used by customer {existing}")]
+    ExternalIdConflict {
+        /// The external id.
+        external_id: String,
+        /// The customer holding it.
+        existing: CustomerId,
+    },
+    /// The input breaks a rule.
+    #[error(transparent)]
+    Invalid(#[from] InvalidInput),
+    /// No `Authorization: Bearer` key was sent.
+    #[error("this endpoint needs an API key: send `Authorization: Bearer <key>`")]
+    MissingCredentials,
+    /// The key is unknown or revoked.
+    #[error("the API key is not valid (unknown or revoked)")]
+    InvalidCredentials,
+    /// The key lacks a scope.
+    #[error("this API key lacks the `{needed:?}` scope needed here")]
+    Forbidden {
+        /// The scope needed.
+        needed: Scope,
+    },
+    /// The embedding model failed.
+    #[error(transparent)]
+    Embed(#[from] EmbedError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::ExternalIdConflict { external_id, existing } => {
+                Self::ExternalIdConflict { external_id, existing }
+            }
+            StoreError::Invalid(invalid) => Self::Invalid(invalid),
+            StoreError::WorkspaceExists(id) => Self::WorkspaceExists(id),
+            other => Self::Store(other),
+        }
+    }
+}
+
+/// Maps a store error where `NotFound` means the given customer is absent.
+pub(crate) fn customer_error(id: &str) -> impl FnOnce(StoreError) -> ServiceError + '_ {
+    move |e| match e {
+        StoreError::NotFound => ServiceError::CustomerNotFound(id.to_owned()),
+        other => other.into(),
+    }
+}

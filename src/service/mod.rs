@@ -1,0 +1,98 @@
+//! Use cases. Every caller (HTTP handlers, the CLI, later the jobs) goes through [`Services`], which checks the
+//! caller's scopes, confines it to its workspace, and runs store calls on the blocking pool.
+
+mod access;
+pub mod clock;
+mod customers;
+mod error;
+pub mod import;
+mod preferences;
+
+use std::sync::Arc;
+
+pub use access::{CreatedKey, CreatedWorkspace};
+pub use clock::{Clock, SystemClock};
+pub use customers::CustomerExport;
+pub use error::ServiceError;
+
+use crate::domain::{auth::hash_secret, Principal, Scope, WorkspaceId};
+use crate::embed::Embedder;
+use crate::store::{Store, StoreError};
+
+/// Everything the use cases need, shared by all callers.
+#[derive(Clone)]
+pub struct Services {
+    store: Arc<dyn Store>,
+    embedder: Arc<dyn Embedder>,
+    clock: Arc<dyn Clock>,
+    admin_key_hash: Option<String>,
+}
+
+impl Services {
+    /// Builds the services over a store and a model. `admin_key` is the bootstrap admin key, if configured.
+    pub fn new(
+        store: Arc<dyn Store>,
+        embedder: Arc<dyn Embedder>,
+        clock: Arc<dyn Clock>,
+        admin_key: Option<&str>,
+    ) -> Self {
+        Self {
+            store,
+            embedder,
+            clock,
+            admin_key_hash: admin_key.map(hash_secret),
+        }
+    }
+
+    /// The embedding model.
+    pub fn embedder(&self) -> &Arc<dyn Embedder> {
+        &self.embedder
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The current time, from the injected clock.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
+    /// Runs `f` against the store on the blocking pool, never on an async worker.
+    async fn blocking<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
+    {
+        let store = Arc::clone(&self.store);
+        match tokio::task::spawn_blocking(move || f(store.as_ref())).await {
+            Ok(result) => result,
+            Err(join) => std::panic::resume_unwind(join.into_panic()),
+        }
+    }
+
+    /// Readiness: the store answers and the model is loaded.
+    pub async fn ready(&self) -> Result<(String, usize), ServiceError> {
+        self.blocking(|s| s.ping()).await?;
+        Ok((self.embedder.name().to_owned(), self.embedder.dimension()))
+    }
+}
+
+/// Checks that `principal` holds a scope granting `needed`.
+fn require(principal: &Principal, needed: Scope) -> Result<(), ServiceError> {
+    if principal.grants(needed) {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden { needed })
+    }
+}
+
+/// A principal with every scope in `workspace`, for trusted local callers (the CLI, the demo loader).
+pub fn operator(workspace: WorkspaceId) -> Principal {
+    Principal {
+        workspace,
+        key_id: "cli".into(),
+        scopes: vec![Scope::Admin],
+    }
+}
