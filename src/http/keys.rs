@@ -1,0 +1,107 @@
+//! Key and workspace administration.
+
+use actix_web::{delete, get, post, web, HttpResponse};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::auth::Caller;
+use super::error::ApiError;
+use super::responses::{AuthErrors, BodyErrors, Conflict, NotFound};
+use crate::domain::{ApiKey, Scope, Workspace};
+use crate::service::{CreatedKey, CreatedWorkspace, Services};
+
+/// A key to create.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewKey {
+    /// What the key is for.
+    #[schema(example = "zendesk-bot")]
+    pub name: String,
+    /// What it may do.
+    #[schema(example = json!(["read", "write"]))]
+    pub scopes: Vec<Scope>,
+}
+
+/// A workspace to create.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewWorkspace {
+    /// Slug: 1-64 of `a-z 0-9 - _`.
+    #[schema(example = "lumen-eu")]
+    pub id: String,
+    /// Display name.
+    #[schema(example = "Lumen support (EU)")]
+    pub name: String,
+}
+
+/// Path of one key.
+#[derive(Deserialize, IntoParams)]
+pub struct KeyPath {
+    /// The key's id (`key_...`).
+    pub id: String,
+}
+
+/// Create an API key.
+///
+/// In the caller's workspace (admin scope). The secret is in the response only; Rappel stores its hash.
+#[utoipa::path(tag = "keys", request_body = NewKey, responses((status = 201, body = CreatedKey), BodyErrors, AuthErrors))]
+#[post("/keys")]
+pub async fn create_key(
+    services: web::Data<Services>,
+    Caller(principal): Caller,
+    body: web::Json<NewKey>,
+) -> Result<HttpResponse, ApiError> {
+    let NewKey { name, scopes } = body.into_inner();
+    Ok(HttpResponse::Created().json(services.create_key(&principal, &name, scopes).await?))
+}
+
+/// List API keys.
+///
+/// The caller's workspace's keys, revoked ones included (admin scope). Secrets are never shown.
+#[utoipa::path(tag = "keys", responses((status = 200, body = Vec<ApiKey>), AuthErrors))]
+#[get("/keys")]
+pub async fn list_keys(
+    services: web::Data<Services>,
+    Caller(principal): Caller,
+) -> Result<web::Json<Vec<ApiKey>>, ApiError> {
+    Ok(web::Json(services.list_keys(&principal).await?))
+}
+
+/// Revoke an API key.
+///
+/// The key stops working at once. Revoking twice is harmless.
+#[utoipa::path(tag = "keys", params(KeyPath), responses((status = 200, description = "The revoked key", body = ApiKey), NotFound, AuthErrors))]
+#[delete("/keys/{id}")]
+pub async fn revoke_key(
+    services: web::Data<Services>,
+    Caller(principal): Caller,
+    path: web::Path<KeyPath>,
+) -> Result<web::Json<ApiKey>, ApiError> {
+    Ok(web::Json(services.revoke_key(&principal, &path.id).await?))
+}
+
+/// Create a workspace.
+///
+/// Operators only (admin keys of the default workspace). Returns the workspace's first admin key.
+#[utoipa::path(tag = "workspaces", request_body = NewWorkspace, responses((status = 201, body = CreatedWorkspace), Conflict, BodyErrors, AuthErrors))]
+#[post("/workspaces")]
+pub async fn create_workspace(
+    services: web::Data<Services>,
+    Caller(principal): Caller,
+    body: web::Json<NewWorkspace>,
+) -> Result<HttpResponse, ApiError> {
+    let NewWorkspace { id, name } = body.into_inner();
+    Ok(HttpResponse::Created().json(services.create_workspace(&principal, &id, &name).await?))
+}
+
+/// List workspaces.
+///
+/// Operators only.
+#[utoipa::path(tag = "workspaces", responses((status = 200, body = Vec<Workspace>), AuthErrors))]
+#[get("/workspaces")]
+pub async fn list_workspaces(
+    services: web::Data<Services>,
+    Caller(principal): Caller,
+) -> Result<web::Json<Vec<Workspace>>, ApiError> {
+    Ok(web::Json(services.list_workspaces(&principal).await?))
+}

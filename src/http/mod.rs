@@ -1,0 +1,14 @@
+//! HTTP transport: handlers, extractors, the error mapping and the OpenAPI document.
+
+mod auth;
+mod customers;
+pub mod error;
+mod health;
+mod keys;
+pub mod openapi;
+mod preferences;
+mod request_id;
+mod responses;
+pub mod server;
+
+pub use server::{openapi_spec, Server};

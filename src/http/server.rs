@@ -1,0 +1,121 @@
+//! Builds the actix app (routes, extractor configs, middleware, Swagger UI) and the HTTP server.
+
+use std::net::{SocketAddr, TcpListener};
+
+use actix_web::dev::ServerHandle;
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpRequest, HttpServer};
+use utoipa::OpenApi;
+use utoipa_actix_web::service_config::ServiceConfig;
+use utoipa_actix_web::{scope, AppExt};
+use utoipa_swagger_ui::SwaggerUi;
+
+use super::error::{json_error, path_error, query_error, ApiError};
+use super::openapi::ApiDoc;
+use super::request_id::request_id;
+use super::{customers, health, keys, preferences};
+use crate::service::Services;
+
+/// Registers every documented route. Used by the server and by [`openapi_spec`], so the spec cannot miss one.
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(health::healthz).service(health::readyz).service(
+        scope("/v1")
+            .service(customers::create_customer)
+            .service(customers::list_customers)
+            .service(customers::upsert_customer)
+            .service(customers::get_customer_by_external_id)
+            .service(customers::get_customer)
+            .service(customers::patch_customer)
+            .service(customers::erase_customer)
+            .service(customers::export_customer)
+            .service(preferences::get_preferences)
+            .service(preferences::put_preferences)
+            .service(preferences::patch_preferences)
+            .service(preferences::preference_history)
+            .service(keys::create_key)
+            .service(keys::list_keys)
+            .service(keys::revoke_key)
+            .service(keys::create_workspace)
+            .service(keys::list_workspaces),
+    );
+}
+
+/// The OpenAPI document of every route, as served at `/api-docs/openapi.json`.
+pub fn openapi_spec() -> utoipa::openapi::OpenApi {
+    App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(routes)
+        .split_for_parts()
+        .1
+}
+
+fn json_config(max_body_bytes: usize) -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(max_body_bytes)
+        .content_type(|mime| mime.subtype() == "json" || mime.suffix().is_some_and(|s| s == "json"))
+        .error_handler(json_error)
+}
+
+async fn route_not_found(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::route_not_found(req.path()))
+}
+
+/// A bound, not yet awaited HTTP server.
+pub struct Server {
+    addr: SocketAddr,
+    server: actix_web::dev::Server,
+}
+
+impl Server {
+    /// Builds the server on an already bound listener (port 0 in tests).
+    pub fn build(
+        services: Services,
+        listener: TcpListener,
+        max_body_bytes: usize,
+        workers: usize,
+    ) -> std::io::Result<Self> {
+        let addr = listener.local_addr()?;
+        let services = web::Data::new(services);
+        let mut server = HttpServer::new(move || {
+            let (app, api) = App::new()
+                .into_utoipa_app()
+                .openapi(ApiDoc::openapi())
+                .app_data(services.clone())
+                .app_data(json_config(max_body_bytes))
+                .app_data(web::PayloadConfig::new(max_body_bytes))
+                .app_data(web::QueryConfig::default().error_handler(query_error))
+                .app_data(web::PathConfig::default().error_handler(path_error))
+                .configure(routes)
+                .split_for_parts();
+            app.service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", api))
+                .service(web::redirect("/swagger-ui", "/swagger-ui/"))
+                .default_service(web::to(route_not_found))
+                .wrap(from_fn(request_id))
+        })
+        .shutdown_timeout(10)
+        .listen(listener)?;
+        if workers > 0 {
+            server = server.workers(workers);
+        }
+        Ok(Self {
+            addr,
+            server: server.run(),
+        })
+    }
+
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// A handle to stop the server.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until stopped (SIGINT/SIGTERM or the handle).
+    pub async fn run(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
