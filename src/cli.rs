@@ -1,0 +1,257 @@
+//! The command line: `serve`, `import`, `export`, `openapi`, `doctor`, `keys`, `bench`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::config::{Settings, SETTINGS_HELP};
+use crate::domain::{Scope, WorkspaceId};
+use crate::embed::NoModel;
+use crate::service::{import, operator, Services, SystemClock};
+use crate::startup::{self, Application};
+use crate::store::RedbStore;
+
+/// Rappel: long-term customer memory and proactive support.
+#[derive(Parser, Debug)]
+#[command(version, about, after_help = SETTINGS_HELP)]
+pub struct Cli {
+    /// Settings file (default ./rappel.toml when it exists).
+    #[arg(long, global = true, env = "RAPPEL_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Start the HTTP server.
+    Serve {
+        /// Load the demo fixtures when the store is empty and print a local development key.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Import customers (and preferences) from JSON or NDJSON files; importing twice changes nothing.
+    Import {
+        /// Files to import, in order.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Workspace to import into.
+        #[arg(long, default_value = WorkspaceId::DEFAULT)]
+        workspace: String,
+    },
+    /// Print everything stored about one customer as JSON.
+    Export {
+        /// Customer id (`cus_...`) or external id.
+        #[arg(long)]
+        customer: String,
+        /// Workspace of the customer.
+        #[arg(long, default_value = WorkspaceId::DEFAULT)]
+        workspace: String,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+    /// Check the runtime library, the model, the store and the settings, and say what is wrong.
+    Doctor,
+    /// Manage API keys (the server must be stopped: the store has one writer).
+    Keys {
+        /// Key action.
+        #[command(subcommand)]
+        action: KeyAction,
+    },
+    /// Measure performance (see README).
+    Bench {
+        /// Sentences per measurement.
+        #[arg(long, default_value_t = 256)]
+        texts: usize,
+    },
+}
+
+/// Key actions.
+#[derive(Subcommand, Debug)]
+pub enum KeyAction {
+    /// Create a key and print its secret (shown once).
+    Create {
+        /// What the key is for.
+        #[arg(long)]
+        name: String,
+        /// Comma-separated scopes: read, write, admin.
+        #[arg(long, value_delimiter = ',', default_value = "read")]
+        scopes: Vec<String>,
+        /// Workspace (created when missing).
+        #[arg(long, default_value = WorkspaceId::DEFAULT)]
+        workspace: String,
+    },
+    /// List a workspace's keys.
+    List {
+        /// Workspace.
+        #[arg(long, default_value = WorkspaceId::DEFAULT)]
+        workspace: String,
+    },
+    /// Revoke a key.
+    Revoke {
+        /// Key id (`key_...`).
+        id: String,
+        /// Workspace.
+        #[arg(long, default_value = WorkspaceId::DEFAULT)]
+        workspace: String,
+    },
+}
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let (config_path, explicit) = match &cli.config {
+        Some(p) => (p.clone(), true),
+        None => (PathBuf::from("rappel.toml"), false),
+    };
+    if let Command::Doctor = cli.command {
+        return Ok(crate::doctor::run(&config_path, explicit).await);
+    }
+    let settings = Settings::load(&config_path, explicit)?;
+    crate::telemetry::init(settings.log_format, &settings.log_level);
+    match cli.command {
+        Command::Serve { demo } => serve(&settings, demo).await,
+        Command::Import { files, workspace } => import_files(&settings, &files, &workspace).await,
+        Command::Export { customer, workspace } => {
+            let services = offline_services(&settings)?;
+            let export = services
+                .export_customer(&operator(WorkspaceId::parse(&workspace)?), &customer)
+                .await?;
+            emit(&serde_json::to_string_pretty(&export)?)
+        }
+        Command::Openapi => emit(&crate::http::openapi_spec().to_pretty_json()?),
+        Command::Keys { action } => keys(&settings, action).await,
+        Command::Bench { texts } => crate::bench::run(&settings, texts).await.map(|()| ExitCode::SUCCESS),
+        Command::Doctor => unreachable!("handled above"),
+    }
+}
+
+/// Prints a document to stdout; a closed pipe (`| head`) is not an error.
+fn emit(text: &str) -> anyhow::Result<ExitCode> {
+    use std::io::Write;
+    match writeln!(std::io::stdout().lock(), "{text}") {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(ExitCode::SUCCESS),
+    }
+}
+
+async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<ExitCode> {
+    let started = std::time::Instant::now();
+    let app = Application::build(settings, None).await?;
+    if demo {
+        match startup::load_demo(&app.services, &settings.demo_dir).await? {
+            Some(stats) => tracing::info!(
+                records = stats.records,
+                created = stats.created,
+                failed = stats.failed,
+                "demo fixtures loaded"
+            ),
+            None => tracing::info!("store already holds customers; demo fixtures not loaded"),
+        }
+        let key = app.services.issue_demo_key(&WorkspaceId::default_workspace()).await?;
+        println!(
+            "\nLocal development key (admin, default workspace; replaced at the next demo start):\n\n    {}\n",
+            key.secret
+        );
+        println!(
+            "Try: curl -H 'Authorization: Bearer {}' http://{}/v1/customers?limit=3\n",
+            key.secret,
+            app.server.addr()
+        );
+    }
+    tracing::info!(
+        addr = %app.server.addr(), ready_ms = started.elapsed().as_millis() as u64,
+        "Rappel listening on http://{} (Swagger UI at /swagger-ui/)", app.server.addr()
+    );
+    app.server.run().await?;
+    tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Services over the store without loading the model, for commands that never embed.
+fn offline_services(settings: &Settings) -> anyhow::Result<Services> {
+    let store = RedbStore::open(&settings.data_dir, None)?;
+    Ok(Services::new(
+        Arc::new(store),
+        Arc::new(NoModel),
+        Arc::new(SystemClock),
+        None,
+    ))
+}
+
+async fn import_files(settings: &Settings, files: &[PathBuf], workspace: &str) -> anyhow::Result<ExitCode> {
+    let workspace = WorkspaceId::parse(workspace)?;
+    let services = offline_services(settings)?;
+    services.ensure_workspace(&workspace).await?;
+    let mut records = Vec::new();
+    for file in files {
+        records.extend(import::read_file(file).with_context(|| format!("reading {}", file.display()))?);
+    }
+    let bar = indicatif::ProgressBar::new(records.len() as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} records  {per_sec}  {msg}")
+            .expect("valid template"),
+    );
+    let (store, now) = (Arc::clone(services.store()), services.now());
+    let progress = bar.clone();
+    let stats = tokio::task::spawn_blocking(move || {
+        import::apply(store.as_ref(), &workspace, records, now, |s| {
+            progress.set_position(s.records);
+            progress.set_message(format!(
+                "{} created, {} updated, {} unchanged, {} failed",
+                s.created, s.updated, s.unchanged, s.failed
+            ));
+        })
+    })
+    .await??;
+    bar.finish();
+    for error in &stats.errors {
+        eprintln!("error: {error}");
+    }
+    println!(
+        "imported {} records: {} created, {} updated, {} unchanged, {} failed",
+        stats.records, stats.created, stats.updated, stats.unchanged, stats.failed
+    );
+    Ok(if stats.failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+async fn keys(settings: &Settings, action: KeyAction) -> anyhow::Result<ExitCode> {
+    let services = offline_services(settings)?;
+    match action {
+        KeyAction::Create {
+            name,
+            scopes,
+            workspace,
+        } => {
+            let workspace = WorkspaceId::parse(&workspace)?;
+            let scopes = scopes
+                .iter()
+                .map(|s| serde_json::from_value::<Scope>(serde_json::Value::String(s.trim().to_owned())))
+                .collect::<Result<Vec<_>, _>>()
+                .context("scopes are read, write and admin")?;
+            services.ensure_workspace(&workspace).await?;
+            let created = services.create_key(&operator(workspace), &name, scopes).await?;
+            println!("{}", serde_json::to_string_pretty(&created)?);
+            eprintln!("The secret is shown once; store it now.");
+        }
+        KeyAction::List { workspace } => {
+            let keys = services.list_keys(&operator(WorkspaceId::parse(&workspace)?)).await?;
+            println!("{}", serde_json::to_string_pretty(&keys)?);
+        }
+        KeyAction::Revoke { id, workspace } => {
+            let key = services
+                .revoke_key(&operator(WorkspaceId::parse(&workspace)?), &id)
+                .await?;
+            println!("{}", serde_json::to_string_pretty(&key)?);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,16 @@
+//! Rappel: long-term customer memory and proactive support.
+//!
+//! Layers, one direction only: [`http`] (transport) -> [`service`] (use cases) -> [`domain`] (rules),
+//! [`store`] (the only redb code) and [`embed`] (the only fastembed code).
+
+pub mod bench;
+pub mod cli;
+pub mod config;
+pub mod doctor;
+pub mod domain;
+pub mod embed;
+pub mod http;
+pub mod service;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,99 @@
+//! Start-up: load the model, open the store, build the services and the HTTP server.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::config::Settings;
+use crate::domain::WorkspaceId;
+use crate::embed::{Embedder, FastEmbedder, ModelSource};
+use crate::http::Server;
+use crate::service::{import, operator, Clock, Services, SystemClock};
+use crate::store::{ModelStamp, RedbStore};
+
+/// Loads the configured embedding model (ONNX Runtime first), off the async runtime.
+pub async fn load_embedder(settings: &Settings) -> anyhow::Result<Arc<dyn Embedder>> {
+    let (lib, source) = (settings.ort_lib.clone(), ModelSource::parse(&settings.model));
+    let (batch, max_len) = (settings.embed_batch_size, settings.embed_max_length);
+    let started = std::time::Instant::now();
+    let embedder = tokio::task::spawn_blocking(move || FastEmbedder::load(&lib, &source, batch, max_len)).await??;
+    tracing::info!(
+        model = embedder.name(),
+        dimension = embedder.dimension(),
+        ms = started.elapsed().as_millis() as u64,
+        "embedding model loaded"
+    );
+    Ok(Arc::new(embedder))
+}
+
+/// Opens the store in `data_dir`, checked against the model's dimension.
+pub fn open_store(data_dir: &Path, embedder: &dyn Embedder) -> anyhow::Result<RedbStore> {
+    let stamp = ModelStamp {
+        name: embedder.name().to_owned(),
+        dim: embedder.dimension(),
+    };
+    Ok(RedbStore::open(data_dir, Some(&stamp))?)
+}
+
+/// The services over an opened store, with the default workspace in place.
+pub async fn services(
+    settings: &Settings,
+    embedder: Arc<dyn Embedder>,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Services> {
+    let store = open_store(&settings.data_dir, embedder.as_ref())?;
+    tracing::info!(path = %store.path().display(), "store open");
+    let services = Services::new(Arc::new(store), embedder, clock, settings.admin_key.as_deref());
+    services.ensure_workspace(&WorkspaceId::default_workspace()).await?;
+    Ok(services)
+}
+
+/// Everything `serve` starts: the services and the bound server.
+pub struct Application {
+    /// The use cases (for the demo loader and tests).
+    pub services: Services,
+    /// The HTTP server, bound but not yet running.
+    pub server: Server,
+}
+
+impl Application {
+    /// Builds the application; `embedder` lets tests share one loaded model.
+    pub async fn build(settings: &Settings, embedder: Option<Arc<dyn Embedder>>) -> anyhow::Result<Self> {
+        let embedder = match embedder {
+            Some(e) => e,
+            None => load_embedder(settings).await?,
+        };
+        let services = services(settings, embedder, Arc::new(SystemClock)).await?;
+        let listener =
+            TcpListener::bind(&settings.bind).with_context(|| format!("cannot listen on {}", settings.bind))?;
+        let server = Server::build(services.clone(), listener, settings.max_body_bytes, settings.workers)?;
+        Ok(Self { services, server })
+    }
+}
+
+/// Loads the demo fixtures into the default workspace when it holds no customer yet; returns what was imported.
+pub async fn load_demo(services: &Services, demo_dir: &Path) -> anyhow::Result<Option<import::ImportStats>> {
+    let principal = operator(WorkspaceId::default_workspace());
+    let existing = services.list_customers(&principal, Default::default(), None, 1).await?;
+    if !existing.items.is_empty() {
+        return Ok(None);
+    }
+    let mut files: Vec<_> = std::fs::read_dir(demo_dir)
+        .with_context(|| format!("demo fixtures folder {}", demo_dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "ndjson" || x == "json"))
+        .collect();
+    files.sort();
+    let mut records = Vec::new();
+    for file in &files {
+        records.extend(import::read_file(file).with_context(|| format!("reading {}", file.display()))?);
+    }
+    let (store, now) = (Arc::clone(services.store()), services.now());
+    let stats = tokio::task::spawn_blocking(move || {
+        import::apply(store.as_ref(), &WorkspaceId::default_workspace(), records, now, |_| {})
+    })
+    .await??;
+    Ok(Some(stats))
+}
