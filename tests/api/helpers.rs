@@ -1,0 +1,172 @@
+//! One spawn helper for every test: a fresh store in a temp dir, the server on port 0, a shared model.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use actix_web::dev::ServerHandle;
+use rappel::config::Settings;
+use rappel::embed::{Embedder, FastEmbedder, ModelSource};
+use rappel::startup::Application;
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde_json::{json, Value};
+
+/// The bootstrap admin key every test server is started with.
+pub const ADMIN_KEY: &str = "test-admin-key-0123456789";
+/// The body limit of test servers (small, so oversized bodies are cheap to send).
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// The real model, loaded once per test binary.
+pub fn embedder() -> Arc<dyn Embedder> {
+    static MODEL: OnceLock<Arc<dyn Embedder>> = OnceLock::new();
+    MODEL
+        .get_or_init(|| {
+            let s = Settings::default();
+            let model = FastEmbedder::load(
+                &s.ort_lib,
+                &ModelSource::parse(&s.model),
+                s.embed_batch_size,
+                s.embed_max_length,
+            )
+            .expect("the model and ONNX Runtime are fetched (make fetch)");
+            Arc::new(model)
+        })
+        .clone()
+}
+
+/// A running server and a client for it.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// HTTP client.
+    pub client: reqwest::Client,
+    /// The data folder (kept alive as long as the app).
+    pub data_dir: PathBuf,
+    _dir: Option<tempfile::TempDir>,
+    handle: ServerHandle,
+}
+
+impl TestApp {
+    /// A request with the admin key.
+    pub fn req(&self, method: Method, path: &str) -> RequestBuilder {
+        self.req_as(ADMIN_KEY, method, path)
+    }
+
+    /// A request with the given key.
+    pub fn req_as(&self, key: &str, method: Method, path: &str) -> RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(key)
+    }
+
+    /// A request without any key.
+    pub fn anon(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client.request(method, format!("{}{path}", self.base))
+    }
+
+    /// Creates a customer and returns it.
+    pub async fn create_customer(&self, body: Value) -> Value {
+        let res = self
+            .req(Method::POST, "/v1/customers")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        expect(res, StatusCode::CREATED).await
+    }
+
+    /// Creates a key with these scopes in the admin's workspace and returns its secret.
+    pub async fn key_with(&self, scopes: &[&str]) -> String {
+        let res = self
+            .req(Method::POST, "/v1/keys")
+            .json(&json!({"name": "test", "scopes": scopes}))
+            .send()
+            .await
+            .unwrap();
+        expect(res, StatusCode::CREATED).await["secret"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Stops the server and waits until it has let go of the store.
+    pub async fn stop(self) -> (PathBuf, Option<tempfile::TempDir>) {
+        self.handle.stop(true).await;
+        (self.data_dir, self._dir)
+    }
+}
+
+/// Starts a server on a fresh temp dir.
+pub async fn spawn() -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_owned();
+    spawn_at(&path, Some(dir)).await
+}
+
+/// Starts a server on `data_dir`.
+pub async fn spawn_at(data_dir: &Path, dir: Option<tempfile::TempDir>) -> TestApp {
+    let settings = Settings {
+        bind: "127.0.0.1:0".into(),
+        data_dir: data_dir.to_owned(),
+        admin_key: Some(ADMIN_KEY.into()),
+        max_body_bytes: MAX_BODY,
+        workers: 1,
+        ..Settings::default()
+    };
+    let app = Application::build(&settings, Some(embedder()))
+        .await
+        .expect("app builds");
+    let base = format!("http://{}", app.server.addr());
+    let handle = app.server.handle();
+    actix_web::rt::spawn(app.server.run());
+    TestApp {
+        base,
+        client: reqwest::Client::new(),
+        data_dir: data_dir.to_owned(),
+        _dir: dir,
+        handle,
+    }
+}
+
+/// Asserts the status and returns the JSON body (`null` when empty).
+pub async fn expect(res: Response, status: StatusCode) -> Value {
+    let got = res.status();
+    let text = res.text().await.unwrap();
+    assert_eq!(got, status, "body: {text}");
+    if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).expect("JSON body")
+    }
+}
+
+/// Asserts a problem document with this status and code, and returns it.
+pub async fn expect_problem(res: Response, status: StatusCode, code: &str) -> Value {
+    let content_type = res
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let body = expect(res, status).await;
+    assert_eq!(content_type.as_deref(), Some("application/problem+json"), "{body}");
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["status"], status.as_u16());
+    assert_eq!(body["type"], format!("urn:rappel:problem:{code}"));
+    assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()));
+    body
+}
+
+/// A valid customer body.
+pub fn customer_body(external_id: &str) -> Value {
+    json!({
+        "external_id": external_id,
+        "name": "Camille Dubois",
+        "email": "camille@example.fr",
+        "language": "fr-FR",
+        "timezone": "Europe/Paris",
+        "plan": "pro",
+        "tags": ["vip", "hub-v2"],
+        "signup_date": "2024-03-14",
+        "renewal_date": "2027-01-10",
+        "lifetime_value": 1200.5,
+        "attributes": {"seats": 4}
+    })
+}

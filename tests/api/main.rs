@@ -1,0 +1,11 @@
+//! HTTP integration tests: the real server on a random port, a temp-dir redb store, the real embedding model.
+
+mod auth;
+mod customers;
+mod embedding;
+mod errors;
+mod helpers;
+mod import;
+mod openapi;
+mod persistence;
+mod preferences;
