@@ -41,8 +41,13 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 /// Runs the benchmark and prints its numbers.
 pub async fn run(settings: &Settings, n: usize) -> anyhow::Result<()> {
     let n = n.max(32);
+    // One inference call per 32 texts: the batch-32 figure must not be split by the configured batch size.
+    let settings = Settings {
+        embed_batch_size: 32,
+        ..settings.clone()
+    };
     let started = Instant::now();
-    let embedder = load_embedder(settings).await?;
+    let embedder = load_embedder(&settings).await?;
     let load = started.elapsed();
     let texts = sentences(n);
     let result = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {

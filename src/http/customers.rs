@@ -114,7 +114,7 @@ pub async fn upsert_customer(
 }
 
 /// Get a customer by external id.
-#[utoipa::path(tag = "customers", params(ExternalIdPath), responses((status = 200, body = Customer), NotFound, AuthErrors))]
+#[utoipa::path(tag = "customers", params(ExternalIdPath), responses((status = 200, description = "The customer", body = Customer), NotFound, AuthErrors))]
 #[get("/customers/by-external-id/{external_id}")]
 pub async fn get_customer_by_external_id(
     services: web::Data<Services>,
@@ -131,7 +131,7 @@ pub async fn get_customer_by_external_id(
 /// List customers.
 ///
 /// Oldest first, with cursor pagination and optional filters.
-#[utoipa::path(tag = "customers", params(ListQuery), responses((status = 200, body = Page<Customer>), QueryErrors, AuthErrors))]
+#[utoipa::path(tag = "customers", params(ListQuery), responses((status = 200, description = "A page of customers", body = Page<Customer>), QueryErrors, AuthErrors))]
 #[get("/customers")]
 pub async fn list_customers(
     services: web::Data<Services>,
@@ -151,7 +151,7 @@ pub async fn list_customers(
 }
 
 /// Get a customer.
-#[utoipa::path(tag = "customers", params(CustomerPath), responses((status = 200, body = Customer), NotFound, AuthErrors))]
+#[utoipa::path(tag = "customers", params(CustomerPath), responses((status = 200, description = "The customer", body = Customer), NotFound, AuthErrors))]
 #[get("/customers/{id}")]
 pub async fn get_customer(
     services: web::Data<Services>,
@@ -202,7 +202,7 @@ pub async fn erase_customer(
 /// Export a customer.
 ///
 /// Everything stored about the customer, in one JSON document (data portability).
-#[utoipa::path(tag = "customers", params(CustomerPath), responses((status = 200, body = CustomerExport), NotFound, AuthErrors))]
+#[utoipa::path(tag = "customers", params(CustomerPath), responses((status = 200, description = "Everything stored about the customer", body = CustomerExport), NotFound, AuthErrors))]
 #[get("/customers/{id}/export")]
 pub async fn export_customer(
     services: web::Data<Services>,

@@ -26,7 +26,7 @@ pub struct Health {
 /// Liveness.
 ///
 /// The process answers HTTP.
-#[utoipa::path(tag = "health", security(()), responses((status = 200, body = Health)))]
+#[utoipa::path(tag = "health", security(()), responses((status = 200, description = "Alive", body = Health)))]
 #[get("/healthz")]
 pub async fn healthz() -> web::Json<Health> {
     web::Json(Health {
@@ -40,7 +40,7 @@ pub async fn healthz() -> web::Json<Health> {
 ///
 /// The store answers and the embedding model is loaded.
 #[utoipa::path(tag = "health", security(()), responses(
-    (status = 200, body = Health),
+    (status = 200, description = "Ready", body = Health),
     (status = 503, description = "Not ready (`not_ready`)", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/readyz")]

@@ -44,7 +44,7 @@ pub struct KeyPath {
 /// Create an API key.
 ///
 /// In the caller's workspace (admin scope). The secret is in the response only; Rappel stores its hash.
-#[utoipa::path(tag = "keys", request_body = NewKey, responses((status = 201, body = CreatedKey), BodyErrors, AuthErrors))]
+#[utoipa::path(tag = "keys", request_body = NewKey, responses((status = 201, description = "Created; the secret is shown this once", body = CreatedKey), BodyErrors, AuthErrors))]
 #[post("/keys")]
 pub async fn create_key(
     services: web::Data<Services>,
@@ -58,7 +58,7 @@ pub async fn create_key(
 /// List API keys.
 ///
 /// The caller's workspace's keys, revoked ones included (admin scope). Secrets are never shown.
-#[utoipa::path(tag = "keys", responses((status = 200, body = Vec<ApiKey>), AuthErrors))]
+#[utoipa::path(tag = "keys", responses((status = 200, description = "The workspace's keys", body = Vec<ApiKey>), AuthErrors))]
 #[get("/keys")]
 pub async fn list_keys(
     services: web::Data<Services>,
@@ -83,7 +83,7 @@ pub async fn revoke_key(
 /// Create a workspace.
 ///
 /// Operators only (admin keys of the default workspace). Returns the workspace's first admin key.
-#[utoipa::path(tag = "workspaces", request_body = NewWorkspace, responses((status = 201, body = CreatedWorkspace), Conflict, BodyErrors, AuthErrors))]
+#[utoipa::path(tag = "workspaces", request_body = NewWorkspace, responses((status = 201, description = "Created, with its first admin key", body = CreatedWorkspace), Conflict, BodyErrors, AuthErrors))]
 #[post("/workspaces")]
 pub async fn create_workspace(
     services: web::Data<Services>,
@@ -97,7 +97,7 @@ pub async fn create_workspace(
 /// List workspaces.
 ///
 /// Operators only.
-#[utoipa::path(tag = "workspaces", responses((status = 200, body = Vec<Workspace>), AuthErrors))]
+#[utoipa::path(tag = "workspaces", responses((status = 200, description = "Every workspace", body = Vec<Workspace>), AuthErrors))]
 #[get("/workspaces")]
 pub async fn list_workspaces(
     services: web::Data<Services>,

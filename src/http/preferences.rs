@@ -35,7 +35,7 @@ pub struct HistoryQuery {
 /// Get a customer's preferences.
 ///
 /// Defaults (nothing granted, no quiet hours) when never set.
-#[utoipa::path(tag = "preferences", params(CustomerPath), responses((status = 200, body = Preferences), NotFound, AuthErrors))]
+#[utoipa::path(tag = "preferences", params(CustomerPath), responses((status = 200, description = "The preferences", body = Preferences), NotFound, AuthErrors))]
 #[get("/customers/{id}/preferences")]
 pub async fn get_preferences(
     services: web::Data<Services>,
@@ -101,7 +101,7 @@ pub async fn patch_preferences(
 #[utoipa::path(
     tag = "preferences",
     params(CustomerPath, HistoryQuery),
-    responses((status = 200, body = Page<PreferenceChange>), NotFound, QueryErrors, AuthErrors)
+    responses((status = 200, description = "A page of changes, oldest first", body = Page<PreferenceChange>), NotFound, QueryErrors, AuthErrors)
 )]
 #[get("/customers/{id}/preferences/history")]
 pub async fn preference_history(

@@ -36,6 +36,12 @@ async fn every_operation_is_summarised_and_documents_its_errors() {
                 "{what} has no summary"
             );
             let responses = op["responses"].as_object().unwrap();
+            for (status, response) in responses {
+                assert!(
+                    response["description"].as_str().is_some_and(|d| !d.is_empty()),
+                    "{what} {status} has no description"
+                );
+            }
             if path.starts_with("/v1/") {
                 for status in ["401", "403"] {
                     assert!(responses.contains_key(status), "{what} does not document {status}");
