@@ -180,34 +180,32 @@ fn offline_services(settings: &Settings) -> anyhow::Result<Services> {
         Arc::new(NoModel),
         Arc::new(SystemClock),
         None,
-    ))
+    )?)
 }
 
 async fn import_files(settings: &Settings, files: &[PathBuf], workspace: &str) -> anyhow::Result<ExitCode> {
     let workspace = WorkspaceId::parse(workspace)?;
-    let services = offline_services(settings)?;
-    services.ensure_workspace(&workspace).await?;
     let mut records = Vec::new();
     for file in files {
         records.extend(import::read_file(file).with_context(|| format!("reading {}", file.display()))?);
     }
+    let embedder = startup::load_embedder(settings).await?;
+    let services = startup::services(settings, embedder, Arc::new(SystemClock)).await?;
+    services.ensure_workspace(&workspace).await?;
     let bar = indicatif::ProgressBar::new(records.len() as u64);
     bar.set_style(
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} records  {per_sec}  {msg}")
             .expect("valid template"),
     );
-    let (store, now) = (Arc::clone(services.store()), services.now());
-    let progress = bar.clone();
-    let stats = tokio::task::spawn_blocking(move || {
-        import::apply(store.as_ref(), &workspace, records, now, |s| {
-            progress.set_position(s.records);
-            progress.set_message(format!(
+    let stats = services
+        .import(&workspace, records, |s| {
+            bar.set_position(s.records);
+            bar.set_message(format!(
                 "{} created, {} updated, {} unchanged, {} failed",
                 s.created, s.updated, s.unchanged, s.failed
             ));
         })
-    })
-    .await??;
+        .await?;
     bar.finish();
     for error in &stats.errors {
         eprintln!("error: {error}");

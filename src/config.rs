@@ -7,6 +7,8 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
+use crate::domain::recall::Weights;
+
 /// Every setting, with its environment variable, default and meaning; printed by `--help` and kept in README.
 pub const SETTINGS_HELP: &str = "\
 Settings (rappel.toml key / environment variable, default):
@@ -24,6 +26,11 @@ Settings (rappel.toml key / environment variable, default):
   log_format        RAPPEL_LOG_FORMAT        pretty           pretty or json
   log_level         RAPPEL_LOG_LEVEL         info             tracing filter (e.g. info,rappel=debug)
   demo_dir          RAPPEL_DEMO_DIR          fixtures/demo    fixtures loaded by `serve --demo`
+  recall_semantic_weight    RAPPEL_RECALL_SEMANTIC_WEIGHT    0.6   weight of embedding similarity in recall
+  recall_keyword_weight     RAPPEL_RECALL_KEYWORD_WEIGHT     0.3   weight of BM25 keyword score
+  recall_recency_weight     RAPPEL_RECALL_RECENCY_WEIGHT     0.05  weight of recency
+  recall_importance_weight  RAPPEL_RECALL_IMPORTANCE_WEIGHT  0.05  weight of kind-aware importance
+  recall_half_life_days     RAPPEL_RECALL_HALF_LIFE_DAYS     90    age at which recency halves
 The settings file is ./rappel.toml, or the one named by --config / RAPPEL_CONFIG.";
 
 /// Log output format.
@@ -64,6 +71,16 @@ pub struct Settings {
     pub log_level: String,
     /// Fixtures loaded by `serve --demo`.
     pub demo_dir: PathBuf,
+    /// Recall: weight of embedding similarity.
+    pub recall_semantic_weight: f32,
+    /// Recall: weight of the BM25 keyword score.
+    pub recall_keyword_weight: f32,
+    /// Recall: weight of recency.
+    pub recall_recency_weight: f32,
+    /// Recall: weight of kind-aware importance.
+    pub recall_importance_weight: f32,
+    /// Recall: age at which recency halves, in days.
+    pub recall_half_life_days: f32,
 }
 
 impl Default for Settings {
@@ -81,11 +98,16 @@ impl Default for Settings {
             log_format: LogFormat::Pretty,
             log_level: "info".into(),
             demo_dir: "fixtures/demo".into(),
+            recall_semantic_weight: Weights::default().semantic,
+            recall_keyword_weight: Weights::default().keyword,
+            recall_recency_weight: Weights::default().recency,
+            recall_importance_weight: Weights::default().importance,
+            recall_half_life_days: Weights::default().half_life_days,
         }
     }
 }
 
-const KEYS: [&str; 12] = [
+const KEYS: [&str; 17] = [
     "bind",
     "data_dir",
     "admin_key",
@@ -98,6 +120,11 @@ const KEYS: [&str; 12] = [
     "log_format",
     "log_level",
     "demo_dir",
+    "recall_semantic_weight",
+    "recall_keyword_weight",
+    "recall_recency_weight",
+    "recall_importance_weight",
+    "recall_half_life_days",
 ];
 
 /// Settings that cannot be used, with the reason.
@@ -134,6 +161,17 @@ impl Settings {
         Ok(settings)
     }
 
+    /// The recall weights.
+    pub fn weights(&self) -> Weights {
+        Weights {
+            semantic: self.recall_semantic_weight,
+            keyword: self.recall_keyword_weight,
+            recency: self.recall_recency_weight,
+            importance: self.recall_importance_weight,
+            half_life_days: self.recall_half_life_days,
+        }
+    }
+
     /// Checks values that parse but cannot work.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |key, message: &str| {
@@ -153,6 +191,16 @@ impl Settings {
         }
         if !(16..=8192).contains(&self.embed_max_length) {
             return invalid("embed_max_length", "must be between 16 and 8192");
+        }
+        let w = self.weights();
+        if [w.semantic, w.keyword, w.recency, w.importance]
+            .iter()
+            .any(|x| !x.is_finite() || *x < 0.0)
+        {
+            return invalid("recall_*_weight", "weights must be non-negative numbers");
+        }
+        if !(w.half_life_days.is_finite() && w.half_life_days > 0.0) {
+            return invalid("recall_half_life_days", "must be a positive number of days");
         }
         if self.max_body_bytes < 1024 {
             return invalid("max_body_bytes", "must be at least 1024");

@@ -10,6 +10,7 @@ pub mod doctor;
 pub mod domain;
 pub mod embed;
 pub mod http;
+pub mod index;
 pub mod service;
 pub mod startup;
 pub mod store;

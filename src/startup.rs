@@ -45,7 +45,8 @@ pub async fn services(
 ) -> anyhow::Result<Services> {
     let store = open_store(&settings.data_dir, embedder.as_ref())?;
     tracing::info!(path = %store.path().display(), "store open");
-    let services = Services::new(Arc::new(store), embedder, clock, settings.admin_key.as_deref());
+    let services = Services::new(Arc::new(store), embedder, clock, settings.admin_key.as_deref())?
+        .with_weights(settings.weights());
     services.ensure_workspace(&WorkspaceId::default_workspace()).await?;
     Ok(services)
 }
@@ -90,10 +91,8 @@ pub async fn load_demo(services: &Services, demo_dir: &Path) -> anyhow::Result<O
     for file in &files {
         records.extend(import::read_file(file).with_context(|| format!("reading {}", file.display()))?);
     }
-    let (store, now) = (Arc::clone(services.store()), services.now());
-    let stats = tokio::task::spawn_blocking(move || {
-        import::apply(store.as_ref(), &WorkspaceId::default_workspace(), records, now, |_| {})
-    })
-    .await??;
+    let stats = services
+        .import(&WorkspaceId::default_workspace(), records, |_| {})
+        .await?;
     Ok(Some(stats))
 }

@@ -4,11 +4,17 @@
 
 pub mod auth;
 pub mod customer;
+pub mod extract;
 pub mod ids;
+pub mod interaction;
 pub mod invalid;
+pub mod memory;
 pub mod merge_patch;
 pub mod page;
 pub mod preferences;
+pub mod recall;
+pub mod sentiment;
+pub mod text;
 pub mod validate;
 
 pub use auth::{ApiKey, Principal, Scope, Workspace};
@@ -17,3 +23,8 @@ pub use ids::{CustomerId, KeyId, WorkspaceId};
 pub use invalid::InvalidInput;
 pub use page::Page;
 pub use preferences::{Channel, PreferenceChange, Preferences};
+
+/// Dot product (the cosine similarity of unit vectors).
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}

@@ -88,6 +88,15 @@ impl ConsentByChannel {
         ]
     }
 
+    /// Records consent for `channel`.
+    pub fn set(&mut self, channel: Channel, consent: Option<Consent>) {
+        for (c, slot) in self.slots_mut() {
+            if c == channel {
+                *slot = consent.clone();
+            }
+        }
+    }
+
     /// The consent recorded for `channel`, if any.
     pub fn get(&self, channel: Channel) -> Option<&Consent> {
         match channel {

@@ -21,6 +21,8 @@ use super::error::Problem;
     tags(
         (name = "customers", description = "Customer profiles"),
         (name = "preferences", description = "Contact preferences, consent and their history"),
+        (name = "interactions", description = "Tickets, chats, e-mail threads and calls"),
+        (name = "memories", description = "Recall, context and memory management"),
         (name = "keys", description = "API keys (admin scope)"),
         (name = "workspaces", description = "Workspaces (operators)"),
         (name = "health", description = "Probes"),

@@ -13,7 +13,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use super::error::{json_error, path_error, query_error, ApiError};
 use super::openapi::ApiDoc;
 use super::request_id::request_id;
-use super::{customers, health, keys, preferences};
+use super::{customers, health, interactions, keys, memories, preferences, recall};
 use crate::service::Services;
 
 /// Registers every documented route. Used by the server and by [`openapi_spec`], so the spec cannot miss one.
@@ -32,6 +32,20 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .service(preferences::put_preferences)
             .service(preferences::patch_preferences)
             .service(preferences::preference_history)
+            .service(interactions::post_interaction)
+            .service(interactions::list_interactions)
+            .service(interactions::get_interaction)
+            .service(interactions::patch_interaction)
+            .service(interactions::append_message)
+            .service(recall::recall)
+            .service(memories::handoff)
+            .service(recall::context)
+            .service(memories::list_memories)
+            .service(memories::get_memory)
+            .service(memories::patch_memory)
+            .service(memories::delete_memory)
+            .service(memories::search)
+            .service(memories::similar_resolutions)
             .service(keys::create_key)
             .service(keys::list_keys)
             .service(keys::revoke_key)

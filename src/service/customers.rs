@@ -7,6 +7,8 @@ use utoipa::ToSchema;
 
 use super::error::customer_error;
 use super::{require, ServiceError, Services};
+use crate::domain::interaction::Interaction;
+use crate::domain::memory::Memory;
 use crate::domain::{
     Customer, CustomerFields, CustomerFilter, CustomerId, InvalidInput, Page, PreferenceChange, Preferences, Principal,
     Scope,
@@ -24,6 +26,10 @@ pub struct CustomerExport {
     pub preferences: Preferences,
     /// Every recorded preference change, oldest first.
     pub preference_history: Vec<PreferenceChange>,
+    /// Every interaction, oldest first.
+    pub interactions: Vec<Interaction>,
+    /// Every memory (vectors are not exported: they are derived from the text).
+    pub memories: Vec<Memory>,
 }
 
 impl Services {
@@ -125,7 +131,9 @@ impl Services {
     pub async fn erase_customer(&self, principal: &Principal, id: &str) -> Result<(), ServiceError> {
         require(principal, Scope::Write)?;
         let (ws, cid) = (principal.workspace.clone(), CustomerId::from_client(id));
+        let (ws2, cid2) = (ws.clone(), cid.clone());
         if self.blocking(move |s| s.erase_customer(&ws, &cid)).await? {
+            self.index.remove_customer(&ws2, &cid2);
             tracing::info!("customer erased");
             Ok(())
         } else {
@@ -141,9 +149,13 @@ impl Services {
             other => other?,
         };
         let (ws, cid, now) = (principal.workspace.clone(), customer.id.clone(), self.now());
-        let (preferences, preference_history) = self
+        let (preferences, preference_history, interactions, memories) = self
             .blocking(move |s| {
                 let preferences = s.get_preferences(&ws, &cid)?;
+                let mut interactions = s.list_interactions(&ws, &cid)?;
+                interactions.sort_by_key(|i| i.fields.opened_at);
+                let mut memories = s.list_memories(&ws, &cid)?;
+                memories.sort_by_key(|m| m.observed_at);
                 let mut history = Vec::new();
                 let mut after = None;
                 loop {
@@ -151,7 +163,7 @@ impl Services {
                     after = page.items.last().map(|c| c.seq);
                     history.extend(page.items);
                     if page.next_cursor.is_none() {
-                        return Ok((preferences, history));
+                        return Ok((preferences, history, interactions, memories));
                     }
                 }
             })
@@ -162,6 +174,8 @@ impl Services {
             customer,
             preferences,
             preference_history,
+            interactions,
+            memories,
         })
     }
 }

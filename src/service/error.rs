@@ -11,6 +11,12 @@ pub enum ServiceError {
     /// No customer with this id or external id in the caller's workspace.
     #[error("no customer {0} in this workspace")]
     CustomerNotFound(String),
+    /// No interaction with this id or external id for this customer.
+    #[error("no interaction {0} for this customer")]
+    InteractionNotFound(String),
+    /// No memory with this id for this customer.
+    #[error("no memory {0} for this customer")]
+    MemoryNotFound(String),
     /// No API key with this id in the caller's workspace.
     #[error("no API key {0} in this workspace")]
     KeyNotFound(String),

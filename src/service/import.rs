@@ -1,11 +1,16 @@
 //! Bulk import of the fixture format: JSON (one record or an array) or NDJSON (one record per line). Each record
-//! is an object with a `type`; today `customer` (profile fields plus optional `preferences`). Import is an upsert
-//! by external id, so importing the same file twice changes nothing.
+//! is an object with a `type`: `customer` (profile fields plus optional `preferences`) or `interaction` (an
+//! interaction with `customer_external_id`). Import is an upsert by external ids, so importing the same file
+//! twice changes nothing.
 
 use std::path::Path;
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+
+use crate::domain::interaction::InteractionInput;
 
 use crate::domain::{CustomerFields, InvalidInput, Preferences, WorkspaceId};
 use crate::store::{Store, StoreError, Upserted};
@@ -76,7 +81,110 @@ pub fn read_file(path: &Path) -> std::io::Result<Vec<Record>> {
         .collect())
 }
 
-/// Applies records to the store in order, calling `progress` after each.
+/// Whether a record is an interaction (imported through the services, which form memories).
+fn is_interaction(record: &Record) -> bool {
+    record
+        .body
+        .as_ref()
+        .is_ok_and(|b| b.get("type").and_then(Value::as_str) == Some("interaction"))
+}
+
+impl super::Services {
+    /// Imports records in order: customers straight into the store, interactions through ingest (memories,
+    /// sentiment, stated preferences). Calls `progress` after each record.
+    pub async fn import(
+        &self,
+        workspace: &WorkspaceId,
+        records: Vec<Record>,
+        mut progress: impl FnMut(&ImportStats),
+    ) -> Result<ImportStats, super::ServiceError> {
+        let principal = super::operator(workspace.clone());
+        let mut stats = ImportStats::default();
+        let mut pending: Vec<Record> = Vec::new();
+        let mut records = records.into_iter().peekable();
+        while records.peek().is_some() {
+            // A run of customer records goes to the store in one blocking call.
+            while records.peek().is_some_and(|r| !is_interaction(r)) {
+                pending.extend(records.next());
+            }
+            if !pending.is_empty() {
+                let (store, ws, now, batch) = (
+                    Arc::clone(self.store()),
+                    workspace.clone(),
+                    self.now(),
+                    std::mem::take(&mut pending),
+                );
+                let done = tokio::task::spawn_blocking(move || apply(store.as_ref(), &ws, batch, now, |_| {}))
+                    .await
+                    .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()))?;
+                stats.absorb(done);
+                progress(&stats);
+            }
+            let Some(record) = records.next() else { break };
+            stats.records += 1;
+            let outcome = self
+                .import_interaction(&principal, record.body.expect("interaction records parsed"))
+                .await;
+            match outcome {
+                Ok(Upserted::Created) => stats.created += 1,
+                Ok(Upserted::Updated) => stats.updated += 1,
+                Ok(Upserted::Unchanged) => stats.unchanged += 1,
+                Err(e @ (super::ServiceError::Store(_) | super::ServiceError::Embed(_))) => return Err(e),
+                Err(e) => stats.fail(&record.origin, &e.to_string()),
+            }
+            progress(&stats);
+        }
+        Ok(stats)
+    }
+
+    async fn import_interaction(
+        &self,
+        principal: &crate::domain::Principal,
+        body: Value,
+    ) -> Result<Upserted, super::ServiceError> {
+        let Value::Object(mut map) = body else {
+            unreachable!("checked by is_interaction")
+        };
+        map.remove("type");
+        let Some(Value::String(customer)) = map.remove("customer_external_id") else {
+            return Err(InvalidInput::new(
+                "invalid_field",
+                "customer_external_id",
+                "an interaction record names its customer's external id",
+            )
+            .into());
+        };
+        let input: InteractionInput = serde_json::from_value(Value::Object(map))
+            .map_err(|e| InvalidInput::new("invalid_body", "", e.to_string()))?;
+        let customer = self.get_customer_by_external_id(principal, &customer).await?;
+        Ok(self.ingest_interaction(principal, customer.id.as_str(), input).await?.1)
+    }
+}
+
+impl ImportStats {
+    fn absorb(&mut self, other: ImportStats) {
+        self.records += other.records;
+        self.created += other.created;
+        self.updated += other.updated;
+        self.unchanged += other.unchanged;
+        self.failed += other.failed;
+        self.errors.extend(
+            other
+                .errors
+                .into_iter()
+                .take(100usize.saturating_sub(self.errors.len())),
+        );
+    }
+
+    fn fail(&mut self, origin: &str, reason: &str) {
+        self.failed += 1;
+        if self.errors.len() < 100 {
+            self.errors.push(format!("{origin}: {reason}"));
+        }
+    }
+}
+
+/// Applies customer records to the store in order, calling `progress` after each.
 pub fn apply(
     store: &dyn Store,
     workspace: &WorkspaceId,
@@ -95,12 +203,7 @@ pub fn apply(
             Ok(Upserted::Created) => stats.created += 1,
             Ok(Upserted::Updated) => stats.updated += 1,
             Ok(Upserted::Unchanged) => stats.unchanged += 1,
-            Err(reason) => {
-                stats.failed += 1;
-                if stats.errors.len() < 100 {
-                    stats.errors.push(format!("{}: {reason}", record.origin));
-                }
-            }
+            Err(reason) => stats.fail(&record.origin, &reason),
         }
         progress(&stats);
     }
@@ -119,8 +222,12 @@ fn apply_one(
     };
     match map.remove("type").as_ref().and_then(Value::as_str) {
         Some("customer") => {}
-        Some(other) => return Ok(Err(format!("unknown record type {other:?} (expected \"customer\")"))),
-        None => return Ok(Err("missing \"type\" (expected \"customer\")".into())),
+        Some(other) => {
+            return Ok(Err(format!(
+                "unknown record type {other:?} (expected \"customer\" or \"interaction\")"
+            )))
+        }
+        None => return Ok(Err("missing \"type\" (expected \"customer\" or \"interaction\")".into())),
     }
     let preferences = map.remove("preferences");
     let parsed = (|| -> Result<(CustomerFields, Option<Preferences>), InvalidInput> {

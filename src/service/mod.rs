@@ -2,11 +2,18 @@
 //! caller's scopes, confines it to its workspace, and runs store calls on the blocking pool.
 
 mod access;
+pub mod across;
 pub mod clock;
 mod customers;
 mod error;
+pub mod handoff;
 pub mod import;
+mod interactions;
+mod memories;
+mod memorize;
 mod preferences;
+mod prompt;
+pub mod recall;
 
 use std::sync::Arc;
 
@@ -14,9 +21,13 @@ pub use access::{CreatedKey, CreatedWorkspace};
 pub use clock::{Clock, SystemClock};
 pub use customers::CustomerExport;
 pub use error::ServiceError;
+pub use interactions::InteractionFilter;
+pub use memories::{MemoryFilter, MemoryPatch, Retention};
 
+use crate::domain::recall::Weights;
 use crate::domain::{auth::hash_secret, Principal, Scope, WorkspaceId};
 use crate::embed::Embedder;
+use crate::index::MemoryIndex;
 use crate::store::{Store, StoreError};
 
 /// Everything the use cases need, shared by all callers.
@@ -26,22 +37,41 @@ pub struct Services {
     embedder: Arc<dyn Embedder>,
     clock: Arc<dyn Clock>,
     admin_key_hash: Option<String>,
+    index: Arc<MemoryIndex>,
+    ingest_lock: Arc<tokio::sync::Mutex<()>>,
+    weights: Weights,
 }
 
 impl Services {
-    /// Builds the services over a store and a model. `admin_key` is the bootstrap admin key, if configured.
+    /// Builds the services over a store and a model, loading the memory index from the store. `admin_key` is the
+    /// bootstrap admin key, if configured.
     pub fn new(
         store: Arc<dyn Store>,
         embedder: Arc<dyn Embedder>,
         clock: Arc<dyn Clock>,
         admin_key: Option<&str>,
-    ) -> Self {
-        Self {
+    ) -> Result<Self, StoreError> {
+        let index = Arc::new(MemoryIndex::load(store.as_ref())?);
+        Ok(Self {
             store,
             embedder,
             clock,
             admin_key_hash: admin_key.map(hash_secret),
-        }
+            index,
+            ingest_lock: Arc::default(),
+            weights: Weights::default(),
+        })
+    }
+
+    /// Uses these recall weights.
+    pub fn with_weights(mut self, weights: Weights) -> Self {
+        self.weights = weights;
+        self
+    }
+
+    /// The in-memory memory index.
+    pub fn index(&self) -> &Arc<MemoryIndex> {
+        &self.index
     }
 
     /// The embedding model.

@@ -9,6 +9,8 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 
+use crate::domain::interaction::Interaction;
+use crate::domain::memory::Memory;
 use crate::domain::{
     ApiKey, Customer, CustomerFields, CustomerFilter, CustomerId, InvalidInput, KeyId, Page, PreferenceChange,
     Preferences, Workspace, WorkspaceId,
@@ -177,8 +179,48 @@ pub trait KeyRepo: Send + Sync {
     fn revoke_key(&self, workspace: &WorkspaceId, id: &KeyId, now: DateTime<Utc>) -> Result<ApiKey, StoreError>;
 }
 
+/// A memory and its embedding.
+#[derive(Debug, Clone)]
+pub struct StoredMemory {
+    /// The memory.
+    pub memory: Memory,
+    /// Its vector (unit length).
+    pub vector: Vec<f32>,
+}
+
+/// Interactions and the memories formed from them.
+pub trait MemoryRepo: Send + Sync {
+    /// The interaction with this external id of this customer.
+    fn interaction_by_external_id(
+        &self,
+        workspace: &WorkspaceId,
+        customer: &CustomerId,
+        external_id: &str,
+    ) -> Result<Option<Interaction>, StoreError>;
+    /// Every interaction of the customer (any order).
+    fn list_interactions(&self, workspace: &WorkspaceId, customer: &CustomerId)
+        -> Result<Vec<Interaction>, StoreError>;
+    /// Saves an interaction and new or changed memories in one transaction; `NotFound` when the customer is gone.
+    fn save_ingest(
+        &self,
+        interaction: &Interaction,
+        memories: &[StoredMemory],
+        changed: &[Memory],
+    ) -> Result<(), StoreError>;
+    /// Saves changed memories (no vector change).
+    fn update_memories(&self, memories: &[Memory]) -> Result<(), StoreError>;
+    /// Replaces one memory and its vector.
+    fn replace_memory(&self, memory: &StoredMemory) -> Result<(), StoreError>;
+    /// Deletes one memory and its vector; false when absent.
+    fn delete_memory(&self, workspace: &WorkspaceId, customer: &CustomerId, id: &str) -> Result<bool, StoreError>;
+    /// Every memory of a customer.
+    fn list_memories(&self, workspace: &WorkspaceId, customer: &CustomerId) -> Result<Vec<Memory>, StoreError>;
+    /// Calls `f` with every stored memory and its vector (loading the in-memory index at start-up).
+    fn scan_memories(&self, f: &mut dyn FnMut(StoredMemory)) -> Result<(), StoreError>;
+}
+
 /// Everything a backend provides.
-pub trait Store: CustomerRepo + PreferenceRepo + KeyRepo {
+pub trait Store: CustomerRepo + PreferenceRepo + KeyRepo + MemoryRepo {
     /// Cheap check that the store answers (for readiness).
     fn ping(&self) -> Result<(), StoreError>;
 }

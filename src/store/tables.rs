@@ -18,3 +18,12 @@ pub const WORKSPACES: TableDefinition<&str, &[u8]> = TableDefinition::new("works
 pub const API_KEYS: TableDefinition<&str, &[u8]> = TableDefinition::new("api_keys");
 /// (workspace, key id) -> sha256(secret).
 pub const API_KEY_IDS: TableDefinition<(&str, &str), &str> = TableDefinition::new("api_key_ids");
+/// (workspace, customer id, interaction id) -> interaction.
+pub const INTERACTIONS: TableDefinition<(&str, &str, &str), &[u8]> = TableDefinition::new("interactions");
+/// (workspace, customer id, external id) -> interaction id.
+pub const INTERACTION_EXTERNAL_IDS: TableDefinition<(&str, &str, &str), &str> =
+    TableDefinition::new("interaction_external_ids");
+/// (workspace, customer id, memory id) -> memory.
+pub const MEMORIES: TableDefinition<(&str, &str, &str), &[u8]> = TableDefinition::new("memories");
+/// (workspace, customer id, memory id) -> embedding, little-endian f32s.
+pub const VECTORS: TableDefinition<(&str, &str, &str), &[u8]> = TableDefinition::new("vectors");

@@ -6,7 +6,9 @@ use chrono::{DateTime, Utc};
 use super::{upper, RedbStore};
 use crate::domain::{Customer, CustomerFields, CustomerFilter, CustomerId, Page, WorkspaceId};
 use crate::store::codec::{decode, encode};
-use crate::store::tables::{CUSTOMERS, EXTERNAL_IDS, PREFERENCES, PREFERENCE_HISTORY};
+use crate::store::tables::{
+    CUSTOMERS, EXTERNAL_IDS, INTERACTIONS, INTERACTION_EXTERNAL_IDS, MEMORIES, PREFERENCES, PREFERENCE_HISTORY, VECTORS,
+};
 use crate::store::{Change, CustomerRepo, StoreError, Upserted};
 
 type Customers<'t> = Table<'t, (&'static str, &'static str), &'static [u8]>;
@@ -196,6 +198,13 @@ impl CustomerRepo for RedbStore {
             txn.open_table(PREFERENCES)?.remove((ws, cid))?;
             txn.open_table(PREFERENCE_HISTORY)?
                 .retain_in((ws, cid, 0)..=(ws, cid, u64::MAX), |_, _| false)?;
+            let end = upper("");
+            let range = (ws, cid, "")..(ws, cid, end.as_str());
+            txn.open_table(INTERACTIONS)?.retain_in(range.clone(), |_, _| false)?;
+            txn.open_table(INTERACTION_EXTERNAL_IDS)?
+                .retain_in(range.clone(), |_, _| false)?;
+            txn.open_table(MEMORIES)?.retain_in(range.clone(), |_, _| false)?;
+            txn.open_table(VECTORS)?.retain_in(range, |_, _| false)?;
         }
         commit(txn, true)
     }

@@ -3,7 +3,8 @@
 use ::redb::{Database, ReadableDatabase, ReadableTable};
 
 use crate::store::tables::{
-    API_KEYS, API_KEY_IDS, CUSTOMERS, EXTERNAL_IDS, META, PREFERENCES, PREFERENCE_HISTORY, WORKSPACES,
+    API_KEYS, API_KEY_IDS, CUSTOMERS, EXTERNAL_IDS, INTERACTIONS, INTERACTION_EXTERNAL_IDS, MEMORIES, META,
+    PREFERENCES, PREFERENCE_HISTORY, VECTORS, WORKSPACES,
 };
 use crate::store::{ModelStamp, StoreError};
 
@@ -46,6 +47,10 @@ pub fn init(db: &Database, model: Option<&ModelStamp>) -> Result<(), StoreError>
         txn.open_table(WORKSPACES)?;
         txn.open_table(API_KEYS)?;
         txn.open_table(API_KEY_IDS)?;
+        txn.open_table(INTERACTIONS)?;
+        txn.open_table(INTERACTION_EXTERNAL_IDS)?;
+        txn.open_table(MEMORIES)?;
+        txn.open_table(VECTORS)?;
     }
     txn.commit()?;
     Ok(())

@@ -2,6 +2,7 @@
 
 mod customers;
 mod keys;
+mod memories;
 mod meta;
 mod preferences;
 

@@ -1,0 +1,117 @@
+//! Long-term memories: what Rappel remembers from conversations, with provenance and validity in time.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::text::Lang;
+use super::{CustomerId, WorkspaceId};
+
+/// What a memory is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MemoryKind {
+    /// Raw text of a message (or a window of a long one).
+    Message,
+    /// A stated preference ("please e-mail me, don't call").
+    Preference,
+    /// A fact about the customer (plan, device, company size, location).
+    Fact,
+    /// Something that went wrong.
+    Issue,
+    /// What fixed it.
+    Resolution,
+    /// What an agent promised, possibly with a due time.
+    Commitment,
+}
+
+impl MemoryKind {
+    /// Every kind, in display order.
+    pub const ALL: [MemoryKind; 6] = [
+        Self::Message,
+        Self::Preference,
+        Self::Fact,
+        Self::Issue,
+        Self::Resolution,
+        Self::Commitment,
+    ];
+}
+
+/// Where a memory comes from: nothing is returned that cannot be traced back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Provenance {
+    /// The customer.
+    pub customer_id: CustomerId,
+    /// The interaction's external id (as the client sent it).
+    #[schema(example = "int-0001")]
+    pub interaction_id: String,
+    /// The ids of the messages the memory comes from (as the client sent them).
+    #[schema(example = json!(["int-0001-m1"]))]
+    pub message_ids: Vec<String>,
+}
+
+/// One edit of a memory's text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MemoryEdit {
+    /// Text before the edit.
+    pub old_text: String,
+    /// When it was edited.
+    pub edited_at: DateTime<Utc>,
+    /// Who edited it.
+    pub source: String,
+}
+
+/// A memory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Memory {
+    /// Rappel's id (`mem_...`).
+    #[schema(example = "mem_01jh2k3m4n5p6q7r8s9t0v1w2x")]
+    pub id: String,
+    /// Workspace.
+    pub workspace: WorkspaceId,
+    /// What it is.
+    pub kind: MemoryKind,
+    /// The remembered text.
+    pub text: String,
+    /// For facts and preferences: what it is about (`plan`, `location`, `channel`, ...); a newer memory with the
+    /// same subject closes this one.
+    #[schema(example = "plan")]
+    pub subject: Option<String>,
+    /// Language of the text.
+    pub language: Lang,
+    /// Where it comes from.
+    pub provenance: Provenance,
+    /// When it was said.
+    pub observed_at: DateTime<Utc>,
+    /// From when it holds (facts and preferences).
+    pub valid_from: Option<DateTime<Utc>>,
+    /// Until when it held; absent while it still holds.
+    pub valid_to: Option<DateTime<Utc>>,
+    /// For commitments: when it is due.
+    pub due_at: Option<DateTime<Utc>>,
+    /// For issues and commitments: still open (issue unresolved, promise not yet kept).
+    pub open: bool,
+    /// How many times it was said (near-duplicates reinforce instead of adding a copy).
+    pub count: u32,
+    /// When it was last said.
+    pub last_seen: DateTime<Utc>,
+    /// Pinned memories never decay and are kept past retention.
+    pub pinned: bool,
+    /// Sentiment score of the message it comes from (customer messages).
+    pub sentiment: Option<f32>,
+    /// Earlier texts, when corrected.
+    #[serde(default)]
+    pub edits: Vec<MemoryEdit>,
+}
+
+impl Memory {
+    /// Whether the memory holds at `at` (not closed by a newer fact).
+    pub fn is_valid_at(&self, at: DateTime<Utc>) -> bool {
+        self.valid_to.is_none_or(|to| to > at)
+    }
+}
+
+/// A new memory's id.
+pub fn new_memory_id() -> String {
+    format!("mem_{}", ulid::Ulid::new().to_string().to_lowercase())
+}

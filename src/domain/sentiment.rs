@@ -1,0 +1,519 @@
+//! Message sentiment for English and French: a lexicon with negation, intensifiers and diminishers, plus
+//! rules for sarcasm (praise words next to a complaint) and frustration markers (repetition, threats, shouting).
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::text::{fold, words, Lang};
+
+/// A message's sentiment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Sentiment {
+    /// From -1 (very negative) to 1 (very positive).
+    #[schema(example = -0.62)]
+    pub score: f32,
+    /// The score's band.
+    pub label: SentimentLabel,
+    /// The customer sounds exasperated: repeated problem, threat to leave, shouting.
+    pub frustrated: bool,
+}
+
+/// Sentiment band.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SentimentLabel {
+    /// Score below -0.2.
+    Negative,
+    /// Between -0.2 and 0.2.
+    Neutral,
+    /// Above 0.2.
+    Positive,
+}
+
+/// Accent-folded word stems and their weight. A stem matches a word that starts with it.
+const EN_LEXICON: &[(&str, f32)] = &[
+    ("great", 1.0),
+    ("excellent", 1.5),
+    ("amazing", 1.5),
+    ("awesome", 1.5),
+    ("fantastic", 1.5),
+    ("perfect", 1.5),
+    ("love", 1.5),
+    ("loving", 1.5),
+    ("happy", 1.2),
+    ("glad", 1.0),
+    ("pleased", 1.0),
+    ("thank", 0.8),
+    ("thanks", 0.8),
+    ("appreciat", 1.0),
+    ("helpful", 1.0),
+    ("quick", 0.6),
+    ("fast", 0.6),
+    ("works", 0.6),
+    ("working again", 1.0),
+    ("fixed", 0.8),
+    ("solved", 0.8),
+    ("resolved", 0.6),
+    ("good", 0.8),
+    ("nice", 0.8),
+    ("brilliant", 1.5),
+    ("satisf", 1.0),
+    ("smooth", 0.8),
+    ("easy", 0.6),
+    ("recommend", 1.0),
+    ("wonderful", 1.5),
+    ("impressed", 1.2),
+    ("well done", 1.2),
+    ("lifesaver", 1.5),
+    ("kudos", 1.2),
+    ("cheers", 0.5),
+    ("delight", 1.5),
+    ("enjoy", 1.0),
+    ("bad", -1.0),
+    ("terrible", -1.8),
+    ("awful", -1.8),
+    ("horrible", -1.8),
+    ("worst", -2.0),
+    ("hate", -1.8),
+    ("angry", -1.5),
+    ("annoy", -1.2),
+    ("frustrat", -1.5),
+    ("disappoint", -1.5),
+    ("unhappy", -1.4),
+    ("upset", -1.3),
+    ("useless", -1.6),
+    ("broken", -1.2),
+    ("broke", -1.0),
+    ("fail", -1.0),
+    ("crash", -1.0),
+    ("error", -0.6),
+    ("problem", -0.6),
+    ("issue", -0.4),
+    ("wrong", -0.8),
+    ("not working", -1.2),
+    ("doesn't work", -1.2),
+    ("stopped working", -1.2),
+    ("never arrived", -1.2),
+    ("missing", -0.8),
+    ("lost", -0.8),
+    ("late", -0.6),
+    ("delay", -0.8),
+    ("slow", -0.7),
+    ("charged twice", -1.2),
+    ("overcharg", -1.2),
+    ("refund", -0.3),
+    ("cancel", -0.8),
+    ("unacceptable", -2.0),
+    ("ridiculous", -1.8),
+    ("joke", -1.2),
+    ("waste", -1.5),
+    ("scam", -2.0),
+    ("furious", -2.0),
+    ("fed up", -1.8),
+    ("sick of", -1.8),
+    ("tired of", -1.5),
+    ("ignored", -1.5),
+    ("nobody", -0.8),
+    ("still", -0.3),
+    ("again", -0.3),
+    ("worse", -1.2),
+    ("poor", -1.0),
+    ("mess", -1.2),
+    ("nightmare", -1.8),
+    ("pathetic", -2.0),
+    ("incompetent", -2.0),
+    ("shame", -1.2),
+    ("sucks", -1.6),
+    ("confus", -0.6),
+    ("worried", -0.8),
+    ("concern", -0.5),
+    ("offline", -0.6),
+    ("disconnect", -0.6),
+    ("stuck", -0.8),
+    ("can't", -0.5),
+    ("cannot", -0.5),
+    ("unable", -0.6),
+    ("complain", -1.0),
+    ("damaged", -1.0),
+    ("sorry", -0.2),
+    ("hopeless", -1.8),
+    ("garbage", -1.8),
+    ("rubbish", -1.6),
+    ("disgrace", -2.0),
+];
+
+const FR_LEXICON: &[(&str, f32)] = &[
+    ("super", 1.0),
+    ("genial", 1.5),
+    ("excellent", 1.5),
+    ("parfait", 1.5),
+    ("merci", 0.8),
+    ("ravi", 1.5),
+    ("content", 1.0),
+    ("heureu", 1.2),
+    ("satisfait", 1.2),
+    ("bravo", 1.2),
+    ("top", 1.0),
+    ("formidable", 1.5),
+    ("efficace", 1.0),
+    ("rapide", 0.6),
+    ("fonctionne", 0.5),
+    ("marche", 0.4),
+    ("regle", 0.6),
+    ("resolu", 0.6),
+    ("impeccable", 1.5),
+    ("agreable", 1.0),
+    ("aimable", 1.0),
+    ("recommand", 1.0),
+    ("adore", 1.5),
+    ("bien", 0.6),
+    ("bon", 0.6),
+    ("bonne", 0.6),
+    ("nickel", 1.2),
+    ("sympa", 1.0),
+    ("plaisir", 1.0),
+    ("reactif", 1.0),
+    ("mauvais", -1.0),
+    ("nul", -1.5),
+    ("nulle", -1.5),
+    ("horrible", -1.8),
+    ("affreu", -1.8),
+    ("deteste", -1.8),
+    ("decu", -1.5),
+    ("decevant", -1.5),
+    ("deception", -1.5),
+    ("mecontent", -1.5),
+    ("insatisfait", -1.5),
+    ("enerv", -1.5),
+    ("agac", -1.2),
+    ("furieu", -2.0),
+    ("colere", -1.6),
+    ("inadmissible", -2.0),
+    ("inacceptable", -2.0),
+    ("scandal", -2.0),
+    ("honte", -1.6),
+    ("ridicule", -1.8),
+    ("marre", -1.8),
+    ("panne", -1.0),
+    ("plante", -1.0),
+    ("bug", -0.8),
+    ("erreur", -0.6),
+    ("probleme", -0.6),
+    ("souci", -0.5),
+    ("jamais recu", -1.2),
+    ("perdu", -0.8),
+    ("retard", -0.8),
+    ("lent", -0.7),
+    ("casse", -1.0),
+    ("abime", -1.0),
+    ("deux fois", -0.6),
+    ("resilier", -1.0),
+    ("resiliation", -1.0),
+    ("annul", -0.6),
+    ("arnaque", -2.0),
+    ("lamentable", -2.0),
+    ("pire", -1.6),
+    ("catastroph", -1.8),
+    ("incompetent", -2.0),
+    ("ignore", -1.2),
+    ("personne ne", -1.0),
+    ("toujours", -0.2),
+    ("encore", -0.3),
+    ("impossible", -0.8),
+    ("hors ligne", -0.6),
+    ("deconnect", -0.6),
+    ("bloque", -0.8),
+    ("inquiet", -0.8),
+    ("plainte", -1.0),
+    ("desole", -0.2),
+    ("terrible", -1.2),
+    ("galere", -1.4),
+    ("penible", -1.3),
+    ("n'importe quoi", -1.6),
+    ("rembourse", -0.3),
+];
+
+/// Words that invert the next few words' polarity.
+const NEGATORS: &[&str] = &[
+    "not", "no", "never", "don't", "doesn't", "didn't", "isn't", "wasn't", "aren't", "won't", "wouldn't", "can't",
+    "cannot", "couldn't", "hardly", "without", "nothing", "pas", "jamais", "aucun", "aucune", "sans", "rien", "ni",
+    "guere",
+];
+const INTENSIFIERS: &[(&str, f32)] = &[
+    ("very", 1.5),
+    ("really", 1.4),
+    ("extremely", 1.8),
+    ("so", 1.3),
+    ("totally", 1.5),
+    ("completely", 1.5),
+    ("absolutely", 1.6),
+    ("incredibly", 1.6),
+    ("super", 1.3),
+    ("tres", 1.5),
+    ("vraiment", 1.4),
+    ("tellement", 1.5),
+    ("extremement", 1.8),
+    ("completement", 1.5),
+    ("totalement", 1.5),
+    ("absolument", 1.6),
+    ("trop", 1.3),
+    ("a bit", 0.5),
+    ("slightly", 0.5),
+    ("somewhat", 0.6),
+    ("kind of", 0.6),
+    ("a little", 0.5),
+    ("un peu", 0.5),
+    ("legerement", 0.5),
+    ("plutot", 0.7),
+    ("assez", 0.8),
+];
+/// Signs of exasperation: repetition, escalation, threats to leave.
+const FRUSTRATION: &[&str] = &[
+    "again",
+    "still",
+    "third time",
+    "second time",
+    "fourth time",
+    "how many times",
+    "fed up",
+    "sick of",
+    "tired of",
+    "unacceptable",
+    "ridiculous",
+    "cancel",
+    "switch to",
+    "lawyer",
+    "complaint",
+    "escalate",
+    "manager",
+    "nobody",
+    "no one",
+    "weeks",
+    "every day",
+    "every night",
+    "joke",
+    "waste",
+    "furious",
+    "enough",
+    "encore",
+    "toujours pas",
+    "troisieme fois",
+    "deuxieme fois",
+    "combien de fois",
+    "marre",
+    "inadmissible",
+    "inacceptable",
+    "resilier",
+    "resiliation",
+    "avocat",
+    "plainte",
+    "responsable",
+    "personne ne",
+    "semaines",
+    "tous les jours",
+    "toutes les nuits",
+    "n'importe quoi",
+    "scandal",
+    "ras le bol",
+    "ras-le-bol",
+    "une fois de plus",
+    "furieu",
+    "assez",
+];
+/// Praise words that, next to a complaint, are sarcasm.
+const IRONIC_PRAISE: &[&str] = &[
+    "great",
+    "fantastic",
+    "wonderful",
+    "perfect",
+    "brilliant",
+    "awesome",
+    "amazing",
+    "love",
+    "thanks a lot",
+    "well done",
+    "bravo",
+    "super",
+    "genial",
+    "parfait",
+    "merci beaucoup",
+    "formidable",
+    "magnifique",
+    "chapeau",
+];
+/// Complaint context for the sarcasm rule.
+const COMPLAINT_CONTEXT: &[&str] = &[
+    "again",
+    "another",
+    "still",
+    "third",
+    "second",
+    "broke",
+    "crash",
+    "offline",
+    "charged",
+    "twice",
+    "never",
+    "waiting",
+    "week",
+    "encore",
+    "toujours",
+    "troisieme",
+    "deuxieme",
+    "double",
+    "jamais",
+    "attend",
+    "semaine",
+    "panne",
+    "plante",
+    "hors ligne",
+    "facture",
+    "bug",
+    "error",
+    "erreur",
+];
+
+/// Scores a message. `lang` picks the lexicon; the other language's words still count at half weight, since
+/// customers mix them.
+pub fn analyse(text: &str, lang: Lang) -> Sentiment {
+    let tokens: Vec<String> = words(text).iter().map(|w| fold(w)).collect();
+    let joined = format!(" {} ", tokens.join(" "));
+    let (primary, secondary) = match lang {
+        Lang::En => (EN_LEXICON, FR_LEXICON),
+        Lang::Fr => (FR_LEXICON, EN_LEXICON),
+    };
+    let mut total = 0.0f32;
+    let mut praise_hits = 0;
+    let mut matched = vec![false; tokens.len()];
+    for (lexicon, factor) in [(primary, 1.0f32), (secondary, 0.5)] {
+        for &(stem, weight) in lexicon {
+            let stem_tokens: Vec<&str> = stem.split(' ').collect();
+            for i in 0..tokens.len() {
+                if matched[i] || i + stem_tokens.len() > tokens.len() {
+                    continue;
+                }
+                let hit = stem_tokens.iter().enumerate().all(|(j, s)| {
+                    let t = &tokens[i + j];
+                    if j + 1 == stem_tokens.len() {
+                        t.starts_with(s)
+                    } else {
+                        t == s
+                    }
+                });
+                if !hit {
+                    continue;
+                }
+                (i..i + stem_tokens.len()).for_each(|k| matched[k] = true);
+                let mut w = weight * factor;
+                let window = i.saturating_sub(3)..i;
+                let negated = tokens[window.clone()]
+                    .iter()
+                    .any(|t| NEGATORS.contains(&t.as_str()) || t.ends_with("n't"))
+                    || (lang == Lang::Fr && tokens[window.clone()].iter().any(|t| t == "n'" || t.starts_with("n'")));
+                if negated {
+                    // "not bad" is mildly positive; "not good" is clearly negative.
+                    w = if w < 0.0 { -w * 0.5 } else { -w * 0.8 };
+                }
+                for &(int, mult) in INTENSIFIERS {
+                    let int_tokens = int.split(' ').count();
+                    if i >= int_tokens && tokens[i - int_tokens..i].join(" ") == int {
+                        w *= mult;
+                    }
+                }
+                if w > 0.0 && IRONIC_PRAISE.iter().any(|p| stem.starts_with(p) || p.starts_with(stem)) {
+                    praise_hits += 1;
+                }
+                total += w;
+            }
+        }
+    }
+    let complaint = COMPLAINT_CONTEXT.iter().any(|c| joined.contains(&format!(" {c}")));
+    let shouting = text
+        .split_whitespace()
+        .filter(|w| w.len() >= 3 && w.chars().all(|c| !c.is_lowercase()) && w.chars().any(char::is_alphabetic))
+        .count()
+        >= 2;
+    let exclamations = text.matches('!').count();
+    // Sarcasm: praise words alongside a complaint context, and nothing else positive to explain them.
+    let sarcastic = praise_hits > 0
+        && complaint
+        && total < 2.5
+        && (text.contains('.') || text.contains("...") || exclamations > 0 || text.contains('🙄'));
+    if sarcastic {
+        total = -total.abs().max(1.0) - 0.5;
+    }
+    if total < 0.0 && (exclamations >= 2 || shouting) {
+        total *= 1.3;
+    }
+    let score = (total / 2.5).tanh();
+    let markers = FRUSTRATION.iter().filter(|m| joined.contains(&format!(" {m}"))).count();
+    let frustrated = score <= -0.35 && (markers > 0 || sarcastic || shouting || exclamations >= 2 || score <= -0.75);
+    let label = if score > 0.2 {
+        SentimentLabel::Positive
+    } else if score < -0.2 {
+        SentimentLabel::Negative
+    } else {
+        SentimentLabel::Neutral
+    };
+    Sentiment {
+        score,
+        label,
+        frustrated,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn label(text: &str, lang: Lang) -> SentimentLabel {
+        analyse(text, lang).label
+    }
+
+    #[test]
+    fn plain_praise_and_complaints() {
+        assert_eq!(
+            label("Thanks a lot, the agent was really helpful!", Lang::En),
+            SentimentLabel::Positive
+        );
+        assert_eq!(
+            label("This is the worst service, I am very disappointed", Lang::En),
+            SentimentLabel::Negative
+        );
+        assert_eq!(
+            label("Merci, tout fonctionne parfaitement", Lang::Fr),
+            SentimentLabel::Positive
+        );
+        assert_eq!(
+            label("Je suis très déçu, c'est inadmissible", Lang::Fr),
+            SentimentLabel::Negative
+        );
+    }
+
+    #[test]
+    fn negation_flips_polarity() {
+        assert_ne!(label("Not bad at all", Lang::En), SentimentLabel::Negative);
+        assert_eq!(label("I am not happy with this", Lang::En), SentimentLabel::Negative);
+        assert_eq!(
+            label("Je ne suis pas du tout satisfait", Lang::Fr),
+            SentimentLabel::Negative
+        );
+    }
+
+    #[test]
+    fn sarcasm_reads_as_negative_and_frustrated() {
+        let s = analyse("Great, the hub is offline again. Fantastic.", Lang::En);
+        assert_eq!(s.label, SentimentLabel::Negative);
+        assert!(s.frustrated);
+        let s = analyse("Super, encore une facture en double. Merci beaucoup.", Lang::Fr);
+        assert_eq!(s.label, SentimentLabel::Negative);
+    }
+
+    #[test]
+    fn questions_with_problem_words_are_not_frustrated() {
+        let s = analyse("How do I reset my password?", Lang::En);
+        assert_eq!(s.label, SentimentLabel::Neutral);
+        assert!(!s.frustrated);
+        assert!((-1.0..=1.0).contains(&analyse("TERRIBLE!!! WORST EVER!!! CANCEL NOW", Lang::En).score));
+    }
+}

@@ -1,0 +1,268 @@
+//! Across customers: who else reported this, and how it was solved before.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::recall::{RecallFilter, Recalled};
+use super::{require, ServiceError, Services};
+use crate::domain::memory::MemoryKind;
+use crate::domain::recall::{rank, Indexed, Mode};
+use crate::domain::text::{detect, terms, Lang};
+use crate::domain::{CustomerFilter, InvalidInput, Principal, Scope};
+
+/// A search across every customer of the workspace.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SearchRequest {
+    /// What to look for.
+    #[schema(example = "hub goes offline every night")]
+    pub query: String,
+    /// Most customers to return (1-100, default 10).
+    pub limit: Option<usize>,
+    /// Most memories per customer (1-10, default 3).
+    pub per_customer: Option<usize>,
+    /// Only memories of these kinds.
+    pub kinds: Option<Vec<MemoryKind>>,
+    /// Only customers on this plan.
+    pub plan: Option<String>,
+    /// Only customers with this tag.
+    pub tag: Option<String>,
+    /// Only memories scoring at least this (0-1).
+    pub min_score: Option<f32>,
+    /// Only memories observed at or after this time.
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// One customer's matching memories.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CustomerMatches {
+    /// Customer id.
+    pub customer_id: String,
+    /// Customer's external id.
+    pub external_id: String,
+    /// Customer's name.
+    pub name: Option<String>,
+    /// Best memory score.
+    pub score: f32,
+    /// Best memories, best first.
+    pub memories: Vec<Recalled>,
+}
+
+/// Similar past resolutions.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SimilarRequest {
+    /// The problem.
+    #[schema(example = "charged twice for my subscription")]
+    pub query: String,
+    /// How many (1-50, default 5).
+    pub k: Option<usize>,
+}
+
+/// A past resolution and the problem it solved.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SimilarResolution {
+    /// The resolution memory.
+    pub resolution: Recalled,
+    /// The issue reported in the same interaction, when one was recognised.
+    pub issue: Option<String>,
+    /// The interaction's subject.
+    pub subject: Option<String>,
+}
+
+fn check(
+    query: &str,
+    n: Option<usize>,
+    default: usize,
+    max: usize,
+    field: &str,
+) -> Result<(String, usize), InvalidInput> {
+    let q = query.trim();
+    if q.is_empty() || q.chars().count() > 10_000 {
+        return Err(InvalidInput::new(
+            "invalid_field",
+            "query",
+            "must be 1-10000 characters",
+        ));
+    }
+    let n = n.unwrap_or(default);
+    if !(1..=max).contains(&n) {
+        return Err(InvalidInput::new(
+            "invalid_field",
+            field,
+            format!("must be between 1 and {max}"),
+        ));
+    }
+    Ok((q.to_owned(), n))
+}
+
+impl Services {
+    /// Memories of every customer matching a query, grouped by customer.
+    pub async fn search(
+        &self,
+        principal: &Principal,
+        req: SearchRequest,
+    ) -> Result<Vec<CustomerMatches>, ServiceError> {
+        require(principal, Scope::Read)?;
+        let (query, limit) = check(&req.query, req.limit, 10, 100, "limit")?;
+        let per_customer = req.per_customer.unwrap_or(3);
+        if !(1..=10).contains(&per_customer) {
+            return Err(InvalidInput::new("invalid_field", "per_customer", "must be between 1 and 10").into());
+        }
+        let profile = CustomerFilter {
+            tag: req.tag.clone(),
+            plan: req.plan.clone(),
+            updated_since: None,
+        };
+        let ws = principal.workspace.clone();
+        let customers: HashMap<String, crate::domain::Customer> = self
+            .blocking(move |s| {
+                let mut all = HashMap::new();
+                let mut after: Option<String> = None;
+                loop {
+                    let page = s.list_customers(&ws, &profile, after.as_deref(), 1000)?;
+                    after = page.next_cursor.clone();
+                    all.extend(page.items.into_iter().map(|c| (c.id.to_string(), c)));
+                    if after.is_none() {
+                        return Ok(all);
+                    }
+                }
+            })
+            .await?;
+        let vector = self.embed_query(&query).await?;
+        let filter = RecallFilter {
+            kinds: req.kinds.clone(),
+            since: req.since,
+            ..Default::default()
+        };
+        let now = self.now();
+        let snapshot = self.index.workspace(&principal.workspace);
+        let candidates: Vec<&Indexed> = snapshot
+            .iter()
+            .filter(|(c, _)| customers.contains_key(c.as_str()))
+            .flat_map(|(_, l)| l.iter().map(|m| m.as_ref()))
+            .filter(|m| filter.keeps(&m.memory, now))
+            .collect();
+        let lang = detect(&query, Lang::En);
+        let ranked = rank(
+            &candidates,
+            &vector,
+            &terms(&query, lang),
+            &self.weights,
+            now,
+            Mode::Hybrid,
+        );
+        let min = req.min_score.unwrap_or(0.0);
+        let mut groups: Vec<CustomerMatches> = Vec::new();
+        for s in ranked.into_iter().filter(|s| s.score >= min) {
+            let m = &candidates[s.index].memory;
+            let cid = m.provenance.customer_id.to_string();
+            let recalled = Recalled {
+                memory: m.clone(),
+                score: s.score,
+                parts: s.parts,
+            };
+            let open_slot = groups.len() < limit;
+            match groups.iter_mut().find(|g| g.customer_id == cid) {
+                Some(g) if g.memories.len() < per_customer => g.memories.push(recalled),
+                Some(_) => {}
+                None if open_slot => {
+                    let c = &customers[&cid];
+                    groups.push(CustomerMatches {
+                        customer_id: cid,
+                        external_id: c.fields.external_id.clone(),
+                        name: c.fields.name.clone(),
+                        score: s.score,
+                        memories: vec![recalled],
+                    });
+                }
+                None => {}
+            }
+        }
+        Ok(groups)
+    }
+
+    /// Past resolutions similar to a problem, across the workspace.
+    pub async fn similar_resolutions(
+        &self,
+        principal: &Principal,
+        req: SimilarRequest,
+    ) -> Result<Vec<SimilarResolution>, ServiceError> {
+        require(principal, Scope::Read)?;
+        let (query, k) = check(&req.query, req.k, 5, 50, "k")?;
+        let vector = self.embed_query(&query).await?;
+        let snapshot = self.index.workspace(&principal.workspace);
+        let all: Vec<&Indexed> = snapshot
+            .iter()
+            .flat_map(|(_, l)| l.iter().map(|m| m.as_ref()))
+            .collect();
+        // Rank the issues, then answer with the resolutions of the interactions they belong to; a resolution
+        // matched directly counts too.
+        let relevant: Vec<&Indexed> = all
+            .iter()
+            .copied()
+            .filter(|m| matches!(m.memory.kind, MemoryKind::Issue | MemoryKind::Resolution))
+            .collect();
+        let lang = detect(&query, Lang::En);
+        let ranked = rank(
+            &relevant,
+            &vector,
+            &terms(&query, lang),
+            &self.weights,
+            self.now(),
+            Mode::Hybrid,
+        );
+        let mut out: Vec<SimilarResolution> = Vec::new();
+        for s in ranked {
+            if out.len() >= k {
+                break;
+            }
+            let hit = &relevant[s.index].memory;
+            let same_interaction = |m: &&&Indexed| {
+                m.memory.provenance.customer_id == hit.provenance.customer_id
+                    && m.memory.provenance.interaction_id == hit.provenance.interaction_id
+            };
+            let resolution = match hit.kind {
+                MemoryKind::Resolution => Some(hit.clone()),
+                _ => relevant
+                    .iter()
+                    .filter(same_interaction)
+                    .find(|m| m.memory.kind == MemoryKind::Resolution)
+                    .map(|m| m.memory.clone()),
+            };
+            let Some(resolution) = resolution else { continue };
+            if out.iter().any(|o| o.resolution.memory.id == resolution.id) {
+                continue;
+            }
+            let issue = match hit.kind {
+                MemoryKind::Issue => Some(hit.text.clone()),
+                _ => relevant
+                    .iter()
+                    .filter(same_interaction)
+                    .find(|m| m.memory.kind == MemoryKind::Issue)
+                    .map(|m| m.memory.text.clone()),
+            };
+            let (ws, cid, ext) = (
+                principal.workspace.clone(),
+                resolution.provenance.customer_id.clone(),
+                resolution.provenance.interaction_id.clone(),
+            );
+            let subject = self
+                .blocking(move |s| s.interaction_by_external_id(&ws, &cid, &ext))
+                .await?
+                .and_then(|i| i.fields.subject);
+            out.push(SimilarResolution {
+                resolution: Recalled {
+                    memory: resolution,
+                    score: s.score,
+                    parts: s.parts,
+                },
+                issue,
+                subject,
+            });
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,128 @@
+//! Bot-to-human handoff: a deterministic brief (no LLM) stored with the interaction, so the person who takes over
+//! reads what the bot knew.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::memorize::customer_lang;
+use super::recall::RecallFilter;
+use super::{require, ServiceError, Services};
+use crate::domain::extract::extract;
+use crate::domain::interaction::AuthorRole;
+use crate::domain::memory::MemoryKind;
+use crate::domain::preferences::Tone;
+use crate::domain::text::detect;
+use crate::domain::{Principal, Scope};
+
+/// The brief a human agent reads when a bot hands over.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct HandoffBrief {
+    /// What the customer wants: their first message, and their latest when it differs.
+    pub customer_wants: Vec<String>,
+    /// What the bot or agents already tried or promised in this conversation.
+    pub tried: Vec<String>,
+    /// How the customer feels: mean sentiment of their messages here.
+    pub sentiment: f32,
+    /// Whether any of their messages here is frustrated.
+    pub frustrated: bool,
+    /// Relevant memories from earlier conversations (`text [interaction]`).
+    pub relevant_history: Vec<String>,
+    /// Promises still open, from any conversation.
+    pub open_commitments: Vec<String>,
+    /// Suggested tone.
+    #[schema(example = "formal; apologise first, the customer is frustrated")]
+    pub suggested_tone: String,
+    /// When the brief was made.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl Services {
+    /// Builds the handoff brief of an interaction and stores it with the interaction.
+    #[tracing::instrument(skip_all, fields(workspace = %principal.workspace, customer = customer_id))]
+    pub async fn handoff(
+        &self,
+        principal: &Principal,
+        customer_id: &str,
+        interaction: &str,
+    ) -> Result<HandoffBrief, ServiceError> {
+        require(principal, Scope::Write)?;
+        let customer = self.customer_for(principal, customer_id).await?;
+        let mut current = self.find_interaction(&customer, interaction).await?;
+        let lang = customer_lang(&customer);
+        let messages = &current.fields.messages;
+        let from_customer: Vec<_> = messages.iter().filter(|m| m.role == AuthorRole::Customer).collect();
+        let mut customer_wants: Vec<String> = from_customer.first().map(|m| m.text.clone()).into_iter().collect();
+        if let Some(last) = from_customer
+            .last()
+            .filter(|l| from_customer.len() > 1 && Some(&l.text) != customer_wants.first())
+        {
+            customer_wants.push(last.text.clone());
+        }
+        let tried: Vec<String> = messages
+            .iter()
+            .filter(|m| m.role != AuthorRole::Customer)
+            .flat_map(|m| extract(&m.text, m.role, m.sent_at, detect(&m.text, lang)))
+            .filter(|e| matches!(e.kind, MemoryKind::Resolution | MemoryKind::Commitment))
+            .map(|e| e.text)
+            .collect();
+        let scores: Vec<f32> = from_customer
+            .iter()
+            .filter_map(|m| m.sentiment.as_ref().map(|s| s.score))
+            .collect();
+        let sentiment = if scores.is_empty() {
+            0.0
+        } else {
+            scores.iter().sum::<f32>() / scores.len() as f32
+        };
+        let frustrated = from_customer
+            .iter()
+            .any(|m| m.sentiment.as_ref().is_some_and(|s| s.frustrated));
+        let query = customer_wants.join(" ");
+        let mut relevant_history = Vec::new();
+        if !query.is_empty() {
+            let ext = current.fields.external_id.clone();
+            let earlier = self.recall_for(&customer, &query, &RecallFilter::default()).await?;
+            relevant_history = earlier
+                .into_iter()
+                .filter(|r| r.memory.provenance.interaction_id != ext && r.memory.kind != MemoryKind::Message)
+                .take(3)
+                .map(|r| format!("{} [{}]", r.memory.text, r.memory.provenance.interaction_id))
+                .collect();
+        }
+        let open_commitments: Vec<String> = self
+            .index
+            .customer(&customer.workspace, &customer.id)
+            .iter()
+            .filter(|m| m.memory.kind == MemoryKind::Commitment && m.memory.open)
+            .map(|m| format!("{} [{}]", m.memory.text, m.memory.provenance.interaction_id))
+            .collect();
+        let (ws, cid) = (customer.workspace.clone(), customer.id.clone());
+        let prefs = self.blocking(move |s| s.get_preferences(&ws, &cid)).await?;
+        let tone = match prefs.tone {
+            Some(Tone::Casual) => "casual",
+            _ => "formal",
+        };
+        let suggested_tone = match (frustrated, sentiment < -0.3) {
+            (true, _) => format!("{tone}; apologise first, the customer is frustrated"),
+            (false, true) => format!("{tone}; acknowledge the inconvenience"),
+            _ => tone.to_owned(),
+        };
+        let brief = HandoffBrief {
+            customer_wants,
+            tried,
+            sentiment,
+            frustrated,
+            relevant_history,
+            open_commitments,
+            suggested_tone,
+            created_at: self.now(),
+        };
+        current.handoff = Some(serde_json::to_value(&brief).expect("brief serialises"));
+        current.updated_at = self.now();
+        let stored = current.clone();
+        self.blocking(move |s| s.save_ingest(&stored, &[], &[]))
+            .await
+            .map_err(super::error::customer_error(customer_id))?;
+        Ok(brief)
+    }
+}

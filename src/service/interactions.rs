@@ -1,0 +1,274 @@
+//! Interaction use cases: idempotent ingest (with memory formation), appending messages, status updates, the
+//! timeline.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use super::error::customer_error;
+use super::memorize;
+use super::{require, ServiceError, Services};
+use crate::domain::interaction::{Interaction, InteractionChannel, InteractionInput, InteractionStatus, Message};
+use crate::domain::preferences::Preferences;
+use crate::domain::recall::Indexed;
+use crate::domain::{Customer, CustomerId, InvalidInput, Page, Principal, Scope};
+use crate::store::{StoreError, Upserted};
+
+/// Filters of the interaction timeline.
+#[derive(Debug, Clone, Default)]
+pub struct InteractionFilter {
+    /// Only this status.
+    pub status: Option<InteractionStatus>,
+    /// Only this channel.
+    pub channel: Option<InteractionChannel>,
+    /// Opened at or after.
+    pub since: Option<DateTime<Utc>>,
+    /// Opened before.
+    pub until: Option<DateTime<Utc>>,
+}
+
+impl Services {
+    pub(super) async fn customer_for(&self, principal: &Principal, id: &str) -> Result<Customer, ServiceError> {
+        let (ws, cid) = (principal.workspace.clone(), CustomerId::from_client(id));
+        self.blocking(move |s| s.get_customer(&ws, &cid))
+            .await?
+            .ok_or_else(|| ServiceError::CustomerNotFound(id.to_owned()))
+    }
+
+    pub(super) async fn find_interaction(&self, customer: &Customer, key: &str) -> Result<Interaction, ServiceError> {
+        let (ws, cid, k) = (customer.workspace.clone(), customer.id.clone(), key.to_owned());
+        let found = self
+            .blocking(move |s| match s.interaction_by_external_id(&ws, &cid, &k)? {
+                Some(i) => Ok(Some(i)),
+                None => Ok(s.list_interactions(&ws, &cid)?.into_iter().find(|i| i.id == k)),
+            })
+            .await?;
+        found.ok_or_else(|| ServiceError::InteractionNotFound(key.to_owned()))
+    }
+
+    /// Creates or updates an interaction by its external id and forms memories from its new messages.
+    #[tracing::instrument(skip_all, fields(workspace = %principal.workspace, customer = customer_id))]
+    pub async fn ingest_interaction(
+        &self,
+        principal: &Principal,
+        customer_id: &str,
+        input: InteractionInput,
+    ) -> Result<(Interaction, Upserted), ServiceError> {
+        require(principal, Scope::Write)?;
+        let input = input.validated()?;
+        let customer = self.customer_for(principal, customer_id).await?;
+        let _guard = self.ingest_lock.lock().await;
+        let (ws, cid, ext) = (
+            customer.workspace.clone(),
+            customer.id.clone(),
+            input.external_id.clone(),
+        );
+        let existing = self
+            .blocking(move |s| s.interaction_by_external_id(&ws, &cid, &ext))
+            .await?;
+        let now = self.now();
+        let (mut interaction, new_ids, outcome) = match existing {
+            Some(mut i) => {
+                let merge = i.merge(input, now);
+                if !merge.changed {
+                    return Ok((i, Upserted::Unchanged));
+                }
+                (i, merge.new_messages, Upserted::Updated)
+            }
+            None => {
+                let ids = input.messages.iter().map(|m| m.id.clone()).collect();
+                (
+                    Interaction::new(customer.workspace.clone(), customer.id.clone(), input, now),
+                    ids,
+                    Upserted::Created,
+                )
+            }
+        };
+        self.form_and_save(&customer, &mut interaction, &new_ids).await?;
+        Ok((interaction, outcome))
+    }
+
+    /// Forms memories for `new_ids`, then saves the interaction and memories in one transaction.
+    async fn form_and_save(
+        &self,
+        customer: &Customer,
+        interaction: &mut Interaction,
+        new_ids: &[String],
+    ) -> Result<(), ServiceError> {
+        let drafts = memorize::draft(customer, interaction, new_ids);
+        let texts = memorize::texts(&drafts);
+        let embedder = std::sync::Arc::clone(&self.embedder);
+        let vectors = tokio::task::spawn_blocking(move || {
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            embedder.embed(&refs)
+        })
+        .await
+        .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()))?;
+        let existing = self.index.customer(&customer.workspace, &customer.id);
+        let plan = memorize::plan(drafts, vectors, &existing, interaction, self.now());
+        let (stored, new, changed) = (interaction.clone(), plan.new.clone(), plan.changed.clone());
+        self.blocking(move |s| s.save_ingest(&stored, &new, &changed))
+            .await
+            .map_err(customer_error(customer.id.as_str()))?;
+        self.index
+            .upsert(plan.new.into_iter().map(|m| Indexed::new(m.memory, m.vector)).collect());
+        self.index.update(&plan.changed);
+        for (message_id, update) in plan.preferences {
+            let source = format!("message:{message_id}");
+            let (ws, cid, now) = (customer.workspace.clone(), customer.id.clone(), self.now());
+            let result = self
+                .blocking(move |s| {
+                    s.update_preferences(
+                        &ws,
+                        &cid,
+                        &mut |p: &Preferences| Ok(apply_stated(p, &update, now, &source)),
+                        now,
+                        "message",
+                    )
+                })
+                .await;
+            if let Err(e) = result {
+                tracing::warn!(error = %e, "stated preference not applied");
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends one message to an interaction (idempotent by message id).
+    pub async fn append_message(
+        &self,
+        principal: &Principal,
+        customer_id: &str,
+        interaction: &str,
+        message: Message,
+    ) -> Result<Interaction, ServiceError> {
+        require(principal, Scope::Write)?;
+        let customer = self.customer_for(principal, customer_id).await?;
+        let current = self.find_interaction(&customer, interaction).await?;
+        let mut input = current.fields.clone();
+        input.messages = vec![message];
+        Ok(self.ingest_interaction(principal, customer_id, input).await?.0)
+    }
+
+    /// Applies a merge patch to an interaction's fields (status, CSAT, NPS, tags...; not its messages).
+    pub async fn patch_interaction(
+        &self,
+        principal: &Principal,
+        customer_id: &str,
+        interaction: &str,
+        patch: Value,
+    ) -> Result<Interaction, ServiceError> {
+        require(principal, Scope::Write)?;
+        if patch.get("messages").is_some() {
+            return Err(
+                InvalidInput::new("invalid_field", "messages", "append messages with POST .../messages").into(),
+            );
+        }
+        let customer = self.customer_for(principal, customer_id).await?;
+        let current = self.find_interaction(&customer, interaction).await?;
+        let mut doc = serde_json::to_value(&current.fields).expect("interaction serialises");
+        crate::domain::merge_patch::apply(&mut doc, &patch);
+        let mut input: InteractionInput =
+            serde_json::from_value(doc).map_err(|e| InvalidInput::new("invalid_body", "", e.to_string()))?;
+        if input.external_id != current.fields.external_id {
+            return Err(InvalidInput::new(
+                "invalid_field",
+                "external_id",
+                "an interaction's external_id cannot change",
+            )
+            .into());
+        }
+        input.messages = Vec::new();
+        Ok(self.ingest_interaction(principal, customer_id, input).await?.0)
+    }
+
+    /// One interaction, by external id or Rappel id.
+    pub async fn get_interaction(
+        &self,
+        principal: &Principal,
+        customer_id: &str,
+        interaction: &str,
+    ) -> Result<Interaction, ServiceError> {
+        require(principal, Scope::Read)?;
+        let customer = self.customer_for(principal, customer_id).await?;
+        self.find_interaction(&customer, interaction).await
+    }
+
+    /// The customer's interactions, newest first.
+    pub async fn list_interactions(
+        &self,
+        principal: &Principal,
+        customer_id: &str,
+        filter: InteractionFilter,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> Result<Page<Interaction>, ServiceError> {
+        require(principal, Scope::Read)?;
+        let (ws, cid) = (principal.workspace.clone(), CustomerId::from_client(customer_id));
+        let all = self
+            .blocking(move |s| {
+                if s.get_customer(&ws, &cid)?.is_none() {
+                    return Err(StoreError::NotFound);
+                }
+                s.list_interactions(&ws, &cid)
+            })
+            .await
+            .map_err(customer_error(customer_id))?;
+        Ok(timeline(all, &filter, cursor.as_deref(), limit))
+    }
+}
+
+/// Sort key of the timeline: newest first, ties by id.
+fn timeline_key(i: &Interaction) -> String {
+    format!("{}|{}", i.fields.opened_at.to_rfc3339(), i.id)
+}
+
+fn timeline(
+    mut all: Vec<Interaction>,
+    filter: &InteractionFilter,
+    cursor: Option<&str>,
+    limit: usize,
+) -> Page<Interaction> {
+    all.retain(|i| {
+        filter.status.is_none_or(|s| i.fields.status == s)
+            && filter.channel.is_none_or(|c| i.fields.channel == c)
+            && filter.since.is_none_or(|t| i.fields.opened_at >= t)
+            && filter.until.is_none_or(|t| i.fields.opened_at < t)
+    });
+    all.sort_by_key(|i| std::cmp::Reverse(timeline_key(i)));
+    let items: Vec<Interaction> = all
+        .into_iter()
+        .filter(|i| cursor.is_none_or(|c| timeline_key(i).as_str() < c))
+        .take(limit + 1)
+        .collect();
+    Page::from_overfetch(items, limit, timeline_key)
+}
+
+/// Applies a preference stated in a message to the structured preferences.
+fn apply_stated(
+    p: &Preferences,
+    update: &crate::domain::extract::PreferenceUpdate,
+    now: DateTime<Utc>,
+    source: &str,
+) -> Preferences {
+    use crate::domain::preferences::Consent;
+    let mut next = p.clone();
+    if let Some(channel) = update.prefer {
+        next.preferred_channels.retain(|c| *c != channel);
+        next.preferred_channels.insert(0, channel);
+    }
+    for channel in &update.avoid {
+        next.preferred_channels.retain(|c| c != channel);
+        next.consent.set(
+            *channel,
+            Some(Consent {
+                granted: false,
+                at: Some(now),
+                source: Some(source.to_owned()),
+            }),
+        );
+    }
+    if let Some(time) = update.time_of_day {
+        next.custom.insert("preferred_contact_time".into(), time.into());
+    }
+    next
+}

@@ -1,0 +1,190 @@
+//! Managing memories: list, get, correct (re-embedded, history kept), pin, delete; retention.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::{require, ServiceError, Services};
+use crate::domain::memory::{Memory, MemoryEdit, MemoryKind};
+use crate::domain::recall::Indexed;
+use crate::domain::{CustomerId, InvalidInput, Page, Principal, Scope};
+use crate::store::StoredMemory;
+
+/// Filters of the memory list.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryFilter {
+    /// Only this kind.
+    pub kind: Option<MemoryKind>,
+    /// Observed at or after.
+    pub since: Option<DateTime<Utc>>,
+    /// Observed before.
+    pub until: Option<DateTime<Utc>>,
+    /// Only memories that still hold (true), only replaced ones (false), or both (absent).
+    pub valid: Option<bool>,
+}
+
+/// A change to one memory.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemoryPatch {
+    /// Corrected text (re-embedded; the old text is kept in `edits`).
+    pub text: Option<String>,
+    /// Pin (never decays, kept past retention) or unpin.
+    pub pinned: Option<bool>,
+}
+
+/// Days to keep memories of each kind (0: forever), from the settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Retention {
+    /// Days per kind, in [`MemoryKind::ALL`] order.
+    pub days: [u32; 6],
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self {
+            days: [730, 0, 0, 730, 1095, 730],
+        }
+    }
+}
+
+impl Retention {
+    fn limit(&self, kind: MemoryKind) -> u32 {
+        let i = MemoryKind::ALL
+            .iter()
+            .position(|k| *k == kind)
+            .expect("every kind is listed");
+        self.days[i]
+    }
+}
+
+fn memory_key(m: &Memory) -> String {
+    format!("{}|{}", m.observed_at.to_rfc3339(), m.id)
+}
+
+impl Services {
+    fn memory_of(&self, principal: &Principal, customer_id: &str, id: &str) -> Result<Arc<Indexed>, ServiceError> {
+        self.index
+            .customer(&principal.workspace, &CustomerId::from_client(customer_id))
+            .into_iter()
+            .find(|m| m.memory.id == id)
+            .ok_or_else(|| ServiceError::MemoryNotFound(id.to_owned()))
+    }
+
+    /// A page of the customer's memories, newest first.
+    pub async fn list_memories(
+        &self,
+        principal: &Principal,
+        customer_id: &str,
+        filter: MemoryFilter,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> Result<Page<Memory>, ServiceError> {
+        require(principal, Scope::Read)?;
+        let customer = self.customer_for(principal, customer_id).await?;
+        let now = self.now();
+        let mut all: Vec<Memory> = self
+            .index
+            .customer(&customer.workspace, &customer.id)
+            .iter()
+            .map(|m| &m.memory)
+            .filter(|m| {
+                filter.kind.is_none_or(|k| m.kind == k)
+                    && filter.since.is_none_or(|t| m.observed_at >= t)
+                    && filter.until.is_none_or(|t| m.observed_at < t)
+                    && filter.valid.is_none_or(|v| m.is_valid_at(now) == v)
+            })
+            .cloned()
+            .collect();
+        all.sort_by_key(|m| std::cmp::Reverse(memory_key(m)));
+        let items = all
+            .into_iter()
+            .filter(|m| cursor.as_deref().is_none_or(|c| memory_key(m).as_str() < c))
+            .take(limit + 1)
+            .collect();
+        Ok(Page::from_overfetch(items, limit, memory_key))
+    }
+
+    /// One memory.
+    pub async fn get_memory(&self, principal: &Principal, customer_id: &str, id: &str) -> Result<Memory, ServiceError> {
+        require(principal, Scope::Read)?;
+        self.customer_for(principal, customer_id).await?;
+        Ok(self.memory_of(principal, customer_id, id)?.memory.clone())
+    }
+
+    /// Corrects and/or pins a memory.
+    pub async fn patch_memory(
+        &self,
+        principal: &Principal,
+        customer_id: &str,
+        id: &str,
+        patch: MemoryPatch,
+    ) -> Result<Memory, ServiceError> {
+        require(principal, Scope::Write)?;
+        self.customer_for(principal, customer_id).await?;
+        let current = self.memory_of(principal, customer_id, id)?;
+        let mut memory = current.memory.clone();
+        let mut vector = current.vector.clone();
+        if let Some(pinned) = patch.pinned {
+            memory.pinned = pinned;
+        }
+        if let Some(text) = patch.text {
+            let text = text.trim().to_owned();
+            if text.is_empty() || text.chars().count() > 20_000 {
+                return Err(InvalidInput::new("invalid_field", "text", "must be 1-20000 characters").into());
+            }
+            if text != memory.text {
+                vector = self.embed_query(&text).await?;
+                memory.edits.push(MemoryEdit {
+                    old_text: std::mem::replace(&mut memory.text, text),
+                    edited_at: self.now(),
+                    source: principal.source(),
+                });
+            }
+        }
+        let stored = StoredMemory {
+            memory: memory.clone(),
+            vector,
+        };
+        let to_store = stored.clone();
+        self.blocking(move |s| s.replace_memory(&to_store)).await?;
+        self.index.upsert(vec![Indexed::new(stored.memory, stored.vector)]);
+        Ok(memory)
+    }
+
+    /// Deletes one memory and its vector.
+    pub async fn delete_memory(&self, principal: &Principal, customer_id: &str, id: &str) -> Result<(), ServiceError> {
+        require(principal, Scope::Write)?;
+        let customer = self.customer_for(principal, customer_id).await?;
+        let (ws, cid, mid) = (customer.workspace.clone(), customer.id.clone(), id.to_owned());
+        if !self.blocking(move |s| s.delete_memory(&ws, &cid, &mid)).await? {
+            return Err(ServiceError::MemoryNotFound(id.to_owned()));
+        }
+        self.index.remove(&customer.workspace, &customer.id, id);
+        Ok(())
+    }
+
+    /// Deletes memories older than their kind's retention (by last time seen); pinned ones stay. Returns how many.
+    pub async fn enforce_retention(&self, retention: Retention) -> Result<usize, ServiceError> {
+        let now = self.now();
+        let mut expired = Vec::new();
+        for (key, list) in self.index.all() {
+            for m in list {
+                let days = retention.limit(m.memory.kind);
+                if days > 0 && !m.memory.pinned && m.memory.last_seen < now - Duration::days(days as i64) {
+                    expired.push((key.0.clone(), key.1.clone(), m.memory.id.clone()));
+                }
+            }
+        }
+        let count = expired.len();
+        for (ws, cid, id) in expired {
+            let (w, c, i) = (ws.clone(), cid.clone(), id.clone());
+            self.blocking(move |s| s.delete_memory(&w, &c, &i)).await?;
+            self.index.remove(&ws, &cid, &id);
+        }
+        tracing::info!(deleted = count, "retention enforced");
+        Ok(count)
+    }
+}

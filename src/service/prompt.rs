@@ -1,0 +1,149 @@
+//! Renders a context as a text block for an agent or an LLM prompt, in the customer's language where the labels
+//! allow, cut to a token budget (about 4 characters a token) section by section, most important first.
+
+use chrono::{DateTime, Utc};
+
+use super::recall::CustomerContext;
+use crate::domain::text::Lang;
+
+struct Labels {
+    customer: &'static str,
+    speak: &'static str,
+    open_issues: &'static str,
+    promises: &'static str,
+    overdue: &'static str,
+    mood: &'static str,
+    escalate: &'static str,
+    relevant: &'static str,
+    recent: &'static str,
+}
+
+const EN: Labels = Labels {
+    customer: "Customer",
+    speak: "How to speak to them",
+    open_issues: "Open issues",
+    promises: "Promises not yet kept",
+    overdue: "OVERDUE",
+    mood: "Mood",
+    escalate: "Recommend a human agent",
+    relevant: "Relevant history",
+    recent: "Recent interactions",
+};
+
+const FR: Labels = Labels {
+    customer: "Client",
+    speak: "Comment lui parler",
+    open_issues: "Problèmes en cours",
+    promises: "Engagements non tenus",
+    overdue: "EN RETARD",
+    mood: "Humeur",
+    escalate: "Passer la main à un conseiller humain",
+    relevant: "Historique pertinent",
+    recent: "Dernières interactions",
+};
+
+/// Estimated tokens of a text.
+pub fn tokens(text: &str) -> usize {
+    text.chars().count().div_ceil(4)
+}
+
+/// The prompt block and its estimated tokens.
+pub fn render(ctx: &CustomerContext, lang: Lang, budget: usize, now: DateTime<Utc>) -> (String, usize) {
+    let l = if lang == Lang::Fr { &FR } else { &EN };
+    let p = &ctx.profile;
+    let mut sections: Vec<Vec<String>> = Vec::new();
+    let mut who = vec![format!(
+        "{}: {}{}{}",
+        l.customer,
+        p.name.clone().unwrap_or_else(|| p.external_id.clone()),
+        p.company.as_ref().map(|c| format!(" ({c})")).unwrap_or_default(),
+        p.plan.as_ref().map(|c| format!(", plan {c}")).unwrap_or_default()
+    )];
+    if let Some(r) = p.renewal_date {
+        who.push(format!("renewal {r}"));
+    }
+    sections.push(vec![who.join("; ")]);
+    let s = &ctx.preferences;
+    let mut speak = vec![format!("language {}", s.language)];
+    if let Some(t) = s.tone {
+        speak.push(format!("tone {t:?}").to_lowercase());
+    }
+    if let Some(t) = s.technical_level {
+        speak.push(format!("technical level {t:?}").to_lowercase());
+    }
+    if !s.preferred_channels.is_empty() {
+        let channels: Vec<String> = s
+            .preferred_channels
+            .iter()
+            .map(|c| format!("{c:?}").to_lowercase())
+            .collect();
+        speak.push(format!("channels {}", channels.join(" > ")));
+    }
+    if let Some(q) = &s.quiet_hours {
+        speak.push(format!("quiet hours {}-{}", q.start, q.end));
+    }
+    sections.push(vec![format!("{}: {}", l.speak, speak.join(", "))]);
+    let st = &ctx.sentiment;
+    let mut mood = vec![format!(
+        "{}: {} ({:.2}, {})",
+        l.mood,
+        st.direction,
+        st.recent,
+        if st.frustrated { "frustrated" } else { "calm" }
+    )];
+    if st.escalate {
+        mood.push(format!("{}: {}", l.escalate, st.reason.clone().unwrap_or_default()));
+    }
+    sections.push(mood);
+    if !ctx.open_issues.is_empty() {
+        let mut s = vec![format!("{}:", l.open_issues)];
+        s.extend(
+            ctx.open_issues
+                .iter()
+                .map(|m| format!("- {} [{}]", m.text, m.provenance.interaction_id)),
+        );
+        sections.push(s);
+    }
+    if !ctx.open_commitments.is_empty() {
+        let mut s = vec![format!("{}:", l.promises)];
+        s.extend(ctx.open_commitments.iter().map(|m| {
+            let due = match m.due_at {
+                Some(d) if d < now => format!(" ({} {})", l.overdue, d.format("%Y-%m-%d")),
+                Some(d) => format!(" (due {})", d.format("%Y-%m-%d")),
+                None => String::new(),
+            };
+            format!("- {}{due} [{}]", m.text, m.provenance.interaction_id)
+        }));
+        sections.push(s);
+    }
+    if !ctx.memories.is_empty() {
+        let mut s = vec![format!("{}:", l.relevant)];
+        s.extend(ctx.memories.iter().map(|r| {
+            format!(
+                "- {} {}: {} [{}]",
+                r.memory.observed_at.format("%Y-%m-%d"),
+                format!("{:?}", r.memory.kind).to_lowercase(),
+                r.memory.text,
+                r.memory.provenance.interaction_id
+            )
+        }));
+        sections.push(s);
+    }
+    if !ctx.recent_interactions.is_empty() {
+        let mut s = vec![format!("{}:", l.recent)];
+        s.extend(ctx.recent_interactions.iter().map(|i| format!("- {i}")));
+        sections.push(s);
+    }
+    let mut out = String::new();
+    'sections: for section in sections {
+        for line in section {
+            if tokens(&out) + tokens(&line) + 1 > budget {
+                break 'sections;
+            }
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
+    let t = tokens(&out);
+    (out, t)
+}

@@ -1,0 +1,159 @@
+//! Interactions, memories and their vectors in redb.
+
+use ::redb::{ReadableDatabase, ReadableTable, WriteTransaction};
+
+use super::{upper, RedbStore};
+use crate::domain::interaction::Interaction;
+use crate::domain::memory::Memory;
+use crate::domain::{CustomerId, WorkspaceId};
+use crate::store::codec::{decode, encode};
+use crate::store::tables::{CUSTOMERS, INTERACTIONS, INTERACTION_EXTERNAL_IDS, MEMORIES, VECTORS};
+use crate::store::{MemoryRepo, StoreError, StoredMemory};
+
+/// A vector as stored: little-endian f32s.
+fn vector_bytes(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+fn vector_from(bytes: &[u8]) -> Vec<f32> {
+    bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}
+
+fn put_memories(txn: &WriteTransaction, memories: &[StoredMemory], changed: &[Memory]) -> Result<(), StoreError> {
+    let mut table = txn.open_table(MEMORIES)?;
+    let mut vectors = txn.open_table(VECTORS)?;
+    for m in memories {
+        let key = (
+            m.memory.workspace.as_str(),
+            m.memory.provenance.customer_id.as_str(),
+            m.memory.id.as_str(),
+        );
+        table.insert(key, encode(&m.memory).as_slice())?;
+        vectors.insert(key, vector_bytes(&m.vector).as_slice())?;
+    }
+    for m in changed {
+        let key = (m.workspace.as_str(), m.provenance.customer_id.as_str(), m.id.as_str());
+        table.insert(key, encode(m).as_slice())?;
+    }
+    Ok(())
+}
+
+impl MemoryRepo for RedbStore {
+    fn interaction_by_external_id(
+        &self,
+        workspace: &WorkspaceId,
+        customer: &CustomerId,
+        external_id: &str,
+    ) -> Result<Option<Interaction>, StoreError> {
+        let key = (workspace.as_str(), customer.as_str(), external_id);
+        let txn = self.db.begin_read()?;
+        let ids = txn.open_table(INTERACTION_EXTERNAL_IDS)?;
+        let Some(id) = ids.get(key)?.map(|v| v.value().to_owned()) else {
+            return Ok(None);
+        };
+        let table = txn.open_table(INTERACTIONS)?;
+        let value = table.get((workspace.as_str(), customer.as_str(), id.as_str()))?;
+        value.map(|v| decode("interactions", v.value())).transpose()
+    }
+
+    fn list_interactions(
+        &self,
+        workspace: &WorkspaceId,
+        customer: &CustomerId,
+    ) -> Result<Vec<Interaction>, StoreError> {
+        let (ws, cid) = (workspace.as_str(), customer.as_str());
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(INTERACTIONS)?;
+        let end = upper("");
+        let mut out = Vec::new();
+        for entry in table.range((ws, cid, "")..(ws, cid, end.as_str()))? {
+            out.push(decode("interactions", entry?.1.value())?);
+        }
+        Ok(out)
+    }
+
+    fn save_ingest(
+        &self,
+        interaction: &Interaction,
+        memories: &[StoredMemory],
+        changed: &[Memory],
+    ) -> Result<(), StoreError> {
+        let (ws, cid) = (interaction.workspace.as_str(), interaction.customer_id.as_str());
+        let txn = self.db.begin_write()?;
+        {
+            if txn.open_table(CUSTOMERS)?.get((ws, cid))?.is_none() {
+                return Err(StoreError::NotFound);
+            }
+            txn.open_table(INTERACTIONS)?
+                .insert((ws, cid, interaction.id.as_str()), encode(interaction).as_slice())?;
+            txn.open_table(INTERACTION_EXTERNAL_IDS)?.insert(
+                (ws, cid, interaction.fields.external_id.as_str()),
+                interaction.id.as_str(),
+            )?;
+            put_memories(&txn, memories, changed)?;
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    fn update_memories(&self, memories: &[Memory]) -> Result<(), StoreError> {
+        let txn = self.db.begin_write()?;
+        put_memories(&txn, &[], memories)?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    fn replace_memory(&self, memory: &StoredMemory) -> Result<(), StoreError> {
+        let txn = self.db.begin_write()?;
+        put_memories(&txn, std::slice::from_ref(memory), &[])?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    fn delete_memory(&self, workspace: &WorkspaceId, customer: &CustomerId, id: &str) -> Result<bool, StoreError> {
+        let key = (workspace.as_str(), customer.as_str(), id);
+        let txn = self.db.begin_write()?;
+        let removed = {
+            let removed = txn.open_table(MEMORIES)?.remove(key)?.is_some();
+            txn.open_table(VECTORS)?.remove(key)?;
+            removed
+        };
+        txn.commit()?;
+        Ok(removed)
+    }
+
+    fn list_memories(&self, workspace: &WorkspaceId, customer: &CustomerId) -> Result<Vec<Memory>, StoreError> {
+        let (ws, cid) = (workspace.as_str(), customer.as_str());
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(MEMORIES)?;
+        let end = upper("");
+        let mut out = Vec::new();
+        for entry in table.range((ws, cid, "")..(ws, cid, end.as_str()))? {
+            out.push(decode("memories", entry?.1.value())?);
+        }
+        Ok(out)
+    }
+
+    fn scan_memories(&self, f: &mut dyn FnMut(StoredMemory)) -> Result<(), StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(MEMORIES)?;
+        let vectors = txn.open_table(VECTORS)?;
+        for (m, v) in table.iter()?.zip(vectors.iter()?) {
+            let ((mk, mv), (vk, vv)) = (m?, v?);
+            if mk.value() != vk.value() {
+                return Err(StoreError::Corrupt {
+                    table: "vectors",
+                    reason: "memories and vectors differ".into(),
+                });
+            }
+            f(StoredMemory {
+                memory: decode("memories", mv.value())?,
+                vector: vector_from(vv.value()),
+            });
+        }
+        Ok(())
+    }
+}
