@@ -187,6 +187,10 @@ const EN_LEXICON: &[(&str, f32)] = &[
     ("no complaints", 1.2),
     ("can't complain", 1.2),
     ("much easier", 1.2),
+    ("third time", -1.0),
+    ("second time", -0.8),
+    ("how many times", -1.2),
+    ("nothing received", -1.2),
 ];
 
 const FR_LEXICON: &[(&str, f32)] = &[
@@ -308,6 +312,10 @@ const FR_LEXICON: &[(&str, f32)] = &[
     ("pas revenu", 0.8),
     ("plaindre", -0.8),
     ("en double", -1.0),
+    ("rien recu", -1.2),
+    ("troisieme fois", -1.0),
+    ("deuxieme fois", -0.8),
+    ("combien de fois", -1.2),
 ];
 
 /// Words that invert the next few words' polarity.

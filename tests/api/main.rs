@@ -6,6 +6,7 @@ mod embedding;
 mod errors;
 mod helpers;
 mod import;
+mod interactions;
 mod openapi;
 mod persistence;
 mod preferences;

@@ -1,5 +1,6 @@
 //! The embedded redb backend: one database file in the data folder.
 
+mod audit;
 mod customers;
 mod keys;
 mod memories;
