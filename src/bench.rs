@@ -1,12 +1,33 @@
-//! `rappel bench`: performance numbers anyone can reproduce. Today: model load time and embedding throughput at
-//! batch 1 and batch 32 on short support sentences.
+//! `rappel bench`: performance numbers anyone can reproduce on their machine, on data the command generates.
+//!
+//! 1. Embedding throughput at batch 1 and 32.
+//! 2. Ingest throughput through the real path (memory formation, embedding, one transaction per interaction).
+//! 3. A store of `--memories` memories (vectors drawn from a pool of embedded generated sentences, so building it
+//!    does not take an hour of embedding), then recall and context latency for customers with 100 and 2,000
+//!    memories, cross-customer search latency, resident memory and bytes on disk per memory.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::config::Settings;
-use crate::startup::load_embedder;
+use chrono::{DateTime, Utc};
+use rand::{Rng, SeedableRng};
+use serde_json::json;
 
-const SUBJECTS: [&str; 8] = [
+use crate::config::Settings;
+use crate::domain::interaction::InteractionInput;
+use crate::domain::memory::{new_memory_id, Memory, MemoryKind, Provenance};
+use crate::domain::recall::Indexed;
+use crate::domain::text::Lang;
+use crate::domain::{normalise_unit, Customer, CustomerFields, WorkspaceId};
+use crate::embed::Embedder;
+use crate::service::across::SearchRequest;
+use crate::service::clock::SystemClock;
+use crate::service::recall::{ContextRequest, RecallQuery};
+use crate::service::{operator, Services};
+use crate::startup::{load_embedder, services};
+use crate::store::StoredMemory;
+
+const SUBJECTS: [&str; 12] = [
     "my parcel",
     "the invoice",
     "my password",
@@ -15,8 +36,12 @@ const SUBJECTS: [&str; 8] = [
     "my refund",
     "the firmware update",
     "my subscription",
+    "the motion sensor",
+    "the smart lock",
+    "the thermostat",
+    "two-factor login",
 ];
-const PROBLEMS: [&str; 8] = [
+const PROBLEMS: [&str; 12] = [
     "never arrived and I want to know why",
     "shows a charge I do not recognise",
     "stopped working after the last update",
@@ -25,21 +50,44 @@ const PROBLEMS: [&str; 8] = [
     "was promised by Friday but nothing happened",
     "n'arrive pas à se connecter depuis hier soir",
     "is great, thanks for the quick help",
+    "drains the battery in a few hours",
+    "reports the wrong temperature in the living room",
+    "locks me out when I travel abroad",
+    "was billed twice this month",
+];
+const AGENT: [&str; 6] = [
+    "Thanks for reaching out, we will look into it and get back to you tomorrow.",
+    "I have issued a refund, you will see it within 5 business days.",
+    "Resetting the hub and updating the firmware should fix it.",
+    "We will send a replacement by Friday.",
+    "The issue is resolved on our side, please try again.",
+    "Could you send me the order number and a screenshot?",
 ];
 
 /// Generated support sentences, all different.
 fn sentences(n: usize) -> Vec<String> {
     (0..n)
-        .map(|i| format!("Ticket {i}: {} {}.", SUBJECTS[i % 8], PROBLEMS[(i / 8) % 8]))
+        .map(|i| format!("Ticket {i}: {} {}.", SUBJECTS[i % 12], PROBLEMS[(i / 12) % 12]))
         .collect()
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1000.0
+}
+
+fn resident_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
 }
 
 /// Runs the benchmark and prints its numbers.
-pub async fn run(settings: &Settings, n: usize) -> anyhow::Result<()> {
+pub async fn run(settings: &Settings, n: usize, memories: usize) -> anyhow::Result<()> {
     let n = n.max(32);
     // One inference call per 32 texts: the batch-32 figure must not be split by the configured batch size.
     let settings = Settings {
@@ -48,9 +96,41 @@ pub async fn run(settings: &Settings, n: usize) -> anyhow::Result<()> {
     };
     let started = Instant::now();
     let embedder = load_embedder(&settings).await?;
-    let load = started.elapsed();
+    println!(
+        "embedding model: {} ({} dimensions), loaded in {} ms",
+        embedder.name(),
+        embedder.dimension(),
+        started.elapsed().as_millis()
+    );
+    embedding(Arc::clone(&embedder), n).await?;
+
+    let dir = tempfile::tempdir()?;
+    let settings = Settings {
+        data_dir: dir.path().to_owned(),
+        ..settings
+    };
+    let services = services(&settings, embedder, Arc::new(SystemClock)).await?;
+    ingest(&services).await?;
+    let (small, large) = build_store(&services, memories).await?;
+    let file = dir.path().join(crate::store::redb::DB_FILE);
+    let total = services.index().len();
+    println!(
+        "store: {total} memories, {:.1} MiB on disk ({:.0} bytes per memory), resident memory {:.0} MiB",
+        std::fs::metadata(&file)?.len() as f64 / 1048576.0,
+        std::fs::metadata(&file)?.len() as f64 / total as f64,
+        resident_mib()
+    );
+    for (label, customer) in [("100 memories", &small), ("2,000 memories", &large)] {
+        latency(&services, label, customer).await?;
+    }
+    search(&services).await?;
+    println!("resident memory at the end: {:.0} MiB", resident_mib());
+    Ok(())
+}
+
+async fn embedding(embedder: Arc<dyn Embedder>, n: usize) -> anyhow::Result<()> {
     let texts = sentences(n);
-    let result = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         embedder.embed(&refs[..8])?; // warm-up
         let mut singles = Vec::with_capacity(n);
@@ -69,25 +149,225 @@ pub async fn run(settings: &Settings, n: usize) -> anyhow::Result<()> {
         let batch32 = t.elapsed();
         let rate = |d: Duration| n as f64 / d.as_secs_f64();
         println!(
-            "embedding model: {} ({} dimensions), loaded in {} ms",
-            embedder.name(),
-            embedder.dimension(),
-            load.as_millis()
-        );
-        println!("texts: {n} generated support sentences (~15-20 tokens)");
-        println!(
-            "batch 1:  {:>7.1} texts/s  (p50 {:.2} ms, p99 {:.2} ms per text)",
+            "embedding, {n} short support sentences: batch 1 {:.1} texts/s (p50 {:.2} ms, p99 {:.2} ms); batch 32 {:.1} texts/s ({:.2}x)",
             rate(batch1),
-            percentile(&singles, 0.5).as_secs_f64() * 1000.0,
-            percentile(&singles, 0.99).as_secs_f64() * 1000.0
-        );
-        println!(
-            "batch 32: {:>7.1} texts/s  ({:.2}x batch 1)",
+            percentile(&singles, 0.5),
+            percentile(&singles, 0.99),
             rate(batch32),
             batch1.as_secs_f64() / batch32.as_secs_f64()
         );
         Ok(())
     })
-    .await?;
-    result
+    .await?
+}
+
+async fn new_customer(services: &Services, external_id: &str) -> anyhow::Result<Customer> {
+    let fields = CustomerFields {
+        external_id: external_id.into(),
+        language: Some("en-GB".into()),
+        ..Default::default()
+    };
+    let customer = Customer::new(WorkspaceId::default_workspace(), fields, Utc::now());
+    let stored = customer.clone();
+    let store = Arc::clone(services.store());
+    tokio::task::spawn_blocking(move || store.create_customer(&stored)).await??;
+    Ok(customer)
+}
+
+async fn ingest(services: &Services) -> anyhow::Result<()> {
+    let principal = operator(WorkspaceId::default_workspace());
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let (customers, per_customer, per_interaction) = (20, 10, 4);
+    let mut inputs = Vec::new();
+    for c in 0..customers {
+        let customer = new_customer(services, &format!("ingest-{c}")).await?;
+        for i in 0..per_interaction * per_customer / per_interaction {
+            let opened: DateTime<Utc> = Utc::now() - chrono::Duration::days(rng.gen_range(1..300));
+            let messages: Vec<_> = (0..per_interaction)
+                .map(|m| {
+                    let text = if m % 2 == 0 {
+                        format!("Hello, {} {} (order LM-{}).", SUBJECTS[rng.gen_range(0..12)], PROBLEMS[rng.gen_range(0..12)], rng.gen_range(10000..99999))
+                    } else {
+                        AGENT[rng.gen_range(0..6)].to_owned()
+                    };
+                    json!({"id": format!("m{c}-{i}-{m}"), "role": if m % 2 == 0 { "customer" } else { "agent" }, "text": text,
+                           "sent_at": (opened + chrono::Duration::minutes(m as i64 * 30)).to_rfc3339()})
+                })
+                .collect();
+            let input: InteractionInput =
+                serde_json::from_value(json!({"external_id": format!("t{c}-{i}"), "channel": "email",
+                "status": "resolved", "opened_at": opened.to_rfc3339(), "messages": messages}))?;
+            inputs.push((customer.id.to_string(), input));
+        }
+    }
+    let messages = inputs.len() * per_interaction;
+    let t = Instant::now();
+    for (customer, input) in inputs {
+        services.ingest_interaction(&principal, &customer, input).await?;
+    }
+    let elapsed = t.elapsed().as_secs_f64();
+    println!(
+        "ingest: {messages} messages in {} interactions: {:.0} messages/s ({} memories formed)",
+        messages / per_interaction,
+        messages as f64 / elapsed,
+        services.index().len()
+    );
+    Ok(())
+}
+
+/// Builds the large store: a pool of embedded sentences, reused with a small perturbation per memory.
+async fn build_store(services: &Services, total: usize) -> anyhow::Result<(Customer, Customer)> {
+    let t = Instant::now();
+    let pool_texts = sentences(1_000);
+    let embedder = Arc::clone(services.embedder());
+    let texts = pool_texts.clone();
+    let pool: Vec<Vec<f32>> = tokio::task::spawn_blocking(move || {
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        embedder.embed(&refs)
+    })
+    .await??;
+    let small = new_customer(services, "bench-small").await?;
+    let large = new_customer(services, "bench-large").await?;
+    let mut owners: Vec<(Customer, usize)> = vec![(small.clone(), 100), (large.clone(), 2_000)];
+    let rest = total.saturating_sub(2_100);
+    for c in 0..rest.div_ceil(100) {
+        owners.push((
+            new_customer(services, &format!("bench-{c}")).await?,
+            100.min(rest - c * 100),
+        ));
+    }
+    let mut rng = rand::rngs::StdRng::seed_from_u64(42);
+    let now = Utc::now();
+    let kinds = [
+        MemoryKind::Message,
+        MemoryKind::Message,
+        MemoryKind::Issue,
+        MemoryKind::Fact,
+        MemoryKind::Resolution,
+        MemoryKind::Commitment,
+    ];
+    let mut batch = Vec::with_capacity(5_000);
+    for (customer, count) in owners {
+        for i in 0..count {
+            let p = rng.gen_range(0..pool.len());
+            let mut vector: Vec<f32> = pool[p].iter().map(|x| x + rng.gen_range(-0.02..0.02)).collect();
+            normalise_unit(&mut vector);
+            let at = now - chrono::Duration::minutes(rng.gen_range(0..525_600));
+            let kind = kinds[i % kinds.len()];
+            let memory = Memory {
+                id: new_memory_id(),
+                workspace: customer.workspace.clone(),
+                kind,
+                text: pool_texts[p].clone(),
+                subject: None,
+                language: Lang::En,
+                provenance: Provenance {
+                    customer_id: customer.id.clone(),
+                    interaction_id: format!("bench-{}", i / 4),
+                    message_ids: vec![format!("bench-{i}")],
+                },
+                observed_at: at,
+                valid_from: None,
+                valid_to: None,
+                due_at: None,
+                open: matches!(kind, MemoryKind::Issue | MemoryKind::Commitment) && i % 10 == 0,
+                count: 1,
+                last_seen: at,
+                pinned: false,
+                sentiment: Some(rng.gen_range(-1.0..1.0)),
+                edits: Vec::new(),
+            };
+            batch.push(StoredMemory { memory, vector });
+            if batch.len() == 5_000 {
+                flush(services, std::mem::take(&mut batch)).await?;
+            }
+        }
+    }
+    flush(services, batch).await?;
+    println!(
+        "store built: {} memories in {:.1} s",
+        services.index().len(),
+        t.elapsed().as_secs_f64()
+    );
+    Ok((small, large))
+}
+
+async fn flush(services: &Services, batch: Vec<StoredMemory>) -> anyhow::Result<()> {
+    let store = Arc::clone(services.store());
+    let for_index: Vec<Indexed> = batch
+        .iter()
+        .map(|m| Indexed::new(m.memory.clone(), m.vector.clone()))
+        .collect();
+    tokio::task::spawn_blocking(move || store.insert_memories(&batch)).await??;
+    services.index().upsert(for_index);
+    Ok(())
+}
+
+async fn latency(services: &Services, label: &str, customer: &Customer) -> anyhow::Result<()> {
+    let principal = operator(WorkspaceId::default_workspace());
+    let queries = sentences(200);
+    let mut recall = Vec::new();
+    let mut context = Vec::new();
+    for (i, q) in queries.iter().enumerate() {
+        let query = format!("{q} (question {i})");
+        let t = Instant::now();
+        let req = RecallQuery {
+            query: query.clone(),
+            k: Some(8),
+            kinds: None,
+            since: None,
+            until: None,
+            include_expired: false,
+        };
+        services.recall(&principal, customer.id.as_str(), req).await?;
+        recall.push(t.elapsed());
+        let t = Instant::now();
+        let req = ContextRequest {
+            message: query,
+            token_budget: Some(1500),
+            language: None,
+        };
+        services.context(&principal, customer.id.as_str(), req).await?;
+        context.push(t.elapsed());
+    }
+    recall.sort();
+    context.sort();
+    println!(
+        "customer with {label}: recall p50 {:.2} ms, p99 {:.2} ms; context p50 {:.2} ms, p99 {:.2} ms ({} queries each)",
+        percentile(&recall, 0.5),
+        percentile(&recall, 0.99),
+        percentile(&context, 0.5),
+        percentile(&context, 0.99),
+        queries.len()
+    );
+    Ok(())
+}
+
+async fn search(services: &Services) -> anyhow::Result<()> {
+    let principal = operator(WorkspaceId::default_workspace());
+    let mut times = Vec::new();
+    for q in sentences(50) {
+        let t = Instant::now();
+        let req = SearchRequest {
+            query: q,
+            limit: None,
+            per_customer: None,
+            kinds: None,
+            plan: None,
+            tag: None,
+            min_score: None,
+            since: None,
+        };
+        services.search(&principal, req).await?;
+        times.push(t.elapsed());
+    }
+    times.sort();
+    println!(
+        "cross-customer search over {} memories: p50 {:.2} ms, p99 {:.2} ms ({} queries)",
+        services.index().len(),
+        percentile(&times, 0.5),
+        percentile(&times, 0.99),
+        times.len()
+    );
+    Ok(())
 }

@@ -74,9 +74,12 @@ pub enum Command {
     },
     /// Measure performance (see README).
     Bench {
-        /// Sentences per measurement.
+        /// Sentences per embedding measurement.
         #[arg(long, default_value_t = 256)]
         texts: usize,
+        /// Memories in the generated store.
+        #[arg(long, default_value_t = 100_000)]
+        memories: usize,
     },
 }
 
@@ -134,7 +137,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Openapi => emit(&crate::http::openapi_spec().to_pretty_json()?),
         Command::Keys { action } => keys(&settings, action).await,
-        Command::Bench { texts } => crate::bench::run(&settings, texts).await.map(|()| ExitCode::SUCCESS),
+        Command::Bench { texts, memories } => crate::bench::run(&settings, texts, memories)
+            .await
+            .map(|()| ExitCode::SUCCESS),
         Command::Eval {
             fixtures,
             sentiment_only,

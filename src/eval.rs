@@ -123,6 +123,7 @@ async fn retrieval(services: &Services, queries: &[Query], now: DateTime<Utc>) -
                 now,
                 mode,
                 &RecallFilter::default(),
+                100,
             );
             let mut messages: Vec<&str> = Vec::new();
             for r in &ranked {

@@ -28,3 +28,11 @@ pub use preferences::{Channel, PreferenceChange, Preferences};
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
+
+/// Scales a vector to unit length (a zero vector stays zero).
+pub fn normalise_unit(v: &mut [f32]) {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        v.iter_mut().for_each(|x| *x /= norm);
+    }
+}

@@ -17,8 +17,8 @@ pub struct Indexed {
     pub memory: Memory,
     /// Its unit vector.
     pub vector: Vec<f32>,
-    /// Term frequencies of its text.
-    pub terms: HashMap<String, u32>,
+    /// Term frequencies of its text, by term hash, sorted by hash (binary-searched when ranking).
+    pub terms: Vec<(u64, u32)>,
     /// Number of terms.
     pub len: u32,
 }
@@ -26,18 +26,33 @@ pub struct Indexed {
 impl Indexed {
     /// Indexes a memory's text in its language.
     pub fn new(memory: Memory, vector: Vec<f32>) -> Self {
-        let mut tf = HashMap::new();
+        let mut tf: HashMap<u64, u32> = HashMap::new();
         let all = terms(&memory.text, memory.language);
         for t in &all {
-            *tf.entry(t.clone()).or_insert(0) += 1;
+            *tf.entry(term_hash(t)).or_insert(0) += 1;
         }
+        let mut terms: Vec<(u64, u32)> = tf.into_iter().collect();
+        terms.sort_unstable();
         Self {
             len: all.len() as u32,
-            terms: tf,
+            terms,
             memory,
             vector,
         }
     }
+
+    fn tf(&self, hash: u64) -> u32 {
+        self.terms
+            .binary_search_by_key(&hash, |(h, _)| *h)
+            .map_or(0, |i| self.terms[i].1)
+    }
+}
+
+/// FNV-1a hash of a term: terms are compared by hash when ranking.
+pub fn term_hash(term: &str) -> u64 {
+    term.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 /// Fusion weights and decay, from the settings.
@@ -128,7 +143,7 @@ pub fn recency(m: &Memory, now: DateTime<Utc>, half_life_days: f32) -> f32 {
 const K1: f32 = 1.2;
 const B: f32 = 0.75;
 
-/// Ranks `candidates` for a query, best first.
+/// Ranks `candidates` for a query and returns the best `top`, best first.
 pub fn rank(
     candidates: &[&Indexed],
     query_vector: &[f32],
@@ -136,28 +151,38 @@ pub fn rank(
     weights: &Weights,
     now: DateTime<Utc>,
     mode: Mode,
+    top: usize,
 ) -> Vec<Scored> {
     let n = candidates.len() as f32;
     let avg_len = (candidates.iter().map(|c| c.len as f32).sum::<f32>() / n.max(1.0)).max(1.0);
-    let mut unique_terms: Vec<&String> = query_terms.iter().collect();
-    unique_terms.sort();
-    unique_terms.dedup();
-    let idf: Vec<f32> = unique_terms
+    let mut hashes: Vec<u64> = query_terms.iter().map(|t| term_hash(t)).collect();
+    hashes.sort_unstable();
+    hashes.dedup();
+    // One pass for term frequencies and document frequencies, a second for BM25.
+    let tfs: Vec<u32> = candidates
         .iter()
-        .map(|t| {
-            let df = candidates.iter().filter(|c| c.terms.contains_key(*t)).count() as f32;
+        .flat_map(|c| hashes.iter().map(|h| c.tf(*h)))
+        .collect();
+    let t = hashes.len();
+    let idf: Vec<f32> = (0..t)
+        .map(|j| {
+            let df = (0..candidates.len()).filter(|i| tfs[i * t + j] > 0).count() as f32;
             (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
         })
         .collect();
     let bm25: Vec<f32> = candidates
         .iter()
-        .map(|c| {
-            unique_terms
-                .iter()
-                .zip(&idf)
-                .map(|(t, idf)| {
-                    let tf = *c.terms.get(*t).unwrap_or(&0) as f32;
-                    idf * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * c.len as f32 / avg_len))
+        .enumerate()
+        .map(|(i, c)| {
+            let norm = K1 * (1.0 - B + B * c.len as f32 / avg_len);
+            (0..t)
+                .map(|j| {
+                    let tf = tfs[i * t + j] as f32;
+                    if tf == 0.0 {
+                        0.0
+                    } else {
+                        idf[j] * tf * (K1 + 1.0) / (tf + norm)
+                    }
                 })
                 .sum()
         })
@@ -186,7 +211,12 @@ pub fn rank(
             Scored { index, score, parts }
         })
         .collect();
-    scored.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
+    let order = |a: &Scored, b: &Scored| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index));
+    if top < scored.len() {
+        scored.select_nth_unstable_by(top, order);
+        scored.truncate(top);
+    }
+    scored.sort_by(order);
     scored
 }
 
@@ -240,6 +270,7 @@ mod tests {
             &Weights::default(),
             "2026-11-25T00:00:00Z".parse().unwrap(),
             Mode::Keyword,
+            usize::MAX,
         );
         assert_eq!(ranked[0].index, 0);
         assert_eq!(ranked[0].parts.keyword, 1.0);
@@ -250,6 +281,7 @@ mod tests {
             &Weights::default(),
             "2026-11-25T00:00:00Z".parse().unwrap(),
             Mode::Dense,
+            usize::MAX,
         );
         assert_eq!(dense[0].index, 1);
     }
@@ -261,9 +293,25 @@ mod tests {
         let new = Indexed::new(memory("hub offline", MemoryKind::Message, 1), vec![1.0, 0.0]);
         let issue = Indexed::new(memory("hub offline", MemoryKind::Issue, 300), vec![1.0, 0.0]);
         let q = terms("hub offline", Lang::En);
-        let ranked = rank(&[&old, &new], &[1.0, 0.0], &q, &Weights::default(), now, Mode::Hybrid);
+        let ranked = rank(
+            &[&old, &new],
+            &[1.0, 0.0],
+            &q,
+            &Weights::default(),
+            now,
+            Mode::Hybrid,
+            usize::MAX,
+        );
         assert_eq!(ranked[0].index, 1);
-        let ranked = rank(&[&old, &issue], &[1.0, 0.0], &q, &Weights::default(), now, Mode::Hybrid);
+        let ranked = rank(
+            &[&old, &issue],
+            &[1.0, 0.0],
+            &q,
+            &Weights::default(),
+            now,
+            Mode::Hybrid,
+            usize::MAX,
+        );
         assert_eq!(ranked[0].index, 1);
         assert!((recency(&old.memory, now, 90.0) - 0.5f32.powf(300.0 / 90.0)).abs() < 1e-4);
     }

@@ -42,17 +42,9 @@ pub trait Embedder: Send + Sync {
 }
 
 /// Cosine similarity of two L2-normalised vectors (their dot product).
-pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
+pub use crate::domain::dot as cosine;
 
-/// Scales `v` to unit length (a zero vector stays zero).
-pub fn normalise(v: &mut [f32]) {
-    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-    if norm > 0.0 {
-        v.iter_mut().for_each(|x| *x /= norm);
-    }
-}
+pub use crate::domain::normalise_unit as normalise;
 
 /// Stands in for the model in commands that never embed (export, keys): any call fails with a clear error.
 pub struct NoModel;

@@ -10,7 +10,7 @@ use super::{require, ServiceError, Services};
 use crate::domain::memory::MemoryKind;
 use crate::domain::recall::{rank, Indexed, Mode};
 use crate::domain::text::{detect, terms, Lang};
-use crate::domain::{CustomerFilter, InvalidInput, Principal, Scope};
+use crate::domain::{CustomerFilter, CustomerId, InvalidInput, Principal, Scope};
 
 /// A search across every customer of the workspace.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -117,20 +117,27 @@ impl Services {
             updated_since: None,
         };
         let ws = principal.workspace.clone();
-        let customers: HashMap<String, crate::domain::Customer> = self
-            .blocking(move |s| {
-                let mut all = HashMap::new();
-                let mut after: Option<String> = None;
-                loop {
-                    let page = s.list_customers(&ws, &profile, after.as_deref(), 1000)?;
-                    after = page.next_cursor.clone();
-                    all.extend(page.items.into_iter().map(|c| (c.id.to_string(), c)));
-                    if after.is_none() {
-                        return Ok(all);
-                    }
-                }
-            })
-            .await?;
+        // Profile filters need the customer records; without them only the matched customers are read.
+        let allowed: Option<HashMap<String, crate::domain::Customer>> =
+            if profile.tag.is_some() || profile.plan.is_some() {
+                Some(
+                    self.blocking(move |s| {
+                        let mut all = HashMap::new();
+                        let mut after: Option<String> = None;
+                        loop {
+                            let page = s.list_customers(&ws, &profile, after.as_deref(), 1000)?;
+                            after = page.next_cursor.clone();
+                            all.extend(page.items.into_iter().map(|c| (c.id.to_string(), c)));
+                            if after.is_none() {
+                                return Ok(all);
+                            }
+                        }
+                    })
+                    .await?,
+                )
+            } else {
+                None
+            };
         let vector = self.embed_query(&query).await?;
         let filter = RecallFilter {
             kinds: req.kinds.clone(),
@@ -141,7 +148,7 @@ impl Services {
         let snapshot = self.index.workspace(&principal.workspace);
         let candidates: Vec<&Indexed> = snapshot
             .iter()
-            .filter(|(c, _)| customers.contains_key(c.as_str()))
+            .filter(|(c, _)| allowed.as_ref().is_none_or(|a| a.contains_key(c.as_str())))
             .flat_map(|(_, l)| l.iter().map(|m| m.as_ref()))
             .filter(|m| filter.keeps(&m.memory, now))
             .collect();
@@ -153,6 +160,7 @@ impl Services {
             &self.weights,
             now,
             Mode::Hybrid,
+            (limit * per_customer * 20).max(1000),
         );
         let min = req.min_score.unwrap_or(0.0);
         let mut groups: Vec<CustomerMatches> = Vec::new();
@@ -168,17 +176,31 @@ impl Services {
             match groups.iter_mut().find(|g| g.customer_id == cid) {
                 Some(g) if g.memories.len() < per_customer => g.memories.push(recalled),
                 Some(_) => {}
-                None if open_slot => {
-                    let c = &customers[&cid];
-                    groups.push(CustomerMatches {
-                        customer_id: cid,
-                        external_id: c.fields.external_id.clone(),
-                        name: c.fields.name.clone(),
-                        score: s.score,
-                        memories: vec![recalled],
-                    });
-                }
+                None if open_slot => groups.push(CustomerMatches {
+                    customer_id: cid,
+                    external_id: String::new(),
+                    name: None,
+                    score: s.score,
+                    memories: vec![recalled],
+                }),
                 None => {}
+            }
+        }
+        let (ws, ids) = (
+            principal.workspace.clone(),
+            groups.iter().map(|g| g.customer_id.clone()).collect::<Vec<_>>(),
+        );
+        let profiles = self
+            .blocking(move |s| {
+                ids.iter()
+                    .map(|id| s.get_customer(&ws, &CustomerId::from_client(id.as_str())))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .await?;
+        for (group, customer) in groups.iter_mut().zip(profiles) {
+            if let Some(c) = customer {
+                group.external_id = c.fields.external_id;
+                group.name = c.fields.name;
             }
         }
         Ok(groups)
@@ -213,6 +235,7 @@ impl Services {
             &self.weights,
             self.now(),
             Mode::Hybrid,
+            k * 50,
         );
         let mut out: Vec<SimilarResolution> = Vec::new();
         for s in ranked {

@@ -81,7 +81,7 @@ impl Services {
         let mut relevant_history = Vec::new();
         if !query.is_empty() {
             let ext = current.fields.external_id.clone();
-            let earlier = self.recall_for(&customer, &query, &RecallFilter::default()).await?;
+            let earlier = self.recall_for(&customer, &query, &RecallFilter::default(), 50).await?;
             relevant_history = earlier
                 .into_iter()
                 .filter(|r| r.memory.provenance.interaction_id != ext && r.memory.kind != MemoryKind::Message)

@@ -95,14 +95,27 @@ impl Services {
         new_ids: &[String],
     ) -> Result<(), ServiceError> {
         let drafts = memorize::draft(customer, interaction, new_ids);
+        // A typed memory is often a whole short message: embed each distinct text once.
         let texts = memorize::texts(&drafts);
+        let mut unique: Vec<String> = Vec::new();
+        let slots: Vec<usize> = texts
+            .iter()
+            .map(|t| match unique.iter().position(|u| u == t) {
+                Some(i) => i,
+                None => {
+                    unique.push(t.clone());
+                    unique.len() - 1
+                }
+            })
+            .collect();
         let embedder = std::sync::Arc::clone(&self.embedder);
-        let vectors = tokio::task::spawn_blocking(move || {
-            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let embedded = tokio::task::spawn_blocking(move || {
+            let refs: Vec<&str> = unique.iter().map(String::as_str).collect();
             embedder.embed(&refs)
         })
         .await
         .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()))?;
+        let vectors: Vec<Vec<f32>> = slots.iter().map(|i| embedded[*i].clone()).collect();
         let existing = self.index.customer(&customer.workspace, &customer.id);
         let plan = memorize::plan(drafts, vectors, &existing, interaction, self.now());
         let (stored, new, changed) = (interaction.clone(), plan.new.clone(), plan.changed.clone());

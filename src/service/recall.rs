@@ -89,6 +89,7 @@ pub fn rank_memories(
     now: DateTime<Utc>,
     mode: Mode,
     filter: &RecallFilter,
+    top: usize,
 ) -> Vec<Recalled> {
     let candidates: Vec<&Indexed> = memories
         .iter()
@@ -96,7 +97,7 @@ pub fn rank_memories(
         .filter(|m| filter.keeps(&m.memory, now))
         .collect();
     let query_terms = terms(query.text, query.lang);
-    rank(&candidates, query.vector, &query_terms, weights, now, mode)
+    rank(&candidates, query.vector, &query_terms, weights, now, mode, top)
         .into_iter()
         .map(|s| Recalled {
             memory: candidates[s.index].memory.clone(),
@@ -136,9 +137,7 @@ impl Services {
             until: q.until,
             include_expired: q.include_expired,
         };
-        let mut out = self.recall_for(&customer, &query, &filter).await?;
-        out.truncate(k);
-        Ok(out)
+        self.recall_for(&customer, &query, &filter, k).await
     }
 
     pub(super) async fn recall_for(
@@ -146,6 +145,7 @@ impl Services {
         customer: &Customer,
         query: &str,
         filter: &RecallFilter,
+        top: usize,
     ) -> Result<Vec<Recalled>, ServiceError> {
         let vector = self.embed_query(query).await?;
         let memories = self.index.customer(&customer.workspace, &customer.id);
@@ -162,6 +162,7 @@ impl Services {
             self.now(),
             Mode::Hybrid,
             filter,
+            top,
         ))
     }
 
@@ -180,9 +181,27 @@ impl Services {
             return Err(InvalidInput::new("invalid_field", "token_budget", "must be between 100 and 32000").into());
         }
         let customer = self.customer_for(principal, customer_id).await?;
+        let all = self.index.customer(&customer.workspace, &customer.id);
+        // The last interactions, found through the memories' provenance: a few point reads, not a scan.
+        let mut latest: Vec<(DateTime<Utc>, &str)> = Vec::new();
+        for m in &all {
+            let id = m.memory.provenance.interaction_id.as_str();
+            match latest.iter_mut().find(|(_, i)| *i == id) {
+                Some(entry) => entry.0 = entry.0.max(m.memory.observed_at),
+                None => latest.push((m.memory.observed_at, id)),
+            }
+        }
+        latest.sort_by(|a, b| b.0.cmp(&a.0));
+        let recent_ids: Vec<String> = latest.iter().take(5).map(|(_, i)| (*i).to_owned()).collect();
         let (ws, cid) = (customer.workspace.clone(), customer.id.clone());
         let (preferences, interactions) = self
-            .blocking(move |s| Ok((s.get_preferences(&ws, &cid)?, s.list_interactions(&ws, &cid)?)))
+            .blocking(move |s| {
+                let mut found = Vec::new();
+                for id in &recent_ids {
+                    found.extend(s.interaction_by_external_id(&ws, &cid, id)?);
+                }
+                Ok((s.get_preferences(&ws, &cid)?, found))
+            })
             .await
             .map_err(super::error::customer_error(customer_id))?;
         let language = match req.language.as_deref() {
@@ -195,8 +214,9 @@ impl Services {
         };
         let lang = Lang::from_tag(&language).unwrap_or(Lang::En);
         let now = self.now();
-        let recalled = self.recall_for(&customer, &message, &RecallFilter::default()).await?;
-        let all = self.index.customer(&customer.workspace, &customer.id);
+        let recalled = self
+            .recall_for(&customer, &message, &RecallFilter::default(), 8)
+            .await?;
         let mut open_issues: Vec<Memory> = all
             .iter()
             .map(|m| &m.memory)

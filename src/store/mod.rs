@@ -207,6 +207,8 @@ pub trait MemoryRepo: Send + Sync {
         memories: &[StoredMemory],
         changed: &[Memory],
     ) -> Result<(), StoreError>;
+    /// Inserts memories with their vectors in one transaction (bulk loading).
+    fn insert_memories(&self, memories: &[StoredMemory]) -> Result<(), StoreError>;
     /// Saves changed memories (no vector change).
     fn update_memories(&self, memories: &[Memory]) -> Result<(), StoreError>;
     /// Replaces one memory and its vector.

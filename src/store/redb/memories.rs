@@ -99,6 +99,13 @@ impl MemoryRepo for RedbStore {
         Ok(())
     }
 
+    fn insert_memories(&self, memories: &[StoredMemory]) -> Result<(), StoreError> {
+        let txn = self.db.begin_write()?;
+        put_memories(&txn, memories, &[])?;
+        txn.commit()?;
+        Ok(())
+    }
+
     fn update_memories(&self, memories: &[Memory]) -> Result<(), StoreError> {
         let txn = self.db.begin_write()?;
         put_memories(&txn, &[], memories)?;
