@@ -191,7 +191,7 @@ impl Services {
                 None => latest.push((m.memory.observed_at, id)),
             }
         }
-        latest.sort_by(|a, b| b.0.cmp(&a.0));
+        latest.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
         let recent_ids: Vec<String> = latest.iter().take(5).map(|(_, i)| (*i).to_owned()).collect();
         let (ws, cid) = (customer.workspace.clone(), customer.id.clone());
         let (preferences, interactions) = self
