@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: run test fetch build openapi doctor bench lint
+.PHONY: run test fetch build openapi doctor bench eval lint
 
 ## Start the server with the demo data on 127.0.0.1:8080 (fetches the model and ONNX Runtime first).
 run: build
@@ -34,6 +34,10 @@ doctor: build
 ## Measure performance (release build).
 bench: build
 	./target/release/rappel bench
+
+## Measure retrieval and sentiment quality on the labelled sets (release build).
+eval: build
+	./target/release/rappel eval
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -71,6 +71,9 @@ pub enum Command {
         /// Only the sentiment set (no model or demo import needed).
         #[arg(long)]
         sentiment_only: bool,
+        /// Also try a grid of hybrid weights.
+        #[arg(long)]
+        grid: bool,
     },
     /// Measure performance (see README).
     Bench {
@@ -143,7 +146,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Eval {
             fixtures,
             sentiment_only,
-        } => crate::eval::run(&settings, &fixtures, sentiment_only)
+            grid,
+        } => crate::eval::run(&settings, &fixtures, sentiment_only, grid)
             .await
             .map(|()| ExitCode::SUCCESS),
         Command::Doctor => unreachable!("handled above"),
@@ -187,7 +191,9 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<ExitCode> {
         addr = %app.server.addr(), ready_ms = started.elapsed().as_millis() as u64,
         "Rappel listening on http://{} (Swagger UI at /swagger-ui/)", app.server.addr()
     );
+    let mut scheduler = crate::jobs::start(app.services.clone(), settings.retention()).await?;
     app.server.run().await?;
+    scheduler.shutdown().await?;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
 }

@@ -7,6 +7,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
+use crate::domain::memory::Retention;
 use crate::domain::recall::Weights;
 
 /// Every setting, with its environment variable, default and meaning; printed by `--help` and kept in README.
@@ -31,6 +32,12 @@ Settings (rappel.toml key / environment variable, default):
   recall_recency_weight     RAPPEL_RECALL_RECENCY_WEIGHT     0.05  weight of recency
   recall_importance_weight  RAPPEL_RECALL_IMPORTANCE_WEIGHT  0.05  weight of kind-aware importance
   recall_half_life_days     RAPPEL_RECALL_HALF_LIFE_DAYS     90    age at which recency halves
+  retention_message_days    RAPPEL_RETENTION_MESSAGE_DAYS    730   days kept since last seen, per memory kind
+  retention_preference_days RAPPEL_RETENTION_PREFERENCE_DAYS 0     (0: forever; pinned memories are always kept;
+  retention_fact_days       RAPPEL_RETENTION_FACT_DAYS       0      enforced daily at 03:15 UTC)
+  retention_issue_days      RAPPEL_RETENTION_ISSUE_DAYS      730
+  retention_resolution_days RAPPEL_RETENTION_RESOLUTION_DAYS 1095
+  retention_commitment_days RAPPEL_RETENTION_COMMITMENT_DAYS 730
 The settings file is ./rappel.toml, or the one named by --config / RAPPEL_CONFIG.";
 
 /// Log output format.
@@ -81,6 +88,18 @@ pub struct Settings {
     pub recall_importance_weight: f32,
     /// Recall: age at which recency halves, in days.
     pub recall_half_life_days: f32,
+    /// Retention of raw message memories, in days (0: forever).
+    pub retention_message_days: u32,
+    /// Retention of preference memories, in days (0: forever).
+    pub retention_preference_days: u32,
+    /// Retention of fact memories, in days (0: forever).
+    pub retention_fact_days: u32,
+    /// Retention of issue memories, in days (0: forever).
+    pub retention_issue_days: u32,
+    /// Retention of resolution memories, in days (0: forever).
+    pub retention_resolution_days: u32,
+    /// Retention of commitment memories, in days (0: forever).
+    pub retention_commitment_days: u32,
 }
 
 impl Default for Settings {
@@ -103,11 +122,17 @@ impl Default for Settings {
             recall_recency_weight: Weights::default().recency,
             recall_importance_weight: Weights::default().importance,
             recall_half_life_days: Weights::default().half_life_days,
+            retention_message_days: Retention::default().days[0],
+            retention_preference_days: Retention::default().days[1],
+            retention_fact_days: Retention::default().days[2],
+            retention_issue_days: Retention::default().days[3],
+            retention_resolution_days: Retention::default().days[4],
+            retention_commitment_days: Retention::default().days[5],
         }
     }
 }
 
-const KEYS: [&str; 17] = [
+const KEYS: [&str; 23] = [
     "bind",
     "data_dir",
     "admin_key",
@@ -125,6 +150,12 @@ const KEYS: [&str; 17] = [
     "recall_recency_weight",
     "recall_importance_weight",
     "recall_half_life_days",
+    "retention_message_days",
+    "retention_preference_days",
+    "retention_fact_days",
+    "retention_issue_days",
+    "retention_resolution_days",
+    "retention_commitment_days",
 ];
 
 /// Settings that cannot be used, with the reason.
@@ -169,6 +200,20 @@ impl Settings {
             recency: self.recall_recency_weight,
             importance: self.recall_importance_weight,
             half_life_days: self.recall_half_life_days,
+        }
+    }
+
+    /// Days kept per memory kind.
+    pub fn retention(&self) -> Retention {
+        Retention {
+            days: [
+                self.retention_message_days,
+                self.retention_preference_days,
+                self.retention_fact_days,
+                self.retention_issue_days,
+                self.retention_resolution_days,
+                self.retention_commitment_days,
+            ],
         }
     }
 

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use crate::config::Settings;
-use crate::domain::recall::Mode;
+use crate::domain::recall::{Mode, Weights};
 use crate::domain::sentiment::{analyse, SentimentLabel};
 use crate::domain::text::{detect, Lang};
 use crate::domain::WorkspaceId;
@@ -61,7 +61,7 @@ pub struct Metrics {
 }
 
 /// Runs both evaluations and prints their numbers.
-pub async fn run(settings: &Settings, fixtures: &Path, sentiment_only: bool) -> anyhow::Result<()> {
+pub async fn run(settings: &Settings, fixtures: &Path, sentiment_only: bool, grid: bool) -> anyhow::Result<()> {
     let labelled: Vec<Labelled> = read_lines(&fixtures.join("eval/sentiment.ndjson"))?;
     if sentiment_only {
         sentiment(&labelled);
@@ -90,19 +90,60 @@ pub async fn run(settings: &Settings, fixtures: &Path, sentiment_only: bool) -> 
         services.index().len()
     );
     let queries: Vec<Query> = read_lines(&fixtures.join("eval/retrieval.ndjson"))?;
-    retrieval(&services, &queries, now).await?;
+    let totals = retrieval(&services, &queries, now, services.weights(), &MODES).await?;
+    report(&totals, queries.len());
+    if grid {
+        println!("\nhybrid weights (semantic, keyword, recency, importance) on all queries:");
+        for (s, k) in [
+            (0.7, 0.2),
+            (0.6, 0.3),
+            (0.5, 0.4),
+            (0.4, 0.5),
+            (0.3, 0.6),
+            (0.5, 0.5),
+            (0.6, 0.4),
+        ] {
+            for (r, i) in [(0.05, 0.05), (0.0, 0.0), (0.1, 0.1)] {
+                let w = Weights {
+                    semantic: s,
+                    keyword: k,
+                    recency: r,
+                    importance: i,
+                    ..*services.weights()
+                };
+                let t = retrieval(&services, &queries, now, &w, &[("hybrid", Mode::Hybrid)]).await?;
+                let (m, n) = t[&("hybrid", "all")];
+                let n = n as f64;
+                println!(
+                    "  {s:.2} {k:.2} {r:.2} {i:.2}: recall@5 {:.3} recall@10 {:.3} MRR {:.3}",
+                    m.recall_at_5 / n,
+                    m.recall_at_10 / n,
+                    m.mrr / n
+                );
+            }
+        }
+    }
     sentiment(&labelled);
     Ok(())
 }
 
-async fn retrieval(services: &Services, queries: &[Query], now: DateTime<Utc>) -> anyhow::Result<()> {
+type Totals = HashMap<(&'static str, &'static str), (Metrics, usize)>;
+
+const MODES: [(&str, Mode); 3] = [
+    ("dense", Mode::Dense),
+    ("keyword", Mode::Keyword),
+    ("hybrid", Mode::Hybrid),
+];
+
+async fn retrieval(
+    services: &Services,
+    queries: &[Query],
+    now: DateTime<Utc>,
+    weights: &Weights,
+    modes: &[(&'static str, Mode)],
+) -> anyhow::Result<Totals> {
     let principal = operator(WorkspaceId::default_workspace());
-    let modes = [
-        ("dense", Mode::Dense),
-        ("keyword", Mode::Keyword),
-        ("hybrid", Mode::Hybrid),
-    ];
-    let mut totals: HashMap<(&str, &str), (Metrics, usize)> = HashMap::new();
+    let mut totals: Totals = HashMap::new();
     for q in queries {
         let customer = services
             .get_customer_by_external_id(&principal, &q.customer_external_id)
@@ -115,16 +156,8 @@ async fn retrieval(services: &Services, queries: &[Query], now: DateTime<Utc>) -
             vector: &vector,
             lang,
         };
-        for (name, mode) in modes {
-            let ranked = rank_memories(
-                &memories,
-                &query,
-                services.weights(),
-                now,
-                mode,
-                &RecallFilter::default(),
-                100,
-            );
+        for &(name, mode) in modes {
+            let ranked = rank_memories(&memories, &query, weights, now, mode, &RecallFilter::default(), 100);
             let mut messages: Vec<&str> = Vec::new();
             for r in &ranked {
                 for id in &r.memory.provenance.message_ids {
@@ -155,13 +188,17 @@ async fn retrieval(services: &Services, queries: &[Query], now: DateTime<Utc>) -
         }
         tracing::debug!(query = %q.id, "evaluated");
     }
-    println!("\nretrieval: {} labelled queries (now = {EVAL_NOW})", queries.len());
+    Ok(totals)
+}
+
+fn report(totals: &Totals, queries: usize) {
+    println!("\nretrieval: {} labelled queries (now = {EVAL_NOW})", queries);
     println!(
         "{:<8} {:<4} {:>6} {:>10} {:>10} {:>8}",
         "method", "lang", "n", "recall@5", "recall@10", "MRR"
     );
     for group in ["all", "en", "fr"] {
-        for (name, _) in modes {
+        for (name, _) in MODES {
             if let Some((m, n)) = totals.get(&(name, group)) {
                 let n_f = *n as f64;
                 println!(
@@ -173,7 +210,6 @@ async fn retrieval(services: &Services, queries: &[Query], now: DateTime<Utc>) -
             }
         }
     }
-    Ok(())
 }
 
 fn f1(tp: usize, fp: usize, fn_: usize) -> (f64, f64, f64) {

@@ -12,6 +12,7 @@ pub mod embed;
 pub mod eval;
 pub mod http;
 pub mod index;
+pub mod jobs;
 pub mod service;
 pub mod startup;
 pub mod store;

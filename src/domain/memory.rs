@@ -111,6 +111,32 @@ impl Memory {
     }
 }
 
+/// Days to keep memories of each kind (0: forever), from the settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Retention {
+    /// Days per kind, in [`MemoryKind::ALL`] order.
+    pub days: [u32; 6],
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self {
+            days: [730, 0, 0, 730, 1095, 730],
+        }
+    }
+}
+
+impl Retention {
+    /// Days kept for `kind` (0: forever).
+    pub fn limit(&self, kind: MemoryKind) -> u32 {
+        let i = MemoryKind::ALL
+            .iter()
+            .position(|k| *k == kind)
+            .expect("every kind is listed");
+        self.days[i]
+    }
+}
+
 /// A new memory's id.
 pub fn new_memory_id() -> String {
     format!("mem_{}", ulid::Ulid::new().to_string().to_lowercase())

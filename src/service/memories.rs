@@ -7,7 +7,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::{require, ServiceError, Services};
-use crate::domain::memory::{Memory, MemoryEdit, MemoryKind};
+use crate::domain::memory::{Memory, MemoryEdit, MemoryKind, Retention};
 use crate::domain::recall::Indexed;
 use crate::domain::{CustomerId, InvalidInput, Page, Principal, Scope};
 use crate::store::StoredMemory;
@@ -33,31 +33,6 @@ pub struct MemoryPatch {
     pub text: Option<String>,
     /// Pin (never decays, kept past retention) or unpin.
     pub pinned: Option<bool>,
-}
-
-/// Days to keep memories of each kind (0: forever), from the settings.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Retention {
-    /// Days per kind, in [`MemoryKind::ALL`] order.
-    pub days: [u32; 6],
-}
-
-impl Default for Retention {
-    fn default() -> Self {
-        Self {
-            days: [730, 0, 0, 730, 1095, 730],
-        }
-    }
-}
-
-impl Retention {
-    fn limit(&self, kind: MemoryKind) -> u32 {
-        let i = MemoryKind::ALL
-            .iter()
-            .position(|k| *k == kind)
-            .expect("every kind is listed");
-        self.days[i]
-    }
 }
 
 fn memory_key(m: &Memory) -> String {

@@ -17,12 +17,13 @@ pub mod recall;
 
 use std::sync::Arc;
 
+pub use crate::domain::memory::Retention;
 pub use access::{CreatedKey, CreatedWorkspace};
 pub use clock::{Clock, SystemClock};
 pub use customers::CustomerExport;
 pub use error::ServiceError;
 pub use interactions::InteractionFilter;
-pub use memories::{MemoryFilter, MemoryPatch, Retention};
+pub use memories::{MemoryFilter, MemoryPatch};
 
 use crate::domain::recall::Weights;
 use crate::domain::{auth::hash_secret, Principal, Scope, WorkspaceId};

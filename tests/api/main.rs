@@ -10,3 +10,4 @@ mod interactions;
 mod openapi;
 mod persistence;
 mod preferences;
+mod retention;
