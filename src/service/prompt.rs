@@ -42,6 +42,11 @@ const FR: Labels = Labels {
     recent: "Dernières interactions",
 };
 
+/// A text on one line: line breaks and runs of spaces become single spaces.
+fn flat(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// Estimated tokens of a text.
 pub fn tokens(text: &str) -> usize {
     text.chars().count().div_ceil(4)
@@ -100,7 +105,7 @@ pub fn render(ctx: &CustomerContext, lang: Lang, budget: usize, now: DateTime<Ut
         s.extend(
             ctx.open_issues
                 .iter()
-                .map(|m| format!("- {} [{}]", m.text, m.provenance.interaction_id)),
+                .map(|m| format!("- {} [{}]", flat(&m.text), m.provenance.interaction_id)),
         );
         sections.push(s);
     }
@@ -112,7 +117,7 @@ pub fn render(ctx: &CustomerContext, lang: Lang, budget: usize, now: DateTime<Ut
                 Some(d) => format!(" (due {})", d.format("%Y-%m-%d")),
                 None => String::new(),
             };
-            format!("- {}{due} [{}]", m.text, m.provenance.interaction_id)
+            format!("- {}{due} [{}]", flat(&m.text), m.provenance.interaction_id)
         }));
         sections.push(s);
     }
@@ -123,7 +128,7 @@ pub fn render(ctx: &CustomerContext, lang: Lang, budget: usize, now: DateTime<Ut
                 "- {} {}: {} [{}]",
                 r.memory.observed_at.format("%Y-%m-%d"),
                 format!("{:?}", r.memory.kind).to_lowercase(),
-                r.memory.text,
+                flat(&r.memory.text),
                 r.memory.provenance.interaction_id
             )
         }));
