@@ -10,6 +10,7 @@ pub mod interaction;
 pub mod invalid;
 pub mod memory;
 pub mod merge_patch;
+pub mod outreach;
 pub mod page;
 pub mod preferences;
 pub mod recall;

@@ -122,6 +122,9 @@ impl From<ServiceError> for ApiError {
             ServiceError::InteractionNotFound(_) => {
                 Self::new(S::NOT_FOUND, "interaction_not_found", "Interaction not found", detail)
             }
+            ServiceError::OutreachNotFound(_) => {
+                Self::new(S::NOT_FOUND, "outreach_not_found", "Outreach item not found", detail)
+            }
             ServiceError::MemoryNotFound(_) => Self::new(S::NOT_FOUND, "memory_not_found", "Memory not found", detail),
             ServiceError::KeyNotFound(_) => Self::new(S::NOT_FOUND, "api_key_not_found", "API key not found", detail),
             ServiceError::WorkspaceExists(_) => Self::new(S::CONFLICT, "workspace_exists", "Workspace exists", detail),

@@ -8,6 +8,7 @@ mod interactions;
 mod keys;
 mod memories;
 pub mod openapi;
+mod outreach;
 mod preferences;
 mod recall;
 mod request_id;

@@ -23,6 +23,7 @@ use super::error::Problem;
         (name = "preferences", description = "Contact preferences, consent and their history"),
         (name = "interactions", description = "Tickets, chats, e-mail threads and calls"),
         (name = "memories", description = "Recall, context and memory management"),
+        (name = "outreach", description = "The proactive outreach queue senders pull from"),
         (name = "keys", description = "API keys (admin scope)"),
         (name = "workspaces", description = "Workspaces (operators)"),
         (name = "health", description = "Probes"),

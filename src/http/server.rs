@@ -13,7 +13,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use super::error::{json_error, path_error, query_error, ApiError};
 use super::openapi::ApiDoc;
 use super::request_id::request_id;
-use super::{customers, health, interactions, keys, memories, preferences, recall};
+use super::{customers, health, interactions, keys, memories, outreach, preferences, recall};
 use crate::service::Services;
 
 /// Registers every documented route. Used by the server and by [`openapi_spec`], so the spec cannot miss one.
@@ -46,6 +46,12 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .service(memories::delete_memory)
             .service(memories::search)
             .service(memories::similar_resolutions)
+            .service(outreach::queue)
+            .service(outreach::list)
+            .service(outreach::claim)
+            .service(outreach::get)
+            .service(outreach::ack)
+            .service(outreach::cancel)
             .service(keys::create_key)
             .service(keys::list_keys)
             .service(keys::revoke_key)

@@ -17,6 +17,9 @@ pub enum ServiceError {
     /// No memory with this id for this customer.
     #[error("no memory {0} for this customer")]
     MemoryNotFound(String),
+    /// No outreach item with this id in the caller's workspace.
+    #[error("no outreach item {0} in this workspace")]
+    OutreachNotFound(String),
     /// No API key with this id in the caller's workspace.
     #[error("no API key {0} in this workspace")]
     KeyNotFound(String),

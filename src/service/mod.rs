@@ -11,6 +11,7 @@ pub mod import;
 mod interactions;
 mod memories;
 mod memorize;
+pub mod outreach;
 mod preferences;
 mod prompt;
 pub mod recall;

@@ -7,10 +7,12 @@ mod tables;
 
 use std::path::PathBuf;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 
 use crate::domain::interaction::Interaction;
 use crate::domain::memory::Memory;
+use crate::domain::outreach::OutreachItem;
+use crate::domain::preferences::Channel;
 use crate::domain::{
     ApiKey, Customer, CustomerFields, CustomerFilter, CustomerId, InvalidInput, KeyId, Page, PreferenceChange,
     Preferences, Workspace, WorkspaceId,
@@ -221,8 +223,77 @@ pub trait MemoryRepo: Send + Sync {
     fn scan_memories(&self, f: &mut dyn FnMut(StoredMemory)) -> Result<(), StoreError>;
 }
 
+/// The result of queuing an item.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Enqueued {
+    /// Queued.
+    Queued,
+    /// An item with the same de-duplication key was queued within the cooldown; nothing was written.
+    Duplicate(String),
+}
+
+/// How a sender reports an attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AckOutcome {
+    /// Sent, with the provider's message id.
+    Sent(Option<String>),
+    /// Failed, with the error.
+    Failed(String),
+}
+
+/// The outreach queue.
+pub trait OutreachRepo: Send + Sync {
+    /// Queues an item unless one with the same key was queued at or after `cooldown_since`.
+    fn enqueue(&self, item: &OutreachItem, cooldown_since: DateTime<Utc>) -> Result<Enqueued, StoreError>;
+    /// Proactive contacts of a customer sent, or being sent, since `since`.
+    fn contacts_since(
+        &self,
+        workspace: &WorkspaceId,
+        customer: &CustomerId,
+        since: DateTime<Utc>,
+    ) -> Result<u32, StoreError>;
+    /// Hands out up to `max` due items of `channel` (all channels when `None`) atomically, re-checking the contact
+    /// rules; expired leases return to the queue first. Two concurrent claims never get the same item.
+    fn claim(
+        &self,
+        workspace: &WorkspaceId,
+        channel: Option<Channel>,
+        max: usize,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<Vec<OutreachItem>, StoreError>;
+    /// Records a sender's result: idempotent for a repeated report of the same result. After `max_failures`
+    /// failures the item is failed, otherwise it is queued again. `NotFound` when the item is unknown,
+    /// `Invalid` when it is not claimed.
+    fn ack(
+        &self,
+        workspace: &WorkspaceId,
+        id: &str,
+        outcome: &AckOutcome,
+        now: DateTime<Utc>,
+        max_failures: u32,
+    ) -> Result<OutreachItem, StoreError>;
+    /// Cancels a queued or claimed item.
+    fn cancel_outreach(
+        &self,
+        workspace: &WorkspaceId,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<OutreachItem, StoreError>;
+    /// One item.
+    fn get_outreach(&self, workspace: &WorkspaceId, id: &str) -> Result<Option<OutreachItem>, StoreError>;
+    /// Every item of the workspace, in id (creation) order after `after`.
+    fn list_outreach(
+        &self,
+        workspace: &WorkspaceId,
+        after: Option<&str>,
+        limit: usize,
+        keep: &dyn Fn(&OutreachItem) -> bool,
+    ) -> Result<Page<OutreachItem>, StoreError>;
+}
+
 /// Everything a backend provides.
-pub trait Store: CustomerRepo + PreferenceRepo + KeyRepo + MemoryRepo {
+pub trait Store: CustomerRepo + PreferenceRepo + KeyRepo + MemoryRepo + OutreachRepo {
     /// Cheap check that the store answers (for readiness).
     fn ping(&self) -> Result<(), StoreError>;
 }

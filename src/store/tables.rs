@@ -27,3 +27,10 @@ pub const INTERACTION_EXTERNAL_IDS: TableDefinition<(&str, &str, &str), &str> =
 pub const MEMORIES: TableDefinition<(&str, &str, &str), &[u8]> = TableDefinition::new("memories");
 /// (workspace, customer id, memory id) -> embedding, little-endian f32s.
 pub const VECTORS: TableDefinition<(&str, &str, &str), &[u8]> = TableDefinition::new("vectors");
+/// (workspace, outreach item id) -> outreach item.
+pub const OUTREACH: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("outreach");
+/// (workspace, customer id, outreach item id) -> "" (a customer's items, for caps and erasure).
+pub const OUTREACH_BY_CUSTOMER: TableDefinition<(&str, &str, &str), &str> =
+    TableDefinition::new("outreach_by_customer");
+/// (workspace, customer id, de-duplication key) -> outreach item id.
+pub const OUTREACH_DEDUPE: TableDefinition<(&str, &str, &str), &str> = TableDefinition::new("outreach_dedupe");

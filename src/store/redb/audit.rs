@@ -57,6 +57,13 @@ impl RedbStore {
         );
         bytes_hit("memories", scan_bytes(&txn, MEMORIES, needle)?, &mut found);
         bytes_hit("vectors", scan_bytes(&txn, VECTORS, needle)?, &mut found);
+        bytes_hit("outreach", scan_bytes(&txn, OUTREACH, needle)?, &mut found);
+        bytes_hit(
+            "outreach_by_customer",
+            scan(&txn, OUTREACH_BY_CUSTOMER, needle)?,
+            &mut found,
+        );
+        bytes_hit("outreach_dedupe", scan(&txn, OUTREACH_DEDUPE, needle)?, &mut found);
         Ok(found)
     }
 }

@@ -7,7 +7,8 @@ use super::{upper, RedbStore};
 use crate::domain::{Customer, CustomerFields, CustomerFilter, CustomerId, Page, WorkspaceId};
 use crate::store::codec::{decode, encode};
 use crate::store::tables::{
-    CUSTOMERS, EXTERNAL_IDS, INTERACTIONS, INTERACTION_EXTERNAL_IDS, MEMORIES, PREFERENCES, PREFERENCE_HISTORY, VECTORS,
+    CUSTOMERS, EXTERNAL_IDS, INTERACTIONS, INTERACTION_EXTERNAL_IDS, MEMORIES, OUTREACH, OUTREACH_BY_CUSTOMER,
+    OUTREACH_DEDUPE, PREFERENCES, PREFERENCE_HISTORY, VECTORS,
 };
 use crate::store::{Change, CustomerRepo, StoreError, Upserted};
 
@@ -204,7 +205,15 @@ impl CustomerRepo for RedbStore {
             txn.open_table(INTERACTION_EXTERNAL_IDS)?
                 .retain_in(range.clone(), |_, _| false)?;
             txn.open_table(MEMORIES)?.retain_in(range.clone(), |_, _| false)?;
-            txn.open_table(VECTORS)?.retain_in(range, |_, _| false)?;
+            txn.open_table(VECTORS)?.retain_in(range.clone(), |_, _| false)?;
+            txn.open_table(OUTREACH_DEDUPE)?
+                .retain_in(range.clone(), |_, _| false)?;
+            let mut by_customer = txn.open_table(OUTREACH_BY_CUSTOMER)?;
+            let mut outreach = txn.open_table(OUTREACH)?;
+            for entry in by_customer.extract_from_if(range, |_, _| true)? {
+                let (key, _) = entry?;
+                outreach.remove((ws, key.value().2))?;
+            }
         }
         commit(txn, true)
     }

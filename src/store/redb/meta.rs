@@ -3,8 +3,8 @@
 use ::redb::{Database, ReadableDatabase, ReadableTable};
 
 use crate::store::tables::{
-    API_KEYS, API_KEY_IDS, CUSTOMERS, EXTERNAL_IDS, INTERACTIONS, INTERACTION_EXTERNAL_IDS, MEMORIES, META,
-    PREFERENCES, PREFERENCE_HISTORY, VECTORS, WORKSPACES,
+    API_KEYS, API_KEY_IDS, CUSTOMERS, EXTERNAL_IDS, INTERACTIONS, INTERACTION_EXTERNAL_IDS, MEMORIES, META, OUTREACH,
+    OUTREACH_BY_CUSTOMER, OUTREACH_DEDUPE, PREFERENCES, PREFERENCE_HISTORY, VECTORS, WORKSPACES,
 };
 use crate::store::{ModelStamp, StoreError};
 
@@ -51,6 +51,9 @@ pub fn init(db: &Database, model: Option<&ModelStamp>) -> Result<(), StoreError>
         txn.open_table(INTERACTION_EXTERNAL_IDS)?;
         txn.open_table(MEMORIES)?;
         txn.open_table(VECTORS)?;
+        txn.open_table(OUTREACH)?;
+        txn.open_table(OUTREACH_BY_CUSTOMER)?;
+        txn.open_table(OUTREACH_DEDUPE)?;
     }
     txn.commit()?;
     Ok(())

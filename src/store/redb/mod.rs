@@ -5,6 +5,7 @@ mod customers;
 mod keys;
 mod memories;
 mod meta;
+mod outreach;
 mod preferences;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,379 @@
+//! The outreach queue's use cases: queue under the contact rules, claim for senders, acknowledge, cancel, list.
+//! A sent item becomes a memory of the customer, so the next agent knows what Rappel wrote to them.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::memorize::customer_lang;
+use super::{require, ServiceError, Services};
+use crate::domain::memory::{new_memory_id, Memory, MemoryKind, Provenance};
+use crate::domain::outreach::{
+    dedupe_key, place, render, Audience, OutreachItem, OutreachSource, OutreachState, Placement, SkipRule,
+};
+use crate::domain::preferences::{Channel, Tone};
+use crate::domain::recall::Indexed;
+use crate::domain::text::Lang;
+use crate::domain::{Customer, InvalidInput, Page, Principal, Scope};
+use crate::store::{AckOutcome, Enqueued, StoreError, StoredMemory};
+
+/// Failures after which an item is marked failed.
+pub const MAX_FAILURES: u32 = 3;
+
+/// A request to queue one item.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QueueRequest {
+    /// The customer (Rappel id).
+    pub customer_id: String,
+    /// A short stable code of the reason (`sentiment_decline`), used for de-duplication.
+    #[schema(example = "sentiment_decline")]
+    pub reason_code: String,
+    /// The reason in words.
+    pub reason: String,
+    /// Memory and interaction ids that justify the item.
+    #[serde(default)]
+    pub evidence: Vec<String>,
+    /// Channels in the order to try; the customer's own preferred channels follow.
+    #[serde(default)]
+    pub channels: Vec<Channel>,
+    /// Message templates by language, optionally by tone (`en`, `fr`, `fr.formal`, `en.casual`). Fields:
+    /// `{first_name}`, `{name}`, `{company}`, `{plan}`, `{topic}`.
+    #[schema(example = json!({"en": "Hi {first_name}, we noticed trouble with {topic}.", "fr": "Bonjour {first_name}, nous avons remarqué un souci avec {topic}."}))]
+    pub templates: BTreeMap<String, String>,
+    /// What `{topic}` stands for.
+    pub topic: Option<String>,
+    /// 1 (low) to 5 (urgent); default 3.
+    pub priority: Option<u8>,
+    /// Not before this time (default now).
+    pub not_before: Option<DateTime<Utc>>,
+    /// Expires after this time.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The same customer, reason and evidence queued within this many hours give no second item (default 168).
+    pub cooldown_hours: Option<u32>,
+}
+
+/// What became of a queue request.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum QueueOutcome {
+    /// Queued.
+    Queued {
+        /// The item.
+        item: Box<OutreachItem>,
+    },
+    /// Not queued, and why.
+    Skipped {
+        /// The rule that skipped it.
+        rule: SkipRule,
+    },
+}
+
+/// A sender's report.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AckRequest {
+    /// `sent` or `failed`.
+    pub status: AckStatus,
+    /// The provider's message id, when sent.
+    pub provider_message_id: Option<String>,
+    /// The error, when failed.
+    pub error: Option<String>,
+}
+
+/// Result of a sending attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AckStatus {
+    /// Delivered to the provider.
+    Sent,
+    /// Not delivered.
+    Failed,
+}
+
+/// Filters of the outreach list.
+#[derive(Debug, Clone, Default)]
+pub struct OutreachFilter {
+    /// Only this state.
+    pub state: Option<OutreachState>,
+    /// Only this customer.
+    pub customer_id: Option<String>,
+    /// Only this channel.
+    pub channel: Option<Channel>,
+    /// Only items queued by this job or campaign id.
+    pub source: Option<String>,
+}
+
+fn pick_template(templates: &BTreeMap<String, String>, lang: &str, tone: Option<Tone>) -> Option<String> {
+    let tone = tone.map(|t| match t {
+        Tone::Formal => "formal",
+        Tone::Casual => "casual",
+    });
+    let primary = lang.split('-').next().unwrap_or("en").to_ascii_lowercase();
+    let mut keys = Vec::new();
+    if let Some(t) = tone {
+        keys.push(format!("{primary}.{t}"));
+    }
+    keys.push(primary);
+    if let Some(t) = tone {
+        keys.push(format!("en.{t}"));
+    }
+    keys.push("en".into());
+    keys.iter().find_map(|k| templates.get(k).cloned())
+}
+
+impl Services {
+    /// Queues an item under the contact rules (also used by jobs and campaigns, with their own source).
+    pub async fn queue_outreach(
+        &self,
+        principal: &Principal,
+        source: OutreachSource,
+        req: QueueRequest,
+    ) -> Result<QueueOutcome, ServiceError> {
+        require(principal, Scope::Write)?;
+        if req.templates.is_empty() {
+            return Err(InvalidInput::new("invalid_field", "templates", "give at least one template (\"en\")").into());
+        }
+        let priority = req.priority.unwrap_or(3);
+        if !(1..=5).contains(&priority) {
+            return Err(InvalidInput::new("invalid_field", "priority", "must be between 1 and 5").into());
+        }
+        let customer = self.customer_for(principal, &req.customer_id).await?;
+        let now = self.now();
+        let (ws, cid) = (customer.workspace.clone(), customer.id.clone());
+        let (prefs, contacts) = self
+            .blocking(move |s| {
+                Ok((
+                    s.get_preferences(&ws, &cid)?,
+                    s.contacts_since(&ws, &cid, now - Duration::days(7))?,
+                ))
+            })
+            .await
+            .map_err(super::error::customer_error(&req.customer_id))?;
+        let audience = Audience {
+            preferences: &prefs,
+            timezone: customer.fields.timezone.as_deref(),
+            contacts_this_week: contacts,
+        };
+        let (channel, quiet_until) = match place(&req.channels, &audience, now) {
+            Placement::Skip(rule) => return Ok(QueueOutcome::Skipped { rule }),
+            Placement::Queue { channel, not_before } => (channel, not_before),
+        };
+        let language = prefs
+            .preferred_language
+            .clone()
+            .or(customer.fields.language.clone())
+            .unwrap_or_else(|| "en".into());
+        let template = pick_template(&req.templates, &language, prefs.tone).expect("templates is not empty");
+        let language = if req
+            .templates
+            .keys()
+            .any(|k| k.starts_with(language.split('-').next().unwrap_or("en")))
+        {
+            language
+        } else {
+            "en".into()
+        };
+        let name = customer.fields.name.clone().unwrap_or_default();
+        let first_name = name.split_whitespace().next().unwrap_or("").to_owned();
+        let message = render(
+            &template,
+            &[
+                ("first_name", &first_name),
+                ("name", &name),
+                ("company", customer.fields.company.as_deref().unwrap_or("")),
+                ("plan", customer.fields.plan.as_deref().unwrap_or("")),
+                ("topic", req.topic.as_deref().unwrap_or("")),
+            ],
+        );
+        let item = OutreachItem {
+            id: format!("out_{}", ulid::Ulid::new().to_string().to_lowercase()),
+            workspace: customer.workspace.clone(),
+            customer_id: customer.id.clone(),
+            source,
+            reason: req.reason,
+            evidence: req.evidence.clone(),
+            channel,
+            language,
+            message,
+            priority,
+            not_before: req.not_before.unwrap_or(now).max(quiet_until),
+            expires_at: req.expires_at,
+            state: OutreachState::Queued,
+            lease_until: None,
+            failures: 0,
+            provider_message_id: None,
+            error: None,
+            sent_at: None,
+            dedupe_key: dedupe_key(&customer.id, &req.reason_code, &req.evidence),
+            created_at: now,
+            updated_at: now,
+        };
+        let cooldown = Duration::hours(i64::from(req.cooldown_hours.unwrap_or(168)));
+        let stored = item.clone();
+        match self
+            .blocking(move |s| s.enqueue(&stored, now - cooldown))
+            .await
+            .map_err(super::error::customer_error(&req.customer_id))?
+        {
+            Enqueued::Queued => Ok(QueueOutcome::Queued { item: Box::new(item) }),
+            Enqueued::Duplicate(_) => Ok(QueueOutcome::Skipped {
+                rule: SkipRule::Duplicate,
+            }),
+        }
+    }
+
+    /// Hands out due items to a sender.
+    pub async fn claim_outreach(
+        &self,
+        principal: &Principal,
+        channel: Option<Channel>,
+        max: usize,
+        lease_seconds: u32,
+    ) -> Result<Vec<OutreachItem>, ServiceError> {
+        require(principal, Scope::Write)?;
+        if !(1..=500).contains(&max) {
+            return Err(InvalidInput::new("invalid_field", "max", "must be between 1 and 500").into());
+        }
+        if !(5..=86_400).contains(&lease_seconds) {
+            return Err(InvalidInput::new("invalid_field", "lease_seconds", "must be between 5 and 86400").into());
+        }
+        let (ws, now) = (principal.workspace.clone(), self.now());
+        Ok(self
+            .blocking(move |s| s.claim(&ws, channel, max, now, Duration::seconds(i64::from(lease_seconds))))
+            .await?)
+    }
+
+    /// Records a sender's result; a first `sent` report adds the outreach to the customer's memory.
+    pub async fn ack_outreach(
+        &self,
+        principal: &Principal,
+        id: &str,
+        req: AckRequest,
+    ) -> Result<OutreachItem, ServiceError> {
+        require(principal, Scope::Write)?;
+        let outcome = match req.status {
+            AckStatus::Sent => AckOutcome::Sent(req.provider_message_id),
+            AckStatus::Failed => AckOutcome::Failed(req.error.unwrap_or_else(|| "unspecified error".into())),
+        };
+        let (ws, key, now) = (principal.workspace.clone(), id.to_owned(), self.now());
+        let before = self
+            .blocking({
+                let (ws, key) = (ws.clone(), key.clone());
+                move |s| s.get_outreach(&ws, &key)
+            })
+            .await?
+            .ok_or_else(|| ServiceError::OutreachNotFound(id.to_owned()))?;
+        let item = self
+            .blocking(move |s| s.ack(&ws, &key, &outcome, now, MAX_FAILURES))
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound => ServiceError::OutreachNotFound(id.to_owned()),
+                other => other.into(),
+            })?;
+        if item.state == OutreachState::Sent && before.state != OutreachState::Sent {
+            if let Err(e) = self.remember_outreach(&item).await {
+                tracing::warn!(error = %e, item = %item.id, "sent outreach not added to memory");
+            }
+        }
+        Ok(item)
+    }
+
+    async fn remember_outreach(&self, item: &OutreachItem) -> Result<(), ServiceError> {
+        let (ws, cid) = (item.workspace.clone(), item.customer_id.clone());
+        let customer: Option<Customer> = self.blocking(move |s| s.get_customer(&ws, &cid)).await?;
+        let Some(customer) = customer else { return Ok(()) };
+        let sent = item.sent_at.unwrap_or(item.updated_at);
+        let text = format!(
+            "Proactive {:?} message sent on {} ({}): {}",
+            item.channel,
+            sent.format("%Y-%m-%d"),
+            item.reason,
+            item.message
+        )
+        .replace("Proactive Email", "Proactive e-mail");
+        let vector = self.embed_query(&text).await?;
+        let memory = Memory {
+            id: new_memory_id(),
+            workspace: item.workspace.clone(),
+            kind: MemoryKind::Message,
+            text,
+            subject: Some("outreach".into()),
+            language: Lang::from_tag(&item.language).unwrap_or(customer_lang(&customer)),
+            provenance: Provenance {
+                customer_id: item.customer_id.clone(),
+                interaction_id: format!("outreach:{}", item.id),
+                message_ids: vec![item.id.clone()],
+            },
+            observed_at: sent,
+            valid_from: None,
+            valid_to: None,
+            due_at: None,
+            open: false,
+            count: 1,
+            last_seen: sent,
+            pinned: false,
+            sentiment: None,
+            edits: Vec::new(),
+        };
+        let stored = StoredMemory {
+            memory: memory.clone(),
+            vector: vector.clone(),
+        };
+        self.blocking(move |s| s.insert_memories(std::slice::from_ref(&stored)))
+            .await?;
+        self.index.upsert(vec![Indexed::new(memory, vector)]);
+        Ok(())
+    }
+
+    /// Cancels a queued or claimed item.
+    pub async fn cancel_outreach(&self, principal: &Principal, id: &str) -> Result<OutreachItem, ServiceError> {
+        require(principal, Scope::Write)?;
+        let (ws, key, now) = (principal.workspace.clone(), id.to_owned(), self.now());
+        self.blocking(move |s| s.cancel_outreach(&ws, &key, now))
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound => ServiceError::OutreachNotFound(id.to_owned()),
+                other => other.into(),
+            })
+    }
+
+    /// One item.
+    pub async fn get_outreach(&self, principal: &Principal, id: &str) -> Result<OutreachItem, ServiceError> {
+        require(principal, Scope::Read)?;
+        let (ws, key) = (principal.workspace.clone(), id.to_owned());
+        self.blocking(move |s| s.get_outreach(&ws, &key))
+            .await?
+            .ok_or_else(|| ServiceError::OutreachNotFound(id.to_owned()))
+    }
+
+    /// Items in creation order, filtered.
+    pub async fn list_outreach(
+        &self,
+        principal: &Principal,
+        filter: OutreachFilter,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> Result<Page<OutreachItem>, ServiceError> {
+        require(principal, Scope::Read)?;
+        let ws = principal.workspace.clone();
+        let filter = Arc::new(filter);
+        Ok(self
+            .blocking(move |s| {
+                let keep = |i: &OutreachItem| {
+                    filter.state.is_none_or(|st| i.state == st)
+                        && filter
+                            .customer_id
+                            .as_deref()
+                            .is_none_or(|c| i.customer_id.as_str() == c)
+                        && filter.channel.is_none_or(|c| i.channel == c)
+                        && filter.source.as_deref().is_none_or(|src| i.source.id == src)
+                };
+                s.list_outreach(&ws, cursor.as_deref(), limit, &keep)
+            })
+            .await?)
+    }
+}
