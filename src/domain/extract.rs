@@ -436,14 +436,15 @@ pub fn due(s: &str, sent_at: DateTime<Utc>) -> Option<DateTime<Utc>> {
             .collect();
         words.windows(2).find_map(|w| {
             if units.contains(&w[1]) {
-                w[0].parse::<i64>().ok()
+                // Promises beyond a year are not read as due times (and huge numbers cannot overflow).
+                w[0].parse::<i64>().ok().filter(|n| (0..=366 * 24).contains(n))
             } else {
                 None
             }
         })
     };
     if let Some(h) = number_before(&["hours", "hour", "heures", "heure", "h"]) {
-        return Some(sent_at + Duration::hours(h));
+        return sent_at.checked_add_signed(Duration::hours(h));
     }
     if let Some(d) = number_before(&["days", "day", "jours", "jour", "business"]) {
         return Some(end_of_day(today + Duration::days(d)));

@@ -202,6 +202,7 @@ impl InteractionInput {
                 None => messages.push(m),
             }
         }
+        messages.sort_by_key(|m| m.sent_at);
         if messages.len() > 1000 {
             return Err(InvalidInput::new(
                 "invalid_field",

@@ -21,14 +21,21 @@ pub fn text(field: &str, value: &str, max: usize) -> Result<String, InvalidInput
             format!("must be at most {max} characters"),
         ));
     }
-    if trimmed.chars().any(char::is_control) {
+    if trimmed.chars().any(|c| c.is_control() || is_noncharacter(c)) {
         return Err(InvalidInput::new(
             "invalid_field",
             field,
-            "must not contain control characters",
+            "must not contain control characters or noncharacters",
         ));
     }
     Ok(trimmed.to_owned())
+}
+
+/// Unicode noncharacters (U+FDD0..U+FDEF and the last two code points of every plane): never text, and
+/// U+10FFFF is the upper bound of the store's key ranges.
+fn is_noncharacter(c: char) -> bool {
+    let n = c as u32;
+    (0xFDD0..=0xFDEF).contains(&n) || (n & 0xFFFE) == 0xFFFE
 }
 
 /// Checks an e-mail address's shape (one `@`, a dotted domain, no spaces) and lowercases its domain.
@@ -189,5 +196,6 @@ mod tests {
         assert!(text("n", "   ", 10).is_err());
         assert!(text("n", "abcdefghijk", 10).is_err());
         assert!(text("n", "a\u{0}b", 10).is_err());
+        assert!(text("n", "a\u{10FFFF}", 10).is_err());
     }
 }

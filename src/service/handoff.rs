@@ -46,6 +46,7 @@ impl Services {
         interaction: &str,
     ) -> Result<HandoffBrief, ServiceError> {
         require(principal, Scope::Write)?;
+        let _guard = self.write_lock.lock().await;
         let customer = self.customer_for(principal, customer_id).await?;
         let mut current = self.find_interaction(&customer, interaction).await?;
         let lang = customer_lang(&customer);

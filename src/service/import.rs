@@ -252,11 +252,19 @@ fn apply_one(
         Err(e @ (StoreError::ExternalIdConflict { .. } | StoreError::Invalid(_))) => return Ok(Err(e.to_string())),
         Err(e) => return Err(e),
     };
-    if let Some(preferences) = preferences {
+    // A file's preferences seed a customer's; once anything else changed them (the API, a stated preference in
+    // a message), a re-import leaves them alone.
+    let changed_elsewhere = outcome != Upserted::Created
+        && store
+            .preference_history(workspace, &customer.id, None, 10_000)?
+            .items
+            .iter()
+            .any(|c| c.source != IMPORT_SOURCE);
+    if let Some(preferences) = preferences.filter(|_| !changed_elsewhere) {
         let (_, changes) = store.update_preferences(
             workspace,
             &customer.id,
-            &mut |_| Ok(preferences.clone()),
+            &mut |old| Ok(keep_consent_times(old, preferences.clone())),
             now,
             IMPORT_SOURCE,
         )?;
@@ -265,6 +273,27 @@ fn apply_one(
         }
     }
     Ok(Ok(outcome))
+}
+
+/// Keeps the recorded time of a consent the file states again unchanged (the file may leave `at` out, and the
+/// import time must not make a re-import look like a change).
+fn keep_consent_times(old: &Preferences, mut new: Preferences) -> Preferences {
+    use crate::domain::preferences::Channel;
+    for channel in [
+        Channel::Email,
+        Channel::Sms,
+        Channel::Phone,
+        Channel::Chat,
+        Channel::Push,
+    ] {
+        if let (Some(o), Some(n)) = (old.consent.get(channel), new.consent.get(channel)) {
+            if o.granted == n.granted && o.source == n.source && o.at != n.at {
+                let kept = crate::domain::preferences::Consent { at: o.at, ..n.clone() };
+                new.consent.set(channel, Some(kept));
+            }
+        }
+    }
+    new
 }
 
 #[cfg(test)]

@@ -37,9 +37,14 @@ impl Services {
     pub(super) async fn find_interaction(&self, customer: &Customer, key: &str) -> Result<Interaction, ServiceError> {
         let (ws, cid, k) = (customer.workspace.clone(), customer.id.clone(), key.to_owned());
         let found = self
-            .blocking(move |s| match s.interaction_by_external_id(&ws, &cid, &k)? {
-                Some(i) => Ok(Some(i)),
-                None => Ok(s.list_interactions(&ws, &cid)?.into_iter().find(|i| i.id == k)),
+            .blocking(move |s| {
+                // A Rappel id (`int_...`) wins over an external id that happens to look like one.
+                if k.starts_with("int_") {
+                    if let Some(i) = s.list_interactions(&ws, &cid)?.into_iter().find(|i| i.id == k) {
+                        return Ok(Some(i));
+                    }
+                }
+                s.interaction_by_external_id(&ws, &cid, &k)
             })
             .await?;
         found.ok_or_else(|| ServiceError::InteractionNotFound(key.to_owned()))
@@ -55,8 +60,18 @@ impl Services {
     ) -> Result<(Interaction, Upserted), ServiceError> {
         require(principal, Scope::Write)?;
         let input = input.validated()?;
+        let _guard = self.write_lock.lock().await;
+        self.ingest_locked(principal, customer_id, input).await
+    }
+
+    /// Ingest, with the write lock already held by the caller.
+    async fn ingest_locked(
+        &self,
+        principal: &Principal,
+        customer_id: &str,
+        input: InteractionInput,
+    ) -> Result<(Interaction, Upserted), ServiceError> {
         let customer = self.customer_for(principal, customer_id).await?;
-        let _guard = self.ingest_lock.lock().await;
         let (ws, cid, ext) = (
             customer.workspace.clone(),
             customer.id.clone(),
@@ -125,7 +140,7 @@ impl Services {
         self.index
             .upsert(plan.new.into_iter().map(|m| Indexed::new(m.memory, m.vector)).collect());
         self.index.update(&plan.changed);
-        for (message_id, update) in plan.preferences {
+        for (message_id, said_at, update) in plan.preferences {
             let source = format!("message:{message_id}");
             let (ws, cid, now) = (customer.workspace.clone(), customer.id.clone(), self.now());
             let result = self
@@ -133,9 +148,9 @@ impl Services {
                     s.update_preferences(
                         &ws,
                         &cid,
-                        &mut |p: &Preferences| Ok(apply_stated(p, &update, now, &source)),
+                        &mut |p: &Preferences| Ok(apply_stated(p, &update, said_at, &source)),
                         now,
-                        "message",
+                        &source,
                     )
                 })
                 .await;
@@ -155,11 +170,13 @@ impl Services {
         message: Message,
     ) -> Result<Interaction, ServiceError> {
         require(principal, Scope::Write)?;
+        let _guard = self.write_lock.lock().await;
         let customer = self.customer_for(principal, customer_id).await?;
         let current = self.find_interaction(&customer, interaction).await?;
         let mut input = current.fields.clone();
         input.messages = vec![message];
-        Ok(self.ingest_interaction(principal, customer_id, input).await?.0)
+        let input = input.validated()?;
+        Ok(self.ingest_locked(principal, customer_id, input).await?.0)
     }
 
     /// Applies a merge patch to an interaction's fields (status, CSAT, NPS, tags...; not its messages).
@@ -176,6 +193,7 @@ impl Services {
                 InvalidInput::new("invalid_field", "messages", "append messages with POST .../messages").into(),
             );
         }
+        let _guard = self.write_lock.lock().await;
         let customer = self.customer_for(principal, customer_id).await?;
         let current = self.find_interaction(&customer, interaction).await?;
         let mut doc = serde_json::to_value(&current.fields).expect("interaction serialises");
@@ -191,7 +209,8 @@ impl Services {
             .into());
         }
         input.messages = Vec::new();
-        Ok(self.ingest_interaction(principal, customer_id, input).await?.0)
+        let input = input.validated()?;
+        Ok(self.ingest_locked(principal, customer_id, input).await?.0)
     }
 
     /// One interaction, by external id or Rappel id.
@@ -256,26 +275,29 @@ fn timeline(
     Page::from_overfetch(items, limit, timeline_key)
 }
 
-/// Applies a preference stated in a message to the structured preferences.
+/// Applies a preference stated in a message at `said_at`. A consent recorded after the message wins over it (an
+/// old message imported late must not undo a newer explicit choice).
 fn apply_stated(
     p: &Preferences,
     update: &crate::domain::extract::PreferenceUpdate,
-    now: DateTime<Utc>,
+    said_at: DateTime<Utc>,
     source: &str,
 ) -> Preferences {
     use crate::domain::preferences::Consent;
     let mut next = p.clone();
+    let newer =
+        |c: crate::domain::preferences::Channel| p.consent.get(c).and_then(|x| x.at).is_some_and(|at| at > said_at);
     if let Some(channel) = update.prefer {
         next.preferred_channels.retain(|c| *c != channel);
         next.preferred_channels.insert(0, channel);
     }
-    for channel in &update.avoid {
+    for channel in update.avoid.iter().filter(|c| !newer(**c)) {
         next.preferred_channels.retain(|c| c != channel);
         next.consent.set(
             *channel,
             Some(Consent {
                 granted: false,
-                at: Some(now),
+                at: Some(said_at),
                 source: Some(source.to_owned()),
             }),
         );

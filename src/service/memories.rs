@@ -98,6 +98,7 @@ impl Services {
         patch: MemoryPatch,
     ) -> Result<Memory, ServiceError> {
         require(principal, Scope::Write)?;
+        let _guard = self.write_lock.lock().await;
         self.customer_for(principal, customer_id).await?;
         let current = self.memory_of(principal, customer_id, id)?;
         let mut memory = current.memory.clone();
@@ -124,7 +125,12 @@ impl Services {
             vector,
         };
         let to_store = stored.clone();
-        self.blocking(move |s| s.replace_memory(&to_store)).await?;
+        self.blocking(move |s| s.replace_memory(&to_store))
+            .await
+            .map_err(|e| match e {
+                crate::store::StoreError::NotFound => ServiceError::MemoryNotFound(id.to_owned()),
+                other => other.into(),
+            })?;
         self.index.upsert(vec![Indexed::new(stored.memory, stored.vector)]);
         Ok(memory)
     }
@@ -132,6 +138,7 @@ impl Services {
     /// Deletes one memory and its vector.
     pub async fn delete_memory(&self, principal: &Principal, customer_id: &str, id: &str) -> Result<(), ServiceError> {
         require(principal, Scope::Write)?;
+        let _guard = self.write_lock.lock().await;
         let customer = self.customer_for(principal, customer_id).await?;
         let (ws, cid, mid) = (customer.workspace.clone(), customer.id.clone(), id.to_owned());
         if !self.blocking(move |s| s.delete_memory(&ws, &cid, &mid)).await? {
@@ -143,6 +150,7 @@ impl Services {
 
     /// Deletes memories older than their kind's retention (by last time seen); pinned ones stay. Returns how many.
     pub async fn enforce_retention(&self, retention: Retention) -> Result<usize, ServiceError> {
+        let _guard = self.write_lock.lock().await;
         let now = self.now();
         let mut expired = Vec::new();
         for (key, list) in self.index.all() {

@@ -33,7 +33,7 @@ pub struct Plan {
     /// Existing memories changed (reinforced, closed, resolved).
     pub changed: Vec<Memory>,
     /// Preference updates stated by the customer, with the message they come from.
-    pub preferences: Vec<(String, PreferenceUpdate)>,
+    pub preferences: Vec<(String, DateTime<Utc>, PreferenceUpdate)>,
 }
 
 /// The customer's language, for texts too short to tell.
@@ -136,14 +136,17 @@ pub fn plan(
     for (draft, vector) in drafts.into_iter().zip(vectors) {
         let Draft { mut memory, preference } = draft;
         if let Some(p) = preference {
-            plan.preferences.push((memory.provenance.message_ids[0].clone(), p));
+            plan.preferences
+                .push((memory.provenance.message_ids[0].clone(), memory.observed_at, p));
         }
-        // Near-duplicate of a memory of the same kind: reinforce it. Raw messages only merge within their own
-        // interaction, so every message stays traceable to its own memory.
+        // Near-duplicate of a memory of the same kind: reinforce it. Raw messages, issues and promises only merge
+        // within their own interaction: each message stays traceable, and a new ticket's issue stays open.
         let mergeable = |other: &Memory| {
             other.kind == memory.kind
-                && (memory.kind != MemoryKind::Message
-                    || other.provenance.interaction_id == memory.provenance.interaction_id)
+                && (matches!(
+                    memory.kind,
+                    MemoryKind::Preference | MemoryKind::Fact | MemoryKind::Resolution
+                ) || other.provenance.interaction_id == memory.provenance.interaction_id)
         };
         let duplicate_old = existing
             .iter()
@@ -200,6 +203,15 @@ pub fn plan(
 }
 
 fn reinforce(target: &mut Memory, repeat: &Memory) {
+    // The same message seen again (a re-post with a new timestamp) is not a repetition.
+    if repeat
+        .provenance
+        .message_ids
+        .iter()
+        .all(|id| target.provenance.message_ids.contains(id))
+    {
+        return;
+    }
     target.count += 1;
     target.last_seen = target.last_seen.max(repeat.observed_at);
     for id in &repeat.provenance.message_ids {

@@ -40,7 +40,8 @@ pub struct Services {
     clock: Arc<dyn Clock>,
     admin_key_hash: Option<String>,
     index: Arc<MemoryIndex>,
-    ingest_lock: Arc<tokio::sync::Mutex<()>>,
+    /// Serialises every change to interactions and memories, so the store and the index never diverge.
+    write_lock: Arc<tokio::sync::Mutex<()>>,
     weights: Weights,
 }
 
@@ -60,7 +61,7 @@ impl Services {
             clock,
             admin_key_hash: admin_key.map(hash_secret),
             index,
-            ingest_lock: Arc::default(),
+            write_lock: Arc::default(),
             weights: Weights::default(),
         })
     }

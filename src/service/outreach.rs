@@ -283,6 +283,7 @@ impl Services {
     }
 
     async fn remember_outreach(&self, item: &OutreachItem) -> Result<(), ServiceError> {
+        let _guard = self.write_lock.lock().await;
         let (ws, cid) = (item.workspace.clone(), item.customer_id.clone());
         let customer: Option<Customer> = self.blocking(move |s| s.get_customer(&ws, &cid)).await?;
         let Some(customer) = customer else { return Ok(()) };

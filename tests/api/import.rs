@@ -85,3 +85,57 @@ fn the_import_command_reports_counts_and_bad_lines_and_export_prints_the_record(
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no customer nobody"));
 }
+
+#[actix_web::test]
+async fn importing_customers_and_interactions_twice_changes_nothing() {
+    use std::sync::Arc;
+
+    use rappel::config::Settings;
+    use rappel::service::clock::SystemClock;
+
+    let dir = tempfile::tempdir().unwrap();
+    let settings = Settings {
+        data_dir: dir.path().to_owned(),
+        ..Settings::default()
+    };
+    let services = rappel::startup::services(&settings, crate::helpers::embedder(), Arc::new(SystemClock))
+        .await
+        .unwrap();
+    let ws = WorkspaceId::default_workspace();
+    // All customers, and the first 60 demo interactions (the whole file takes too long in a debug build).
+    let records = || {
+        let mut r = import::read_file(DEMO.as_ref()).unwrap();
+        r.extend(
+            import::read_file("fixtures/demo/interactions.ndjson".as_ref())
+                .unwrap()
+                .into_iter()
+                .take(60),
+        );
+        r
+    };
+    let first = services.import(&ws, records(), |_| {}).await.unwrap();
+    assert_eq!(first.failed, 0, "{:?}", first.errors);
+    let before = snapshot(&services).await;
+    let memories = services.index().len();
+    let second = services.import(&ws, records(), |_| {}).await.unwrap();
+    assert_eq!(second.unchanged, second.records, "{second:?}");
+    assert_eq!(services.index().len(), memories);
+    assert_eq!(snapshot(&services).await, before, "a second import changed stored data");
+}
+
+/// Every customer's export, without its time stamp.
+async fn snapshot(services: &rappel::service::Services) -> Vec<serde_json::Value> {
+    let principal = rappel::service::operator(WorkspaceId::default_workspace());
+    let mut out = Vec::new();
+    let customers = services
+        .list_customers(&principal, Default::default(), None, 100)
+        .await
+        .unwrap();
+    for c in customers.items {
+        let export = services.export_customer(&principal, c.id.as_str()).await.unwrap();
+        let mut v = serde_json::to_value(&export).unwrap();
+        v.as_object_mut().unwrap().remove("exported_at");
+        out.push(v);
+    }
+    out
+}

@@ -35,8 +35,11 @@ fn put_memories(txn: &WriteTransaction, memories: &[StoredMemory], changed: &[Me
         vectors.insert(key, vector_bytes(&m.vector).as_slice())?;
     }
     for m in changed {
+        // A changed memory is only written back if it still exists (it may have been deleted meanwhile).
         let key = (m.workspace.as_str(), m.provenance.customer_id.as_str(), m.id.as_str());
-        table.insert(key, encode(m).as_slice())?;
+        if table.get(key)?.is_some() {
+            table.insert(key, encode(m).as_slice())?;
+        }
     }
     Ok(())
 }
@@ -101,6 +104,17 @@ impl MemoryRepo for RedbStore {
 
     fn insert_memories(&self, memories: &[StoredMemory]) -> Result<(), StoreError> {
         let txn = self.db.begin_write()?;
+        {
+            let customers = txn.open_table(CUSTOMERS)?;
+            for m in memories {
+                if customers
+                    .get((m.memory.workspace.as_str(), m.memory.provenance.customer_id.as_str()))?
+                    .is_none()
+                {
+                    return Err(StoreError::NotFound);
+                }
+            }
+        }
         put_memories(&txn, memories, &[])?;
         txn.commit()?;
         Ok(())
@@ -114,7 +128,15 @@ impl MemoryRepo for RedbStore {
     }
 
     fn replace_memory(&self, memory: &StoredMemory) -> Result<(), StoreError> {
+        let m = &memory.memory;
         let txn = self.db.begin_write()?;
+        if txn
+            .open_table(MEMORIES)?
+            .get((m.workspace.as_str(), m.provenance.customer_id.as_str(), m.id.as_str()))?
+            .is_none()
+        {
+            return Err(StoreError::NotFound);
+        }
         put_memories(&txn, std::slice::from_ref(memory), &[])?;
         txn.commit()?;
         Ok(())
