@@ -27,6 +27,7 @@ Settings (rappel.toml key / environment variable, default):
   log_format        RAPPEL_LOG_FORMAT        pretty           pretty or json
   log_level         RAPPEL_LOG_LEVEL         info             tracing filter (e.g. info,rappel=debug)
   demo_dir          RAPPEL_DEMO_DIR          fixtures/demo    fixtures loaded by `serve --demo`
+  jobs_dir          RAPPEL_JOBS_DIR          jobs             proactive job definitions (one TOML file per job)
   recall_semantic_weight    RAPPEL_RECALL_SEMANTIC_WEIGHT    0.6   weight of embedding similarity in recall
   recall_keyword_weight     RAPPEL_RECALL_KEYWORD_WEIGHT     0.3   weight of BM25 keyword score
   recall_recency_weight     RAPPEL_RECALL_RECENCY_WEIGHT     0.05  weight of recency
@@ -78,6 +79,8 @@ pub struct Settings {
     pub log_level: String,
     /// Fixtures loaded by `serve --demo`.
     pub demo_dir: PathBuf,
+    /// Proactive job definitions.
+    pub jobs_dir: PathBuf,
     /// Recall: weight of embedding similarity.
     pub recall_semantic_weight: f32,
     /// Recall: weight of the BM25 keyword score.
@@ -117,6 +120,7 @@ impl Default for Settings {
             log_format: LogFormat::Pretty,
             log_level: "info".into(),
             demo_dir: "fixtures/demo".into(),
+            jobs_dir: "jobs".into(),
             recall_semantic_weight: Weights::default().semantic,
             recall_keyword_weight: Weights::default().keyword,
             recall_recency_weight: Weights::default().recency,
@@ -132,7 +136,7 @@ impl Default for Settings {
     }
 }
 
-const KEYS: [&str; 23] = [
+const KEYS: [&str; 24] = [
     "bind",
     "data_dir",
     "admin_key",
@@ -145,6 +149,7 @@ const KEYS: [&str; 23] = [
     "log_format",
     "log_level",
     "demo_dir",
+    "jobs_dir",
     "recall_semantic_weight",
     "recall_keyword_weight",
     "recall_recency_weight",

@@ -10,6 +10,7 @@ use crate::config::Settings;
 use crate::domain::WorkspaceId;
 use crate::embed::{Embedder, FastEmbedder, ModelSource};
 use crate::http::Server;
+use crate::jobs::{definition, Jobs};
 use crate::service::{import, operator, Clock, Services, SystemClock};
 use crate::store::{ModelStamp, RedbStore};
 
@@ -55,6 +56,8 @@ pub async fn services(
 pub struct Application {
     /// The use cases (for the demo loader and tests).
     pub services: Services,
+    /// The proactive jobs.
+    pub jobs: Jobs,
     /// The HTTP server, bound but not yet running.
     pub server: Server,
 }
@@ -66,11 +69,18 @@ impl Application {
             Some(e) => e,
             None => load_embedder(settings).await?,
         };
+        let jobs = Jobs::new(definition::load_dir(&settings.jobs_dir)?);
         let services = services(settings, embedder, Arc::new(SystemClock)).await?;
         let listener =
             TcpListener::bind(&settings.bind).with_context(|| format!("cannot listen on {}", settings.bind))?;
-        let server = Server::build(services.clone(), listener, settings.max_body_bytes, settings.workers)?;
-        Ok(Self { services, server })
+        let server = Server::build(
+            services.clone(),
+            jobs.clone(),
+            listener,
+            settings.max_body_bytes,
+            settings.workers,
+        )?;
+        Ok(Self { services, jobs, server })
     }
 }
 

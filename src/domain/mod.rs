@@ -4,10 +4,12 @@
 
 pub mod auth;
 pub mod customer;
+pub mod detect;
 pub mod extract;
 pub mod ids;
 pub mod interaction;
 pub mod invalid;
+pub mod job_run;
 pub mod memory;
 pub mod merge_patch;
 pub mod outreach;

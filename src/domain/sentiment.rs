@@ -462,9 +462,71 @@ fn has_problem(joined: &str) -> bool {
     COMPLAINT_CONTEXT.iter().any(|c| joined.contains(&format!(" {c}")))
 }
 
+/// Greetings and sign-offs: polite form, not feeling.
+const COURTESY: &[&str] = &[
+    "hello",
+    "hi",
+    "dear",
+    "regards",
+    "best",
+    "kind regards",
+    "thanks in advance",
+    "thank you in advance",
+    "cheers",
+    "bonjour",
+    "cordialement",
+    "bien cordialement",
+    "merci d'avance",
+    "merci par avance",
+    "salutations",
+    "bonne journee",
+];
+
 /// Scores a message. `lang` picks the lexicon; the other language's words still count at half weight, since
-/// customers mix them.
+/// customers mix them. A long message is scored sentence by sentence (greetings and sign-offs left out), with
+/// complaints weighing double: one angry paragraph is not cancelled by a polite "thanks in advance".
 pub fn analyse(text: &str, lang: Lang) -> Sentiment {
+    let sentences: Vec<String> = super::text::sentences(text)
+        .into_iter()
+        .filter(|s| {
+            let folded = fold(&s.to_lowercase());
+            let bare = folded.trim_matches(|c: char| !c.is_alphanumeric());
+            !COURTESY
+                .iter()
+                .any(|c| bare == *c || bare.starts_with(&format!("{c} ")) && bare.split_whitespace().count() <= 3)
+        })
+        .collect();
+    if sentences.len() < 3 {
+        return analyse_one(text, lang);
+    }
+    let parts: Vec<Sentiment> = sentences.iter().map(|s| analyse_one(s, lang)).collect();
+    let (mut sum, mut weight) = (0.0f32, 0.0f32);
+    for p in &parts {
+        let w = if p.score < 0.0 { 2.0 } else { 1.0 };
+        sum += w * p.score;
+        weight += w;
+    }
+    let score = (sum / weight.max(1.0)).clamp(-1.0, 1.0);
+    let frustrated = score < -0.2 && parts.iter().any(|p| p.frustrated);
+    Sentiment {
+        score,
+        label: label_of(score),
+        frustrated,
+    }
+}
+
+fn label_of(score: f32) -> SentimentLabel {
+    if score > 0.2 {
+        SentimentLabel::Positive
+    } else if score < -0.2 {
+        SentimentLabel::Negative
+    } else {
+        SentimentLabel::Neutral
+    }
+}
+
+/// Scores one short text.
+fn analyse_one(text: &str, lang: Lang) -> Sentiment {
     let tokens: Vec<String> = words(text).iter().map(|w| fold(w)).collect();
     let joined = format!(" {} ", tokens.join(" "));
     let (primary, secondary) = match lang {

@@ -125,6 +125,8 @@ impl From<ServiceError> for ApiError {
             ServiceError::OutreachNotFound(_) => {
                 Self::new(S::NOT_FOUND, "outreach_not_found", "Outreach item not found", detail)
             }
+            ServiceError::JobNotFound(_) => Self::new(S::NOT_FOUND, "job_not_found", "Job not found", detail),
+            ServiceError::JobRunning(_) => Self::new(S::CONFLICT, "job_running", "Job already running", detail),
             ServiceError::MemoryNotFound(_) => Self::new(S::NOT_FOUND, "memory_not_found", "Memory not found", detail),
             ServiceError::KeyNotFound(_) => Self::new(S::NOT_FOUND, "api_key_not_found", "API key not found", detail),
             ServiceError::WorkspaceExists(_) => Self::new(S::CONFLICT, "workspace_exists", "Workspace exists", detail),

@@ -5,6 +5,7 @@ mod customers;
 pub mod error;
 mod health;
 mod interactions;
+mod jobs;
 mod keys;
 mod memories;
 pub mod openapi;

@@ -24,6 +24,7 @@ use super::error::Problem;
         (name = "interactions", description = "Tickets, chats, e-mail threads and calls"),
         (name = "memories", description = "Recall, context and memory management"),
         (name = "outreach", description = "The proactive outreach queue senders pull from"),
+        (name = "jobs", description = "Proactive jobs: definitions, runs"),
         (name = "keys", description = "API keys (admin scope)"),
         (name = "workspaces", description = "Workspaces (operators)"),
         (name = "health", description = "Probes"),

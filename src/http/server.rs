@@ -13,7 +13,8 @@ use utoipa_swagger_ui::SwaggerUi;
 use super::error::{json_error, path_error, query_error, ApiError};
 use super::openapi::ApiDoc;
 use super::request_id::request_id;
-use super::{customers, health, interactions, keys, memories, outreach, preferences, recall};
+use super::{customers, health, interactions, jobs, keys, memories, outreach, preferences, recall};
+use crate::jobs::Jobs;
 use crate::service::Services;
 
 /// Registers every documented route. Used by the server and by [`openapi_spec`], so the spec cannot miss one.
@@ -52,6 +53,10 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .service(outreach::get)
             .service(outreach::ack)
             .service(outreach::cancel)
+            .service(jobs::list_jobs)
+            .service(jobs::get_job)
+            .service(jobs::run_job)
+            .service(jobs::job_runs)
             .service(keys::create_key)
             .service(keys::list_keys)
             .service(keys::revoke_key)
@@ -91,17 +96,20 @@ impl Server {
     /// Builds the server on an already bound listener (port 0 in tests).
     pub fn build(
         services: Services,
+        jobs: Jobs,
         listener: TcpListener,
         max_body_bytes: usize,
         workers: usize,
     ) -> std::io::Result<Self> {
         let addr = listener.local_addr()?;
         let services = web::Data::new(services);
+        let jobs = web::Data::new(jobs);
         let mut server = HttpServer::new(move || {
             let (app, api) = App::new()
                 .into_utoipa_app()
                 .openapi(ApiDoc::openapi())
                 .app_data(services.clone())
+                .app_data(jobs.clone())
                 .app_data(json_config(max_body_bytes))
                 .app_data(web::PayloadConfig::new(max_body_bytes))
                 .app_data(web::QueryConfig::default().error_handler(query_error))

@@ -20,6 +20,12 @@ pub enum ServiceError {
     /// No outreach item with this id in the caller's workspace.
     #[error("no outreach item {0} in this workspace")]
     OutreachNotFound(String),
+    /// No job with this id.
+    #[error("no job {0}")]
+    JobNotFound(String),
+    /// The job is running already.
+    #[error("job {0} is already running")]
+    JobRunning(String),
     /// No API key with this id in the caller's workspace.
     #[error("no API key {0} in this workspace")]
     KeyNotFound(String),

@@ -307,3 +307,34 @@ fn apply_stated(
     }
     next
 }
+
+impl Services {
+    /// A customer's profile, interactions and memories, as detectors see them.
+    pub async fn customer_history(
+        &self,
+        principal: &Principal,
+        customer_id: &str,
+    ) -> Result<(Customer, Vec<Interaction>, Vec<std::sync::Arc<Indexed>>), ServiceError> {
+        require(principal, Scope::Read)?;
+        let customer = self.customer_for(principal, customer_id).await?;
+        let (ws, cid) = (customer.workspace.clone(), customer.id.clone());
+        let interactions = self.blocking(move |s| s.list_interactions(&ws, &cid)).await?;
+        let memories = self.index.customer(&customer.workspace, &customer.id);
+        Ok((customer, interactions, memories))
+    }
+
+    /// Records a job run.
+    pub async fn save_job_run(&self, run: crate::domain::job_run::JobRun) -> Result<(), ServiceError> {
+        Ok(self.blocking(move |s| s.save_job_run(&run)).await?)
+    }
+
+    /// A job's runs, newest first.
+    pub async fn job_runs(
+        &self,
+        job_id: &str,
+        limit: usize,
+    ) -> Result<Vec<crate::domain::job_run::JobRun>, ServiceError> {
+        let id = job_id.to_owned();
+        Ok(self.blocking(move |s| s.job_runs(&id, limit)).await?)
+    }
+}

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::domain::interaction::Interaction;
+use crate::domain::job_run::JobRun;
 use crate::domain::memory::Memory;
 use crate::domain::outreach::OutreachItem;
 use crate::domain::preferences::Channel;
@@ -292,8 +293,16 @@ pub trait OutreachRepo: Send + Sync {
     ) -> Result<Page<OutreachItem>, StoreError>;
 }
 
+/// Job run records.
+pub trait JobRepo: Send + Sync {
+    /// Saves (or replaces) a run.
+    fn save_job_run(&self, run: &JobRun) -> Result<(), StoreError>;
+    /// A job's runs, newest first, at most `limit`.
+    fn job_runs(&self, job_id: &str, limit: usize) -> Result<Vec<JobRun>, StoreError>;
+}
+
 /// Everything a backend provides.
-pub trait Store: CustomerRepo + PreferenceRepo + KeyRepo + MemoryRepo + OutreachRepo {
+pub trait Store: CustomerRepo + PreferenceRepo + KeyRepo + MemoryRepo + OutreachRepo + JobRepo {
     /// Cheap check that the store answers (for readiness).
     fn ping(&self) -> Result<(), StoreError>;
 }

@@ -34,3 +34,5 @@ pub const OUTREACH_BY_CUSTOMER: TableDefinition<(&str, &str, &str), &str> =
     TableDefinition::new("outreach_by_customer");
 /// (workspace, customer id, de-duplication key) -> outreach item id.
 pub const OUTREACH_DEDUPE: TableDefinition<(&str, &str, &str), &str> = TableDefinition::new("outreach_dedupe");
+/// (job id, run id) -> job run.
+pub const JOB_RUNS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("job_runs");

@@ -7,6 +7,7 @@ mod errors;
 mod helpers;
 mod import;
 mod interactions;
+mod jobs;
 mod openapi;
 mod persistence;
 mod preferences;

@@ -1,0 +1,104 @@
+//! One run of a job: every customer of the given workspaces through the detector, findings queued as outreach
+//! under the contact rules, and the run recorded.
+
+use chrono::{DateTime, Utc};
+
+use super::definition::JobDefinition;
+use crate::domain::detect::Snapshot;
+use crate::domain::job_run::JobRun;
+use crate::domain::outreach::OutreachSource;
+use crate::domain::WorkspaceId;
+use crate::service::outreach::{QueueOutcome, QueueRequest};
+use crate::service::{operator, ServiceError, Services};
+
+/// Runs `job` at `now` over `workspaces` (every workspace when `None`) and records the run.
+pub async fn run(
+    services: &Services,
+    job: &JobDefinition,
+    workspaces: Option<Vec<WorkspaceId>>,
+    now: DateTime<Utc>,
+    trigger: &str,
+) -> Result<JobRun, ServiceError> {
+    let span = tracing::info_span!("job", id = %job.id, trigger);
+    let _enter = span.enter();
+    let mut record = JobRun {
+        id: format!("run_{}", ulid::Ulid::new().to_string().to_lowercase()),
+        job_id: job.id.clone(),
+        trigger: trigger.to_owned(),
+        started_at: now,
+        ..Default::default()
+    };
+    let workspaces = match workspaces {
+        Some(w) => w,
+        None => services
+            .list_workspaces(&operator(WorkspaceId::default_workspace()))
+            .await?
+            .into_iter()
+            .map(|w| w.id)
+            .collect(),
+    };
+    for ws in workspaces {
+        let principal = operator(ws);
+        let mut cursor = None;
+        loop {
+            let page = services
+                .list_customers(&principal, Default::default(), cursor, 100)
+                .await?;
+            for customer in &page.items {
+                record.customers_scanned += 1;
+                let (customer, interactions, memories) =
+                    services.customer_history(&principal, customer.id.as_str()).await?;
+                let snapshot = Snapshot {
+                    customer: &customer,
+                    interactions: &interactions,
+                    memories: &memories,
+                };
+                let Some(finding) = job.detector.detect(&snapshot, now) else {
+                    continue;
+                };
+                record.matches += 1;
+                let request = QueueRequest {
+                    customer_id: customer.id.to_string(),
+                    reason_code: finding.reason_code,
+                    reason: finding.reason,
+                    evidence: finding.evidence,
+                    channels: job.outreach.channels.clone(),
+                    templates: job.outreach.templates.clone(),
+                    topic: Some(finding.topic),
+                    priority: Some(job.outreach.priority),
+                    not_before: None,
+                    expires_at: None,
+                    cooldown_hours: Some(job.cooldown_hours),
+                };
+                let source = OutreachSource {
+                    kind: "job".into(),
+                    id: job.id.clone(),
+                };
+                match services.queue_outreach(&principal, source, request).await {
+                    Ok(QueueOutcome::Queued { .. }) => record.queued += 1,
+                    Ok(QueueOutcome::Skipped { rule }) => {
+                        let rule = serde_json::to_value(rule)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_owned))
+                            .unwrap_or_default();
+                        *record.skipped.entry(rule).or_default() += 1;
+                    }
+                    Err(e) => record.errors.push(format!("{}: {e}", customer.fields.external_id)),
+                }
+            }
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+    }
+    record.finished_at = Some(services.now().max(now));
+    tracing::info!(
+        scanned = record.customers_scanned,
+        matches = record.matches,
+        queued = record.queued,
+        "job run"
+    );
+    services.save_job_run(record.clone()).await?;
+    Ok(record)
+}
