@@ -128,11 +128,21 @@ pub struct Audience<'a> {
     pub contacts_this_week: u32,
 }
 
-/// The first channel, in the order asked (then the customer's own order), with consent granted.
+/// Channels tried last, when neither the job nor the customer named one that has consent.
+const FALLBACK: [Channel; 5] = [
+    Channel::Email,
+    Channel::Chat,
+    Channel::Push,
+    Channel::Sms,
+    Channel::Phone,
+];
+
+/// The first channel with consent granted: in the order asked, then the customer's own order, then any.
 pub fn consented_channel(wanted: &[Channel], preferences: &Preferences) -> Option<Channel> {
     wanted
         .iter()
         .chain(preferences.preferred_channels.iter())
+        .chain(FALLBACK.iter())
         .find(|c| preferences.consent.get(**c).is_some_and(|consent| consent.granted))
         .copied()
 }

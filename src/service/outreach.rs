@@ -143,6 +143,18 @@ impl Services {
         }
         let customer = self.customer_for(principal, &req.customer_id).await?;
         let now = self.now();
+        let cooldown = Duration::hours(i64::from(req.cooldown_hours.unwrap_or(168)));
+        let key = dedupe_key(&customer.id, &req.reason_code, &req.evidence);
+        let (ws, cid, k) = (customer.workspace.clone(), customer.id.clone(), key.clone());
+        if self
+            .blocking(move |s| s.recent_duplicate(&ws, &cid, &k, now - cooldown))
+            .await?
+            .is_some()
+        {
+            return Ok(QueueOutcome::Skipped {
+                rule: SkipRule::Duplicate,
+            });
+        }
         let (ws, cid) = (customer.workspace.clone(), customer.id.clone());
         let (prefs, contacts) = self
             .blocking(move |s| {
@@ -208,11 +220,10 @@ impl Services {
             provider_message_id: None,
             error: None,
             sent_at: None,
-            dedupe_key: dedupe_key(&customer.id, &req.reason_code, &req.evidence),
+            dedupe_key: key,
             created_at: now,
             updated_at: now,
         };
-        let cooldown = Duration::hours(i64::from(req.cooldown_hours.unwrap_or(168)));
         let stored = item.clone();
         match self
             .blocking(move |s| s.enqueue(&stored, now - cooldown))

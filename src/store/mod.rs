@@ -246,6 +246,14 @@ pub enum AckOutcome {
 pub trait OutreachRepo: Send + Sync {
     /// Queues an item unless one with the same key was queued at or after `cooldown_since`.
     fn enqueue(&self, item: &OutreachItem, cooldown_since: DateTime<Utc>) -> Result<Enqueued, StoreError>;
+    /// The id of an item with this de-duplication key queued at or after `since`, if any.
+    fn recent_duplicate(
+        &self,
+        workspace: &WorkspaceId,
+        customer: &CustomerId,
+        key: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Option<String>, StoreError>;
     /// Proactive contacts of a customer sent, or being sent, since `since`.
     fn contacts_since(
         &self,

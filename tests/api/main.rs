@@ -9,6 +9,7 @@ mod import;
 mod interactions;
 mod jobs;
 mod openapi;
+mod outreach;
 mod persistence;
 mod preferences;
 mod retention;

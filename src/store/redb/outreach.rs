@@ -54,6 +54,30 @@ impl OutreachRepo for RedbStore {
         Ok(Enqueued::Queued)
     }
 
+    fn recent_duplicate(
+        &self,
+        workspace: &WorkspaceId,
+        customer: &CustomerId,
+        key: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Option<String>, StoreError> {
+        let (ws, cid) = (workspace.as_str(), customer.as_str());
+        let txn = self.db.begin_read()?;
+        let Some(id) = txn
+            .open_table(OUTREACH_DEDUPE)?
+            .get((ws, cid, key))?
+            .map(|v| v.value().to_owned())
+        else {
+            return Ok(None);
+        };
+        let items = txn.open_table(OUTREACH)?;
+        let earlier: Option<OutreachItem> = items
+            .get((ws, id.as_str()))?
+            .map(|v| decode("outreach", v.value()))
+            .transpose()?;
+        Ok(earlier.filter(|e| e.created_at >= since).map(|e| e.id))
+    }
+
     fn contacts_since(
         &self,
         workspace: &WorkspaceId,
