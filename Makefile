@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: run test fetch build openapi doctor bench eval lint
+.PHONY: run test fetch build openapi doctor bench bench-proactive eval lint
 
 ## Start the server with the demo data on 127.0.0.1:8080 (fetches the model and ONNX Runtime first).
 run: build
@@ -34,6 +34,10 @@ doctor: build
 ## Measure performance (release build).
 bench: build
 	./target/release/rappel bench
+
+## Every job over 10,000 generated customers / 200,000 memories, then claim/ack with 4 senders (release build).
+bench-proactive: build
+	./target/release/rappel bench --proactive --customers 10000 --memories 200000
 
 ## Measure retrieval and sentiment quality on the labelled sets (release build).
 eval: build

@@ -83,6 +83,12 @@ pub enum Command {
         /// Memories in the generated store.
         #[arg(long, default_value_t = 100_000)]
         memories: usize,
+        /// Instead: every job over a generated population, then claim/ack throughput with 4 senders.
+        #[arg(long)]
+        proactive: bool,
+        /// Customers of the proactive population.
+        #[arg(long, default_value_t = 10_000)]
+        customers: usize,
     },
 }
 
@@ -140,9 +146,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Openapi => emit(&crate::http::openapi_spec().to_pretty_json()?),
         Command::Keys { action } => keys(&settings, action).await,
-        Command::Bench { texts, memories } => crate::bench::run(&settings, texts, memories)
-            .await
-            .map(|()| ExitCode::SUCCESS),
+        Command::Bench {
+            texts,
+            memories,
+            proactive,
+            customers,
+        } => {
+            if proactive {
+                crate::bench_proactive::run(&settings, customers, memories.max(customers))
+                    .await
+                    .map(|()| ExitCode::SUCCESS)
+            } else {
+                crate::bench::run(&settings, texts, memories)
+                    .await
+                    .map(|()| ExitCode::SUCCESS)
+            }
+        }
         Command::Eval {
             fixtures,
             sentiment_only,

@@ -4,6 +4,7 @@
 //! [`store`] (the only redb code) and [`embed`] (the only fastembed code).
 
 pub mod bench;
+pub mod bench_proactive;
 pub mod cli;
 pub mod config;
 pub mod doctor;

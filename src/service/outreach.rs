@@ -286,9 +286,13 @@ impl Services {
                 other => other.into(),
             })?;
         if item.state == OutreachState::Sent && before.state != OutreachState::Sent {
-            if let Err(e) = self.remember_outreach(&item).await {
-                tracing::warn!(error = %e, item = %item.id, "sent outreach not added to memory");
-            }
+            // Forming the memory (an embedding) happens after the answer: senders are not held up by it.
+            let (services, sent) = (self.clone(), item.clone());
+            tokio::spawn(async move {
+                if let Err(e) = services.remember_outreach(&sent).await {
+                    tracing::warn!(error = %e, item = %sent.id, "sent outreach not added to memory");
+                }
+            });
         }
         Ok(item)
     }

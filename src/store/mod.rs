@@ -210,6 +210,14 @@ pub trait MemoryRepo: Send + Sync {
         memories: &[StoredMemory],
         changed: &[Memory],
     ) -> Result<(), StoreError>;
+    /// Inserts customers, their interactions and their memories in one transaction (bulk loading: benchmarks
+    /// and migrations). Customers must be new.
+    fn bulk_load(
+        &self,
+        customers: &[(Customer, Preferences)],
+        interactions: &[Interaction],
+        memories: &[StoredMemory],
+    ) -> Result<(), StoreError>;
     /// Inserts memories with their vectors in one transaction (bulk loading).
     fn insert_memories(&self, memories: &[StoredMemory]) -> Result<(), StoreError>;
     /// Saves changed memories (no vector change).

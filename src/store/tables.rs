@@ -36,3 +36,7 @@ pub const OUTREACH_BY_CUSTOMER: TableDefinition<(&str, &str, &str), &str> =
 pub const OUTREACH_DEDUPE: TableDefinition<(&str, &str, &str), &str> = TableDefinition::new("outreach_dedupe");
 /// (job id, run id) -> job run.
 pub const JOB_RUNS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("job_runs");
+/// (workspace, 5 - priority, not_before in µs, item id) -> "": queued items in the order they are handed out.
+pub const OUTREACH_DUE: TableDefinition<(&str, u8, i64, &str), &str> = TableDefinition::new("outreach_due");
+/// (workspace, lease end in µs, item id) -> "": claimed items, by when their lease ends.
+pub const OUTREACH_LEASED: TableDefinition<(&str, i64, &str), &str> = TableDefinition::new("outreach_leased");

@@ -267,17 +267,23 @@ async fn leases_expire_acks_are_idempotent_and_sent_items_become_memories() {
         item,
         "idempotent"
     );
-    let memories = services
-        .list_memories(&principal, &id, MemoryFilter::default(), None, 10)
-        .await
-        .unwrap()
-        .items;
-    assert!(
-        memories
+    // The memory of a sent item is formed just after the acknowledgement.
+    let mut remembered = false;
+    for _ in 0..100 {
+        let memories = services
+            .list_memories(&principal, &id, MemoryFilter::default(), None, 10)
+            .await
+            .unwrap()
+            .items;
+        remembered = memories
             .iter()
-            .any(|m| m.provenance.message_ids == [item.id.clone()] && m.text.contains("because of x")),
-        "{memories:?}"
-    );
+            .any(|m| m.provenance.message_ids == [item.id.clone()] && m.text.contains("because of x"));
+        if remembered {
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(remembered, "the sent item became a memory");
 
     // Three failures make an item failed.
     clock.set("2026-11-25T12:03:00Z".parse().unwrap());

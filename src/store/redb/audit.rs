@@ -64,6 +64,8 @@ impl RedbStore {
             &mut found,
         );
         bytes_hit("outreach_dedupe", scan(&txn, OUTREACH_DEDUPE, needle)?, &mut found);
+        bytes_hit("outreach_due", scan(&txn, OUTREACH_DUE, needle)?, &mut found);
+        bytes_hit("outreach_leased", scan(&txn, OUTREACH_LEASED, needle)?, &mut found);
         Ok(found)
     }
 }

@@ -8,7 +8,7 @@ use crate::domain::{Customer, CustomerFields, CustomerFilter, CustomerId, Page, 
 use crate::store::codec::{decode, encode};
 use crate::store::tables::{
     CUSTOMERS, EXTERNAL_IDS, INTERACTIONS, INTERACTION_EXTERNAL_IDS, MEMORIES, OUTREACH, OUTREACH_BY_CUSTOMER,
-    OUTREACH_DEDUPE, PREFERENCES, PREFERENCE_HISTORY, VECTORS,
+    OUTREACH_DEDUPE, OUTREACH_DUE, OUTREACH_LEASED, PREFERENCES, PREFERENCE_HISTORY, VECTORS,
 };
 use crate::store::{Change, CustomerRepo, StoreError, Upserted};
 
@@ -210,9 +210,22 @@ impl CustomerRepo for RedbStore {
                 .retain_in(range.clone(), |_, _| false)?;
             let mut by_customer = txn.open_table(OUTREACH_BY_CUSTOMER)?;
             let mut outreach = txn.open_table(OUTREACH)?;
+            let mut due = txn.open_table(OUTREACH_DUE)?;
+            let mut leased = txn.open_table(OUTREACH_LEASED)?;
             for entry in by_customer.extract_from_if(range, |_, _| true)? {
                 let (key, _) = entry?;
-                outreach.remove((ws, key.value().2))?;
+                if let Some(v) = outreach.remove((ws, key.value().2))? {
+                    let item: crate::domain::outreach::OutreachItem = decode("outreach", v.value())?;
+                    due.remove((
+                        ws,
+                        5 - item.priority,
+                        item.not_before.timestamp_micros(),
+                        item.id.as_str(),
+                    ))?;
+                    if let Some(lease) = item.lease_until {
+                        leased.remove((ws, lease.timestamp_micros(), item.id.as_str()))?;
+                    }
+                }
             }
         }
         commit(txn, true)

@@ -5,9 +5,11 @@ use ::redb::{ReadableDatabase, ReadableTable, WriteTransaction};
 use super::{upper, RedbStore};
 use crate::domain::interaction::Interaction;
 use crate::domain::memory::Memory;
-use crate::domain::{CustomerId, WorkspaceId};
+use crate::domain::{Customer, CustomerId, Preferences, WorkspaceId};
 use crate::store::codec::{decode, encode};
-use crate::store::tables::{CUSTOMERS, INTERACTIONS, INTERACTION_EXTERNAL_IDS, MEMORIES, VECTORS};
+use crate::store::tables::{
+    CUSTOMERS, EXTERNAL_IDS, INTERACTIONS, INTERACTION_EXTERNAL_IDS, MEMORIES, PREFERENCES, VECTORS,
+};
 use crate::store::{MemoryRepo, StoreError, StoredMemory};
 
 /// A vector as stored: little-endian f32s.
@@ -98,6 +100,35 @@ impl MemoryRepo for RedbStore {
             )?;
             put_memories(&txn, memories, changed)?;
         }
+        txn.commit()?;
+        Ok(())
+    }
+
+    fn bulk_load(
+        &self,
+        customers: &[(Customer, Preferences)],
+        interactions: &[Interaction],
+        memories: &[StoredMemory],
+    ) -> Result<(), StoreError> {
+        let txn = self.db.begin_write()?;
+        {
+            let mut table = txn.open_table(CUSTOMERS)?;
+            let mut ids = txn.open_table(EXTERNAL_IDS)?;
+            let mut prefs = txn.open_table(PREFERENCES)?;
+            for (c, p) in customers {
+                table.insert((c.workspace.as_str(), c.id.as_str()), encode(c).as_slice())?;
+                ids.insert((c.workspace.as_str(), c.fields.external_id.as_str()), c.id.as_str())?;
+                prefs.insert((c.workspace.as_str(), c.id.as_str()), encode(p).as_slice())?;
+            }
+            let mut table = txn.open_table(INTERACTIONS)?;
+            let mut ids = txn.open_table(INTERACTION_EXTERNAL_IDS)?;
+            for i in interactions {
+                let (ws, cid) = (i.workspace.as_str(), i.customer_id.as_str());
+                table.insert((ws, cid, i.id.as_str()), encode(i).as_slice())?;
+                ids.insert((ws, cid, i.fields.external_id.as_str()), i.id.as_str())?;
+            }
+        }
+        put_memories(&txn, memories, &[])?;
         txn.commit()?;
         Ok(())
     }

@@ -52,6 +52,8 @@ pub fn init(db: &Database, model: Option<&ModelStamp>) -> Result<(), StoreError>
         txn.open_table(MEMORIES)?;
         txn.open_table(VECTORS)?;
         txn.open_table(OUTREACH)?;
+        txn.open_table(crate::store::tables::OUTREACH_DUE)?;
+        txn.open_table(crate::store::tables::OUTREACH_LEASED)?;
         txn.open_table(crate::store::tables::JOB_RUNS)?;
         txn.open_table(OUTREACH_BY_CUSTOMER)?;
         txn.open_table(OUTREACH_DEDUPE)?;

@@ -11,16 +11,93 @@ use crate::domain::outreach::{recheck, Audience, OutreachItem, OutreachState, Re
 use crate::domain::preferences::{Channel, Preferences};
 use crate::domain::{Customer, CustomerId, InvalidInput, Page, WorkspaceId};
 use crate::store::codec::{decode, encode};
-use crate::store::tables::{CUSTOMERS, OUTREACH, OUTREACH_BY_CUSTOMER, OUTREACH_DEDUPE, PREFERENCES};
+use crate::store::tables::{
+    CUSTOMERS, OUTREACH, OUTREACH_BY_CUSTOMER, OUTREACH_DEDUPE, OUTREACH_DUE, OUTREACH_LEASED, PREFERENCES,
+};
 use crate::store::{AckOutcome, Enqueued, OutreachRepo, StoreError};
 
-/// Whether an item counts against the weekly cap at `now`: sent in the last 7 days, or being sent.
-fn counts_as_contact(item: &OutreachItem, now: DateTime<Utc>) -> bool {
-    match item.state {
-        OutreachState::Sent => item.sent_at.is_some_and(|t| t >= now - Duration::days(7)),
-        OutreachState::Claimed => true,
-        _ => false,
+type Items<'t> = ::redb::Table<'t, (&'static str, &'static str), &'static [u8]>;
+type Due<'t> = ::redb::Table<'t, (&'static str, u8, i64, &'static str), &'static str>;
+type Leased<'t> = ::redb::Table<'t, (&'static str, i64, &'static str), &'static str>;
+
+/// The tables an item lives in: the item itself and its place in the due or leased index.
+struct Queue<'t> {
+    items: Items<'t>,
+    due: Due<'t>,
+    leased: Leased<'t>,
+}
+
+impl<'t> Queue<'t> {
+    fn open(txn: &'t ::redb::WriteTransaction) -> Result<Self, StoreError> {
+        Ok(Self {
+            items: txn.open_table(OUTREACH)?,
+            due: txn.open_table(OUTREACH_DUE)?,
+            leased: txn.open_table(OUTREACH_LEASED)?,
+        })
     }
+
+    fn get(&self, ws: &str, id: &str) -> Result<Option<OutreachItem>, StoreError> {
+        self.items
+            .get((ws, id))?
+            .map(|v| decode("outreach", v.value()))
+            .transpose()
+    }
+
+    /// Removes an item's index entries (as it was before a change).
+    fn unindex(&mut self, old: &OutreachItem) -> Result<(), StoreError> {
+        let (ws, id) = (old.workspace.as_str(), old.id.as_str());
+        self.due
+            .remove((ws, 5 - old.priority, old.not_before.timestamp_micros(), id))?;
+        if let Some(lease) = old.lease_until {
+            self.leased.remove((ws, lease.timestamp_micros(), id))?;
+        }
+        Ok(())
+    }
+
+    /// Writes an item and indexes it by its state.
+    fn put(&mut self, old: Option<&OutreachItem>, item: &OutreachItem) -> Result<(), StoreError> {
+        if let Some(old) = old {
+            self.unindex(old)?;
+        }
+        let (ws, id) = (item.workspace.as_str(), item.id.as_str());
+        self.items.insert((ws, id), encode(item).as_slice())?;
+        match (item.state, item.lease_until) {
+            (OutreachState::Queued, _) => {
+                self.due
+                    .insert((ws, 5 - item.priority, item.not_before.timestamp_micros(), id), "")?;
+            }
+            (OutreachState::Claimed, Some(lease)) => {
+                self.leased.insert((ws, lease.timestamp_micros(), id), "")?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// Proactive contacts of a customer in the week before `now`: sent in the last 7 days, or being sent.
+fn contacts_this_week(
+    by_customer: &impl ReadableTable<(&'static str, &'static str, &'static str), &'static str>,
+    items: &Items<'_>,
+    ws: &str,
+    cid: &str,
+    now: DateTime<Utc>,
+) -> Result<u32, StoreError> {
+    let end = upper("");
+    let mut count = 0;
+    for entry in by_customer.range((ws, cid, "")..(ws, cid, end.as_str()))? {
+        let (key, _) = entry?;
+        if let Some(v) = items.get((ws, key.value().2))? {
+            let item: OutreachItem = decode("outreach", v.value())?;
+            let contact = match item.state {
+                OutreachState::Sent => item.sent_at.is_some_and(|t| t >= now - Duration::days(7)),
+                OutreachState::Claimed => true,
+                _ => false,
+            };
+            count += u32::from(contact);
+        }
+    }
+    Ok(count)
 }
 
 impl OutreachRepo for RedbStore {
@@ -32,20 +109,19 @@ impl OutreachRepo for RedbStore {
                 return Err(StoreError::NotFound);
             }
             let mut dedupe = txn.open_table(OUTREACH_DEDUPE)?;
-            let mut items = txn.open_table(OUTREACH)?;
+            let mut queue = Queue::open(&txn)?;
             let previous = dedupe
                 .get((ws, cid, item.dedupe_key.as_str()))?
                 .map(|v| v.value().to_owned());
             if let Some(previous) = previous {
-                let earlier: Option<OutreachItem> = items
-                    .get((ws, previous.as_str()))?
-                    .map(|v| decode("outreach", v.value()))
-                    .transpose()?;
-                if earlier.is_some_and(|e| e.created_at >= cooldown_since) {
+                if queue
+                    .get(ws, &previous)?
+                    .is_some_and(|e| e.created_at >= cooldown_since)
+                {
                     return Ok(Enqueued::Duplicate(previous));
                 }
             }
-            items.insert((ws, item.id.as_str()), encode(item).as_slice())?;
+            queue.put(None, item)?;
             dedupe.insert((ws, cid, item.dedupe_key.as_str()), item.id.as_str())?;
             txn.open_table(OUTREACH_BY_CUSTOMER)?
                 .insert((ws, cid, item.id.as_str()), "")?;
@@ -114,50 +190,58 @@ impl OutreachRepo for RedbStore {
         lease: Duration,
     ) -> Result<Vec<OutreachItem>, StoreError> {
         let ws = workspace.as_str();
+        let now_us = now.timestamp_micros();
         let txn = self.db.begin_write()?;
         let claimed = {
-            let mut items = txn.open_table(OUTREACH)?;
+            let mut queue = Queue::open(&txn)?;
+            let by_customer = txn.open_table(OUTREACH_BY_CUSTOMER)?;
             let customers = txn.open_table(CUSTOMERS)?;
             let prefs = txn.open_table(PREFERENCES)?;
             let end = upper("");
-            let mut contacts: HashMap<String, u32> = HashMap::new();
-            let mut due: Vec<OutreachItem> = Vec::new();
-            let mut changed: Vec<OutreachItem> = Vec::new();
-            for entry in items.range((ws, "")..(ws, end.as_str()))? {
-                let (_, v) = entry?;
-                let mut item: OutreachItem = decode("outreach", v.value())?;
-                if item.state == OutreachState::Claimed && item.lease_until.is_some_and(|l| l <= now) {
-                    // The sender never reported back: the item returns to the queue.
-                    item.state = OutreachState::Queued;
-                    item.lease_until = None;
-                    item.updated_at = now;
-                    changed.push(item.clone());
-                }
-                if counts_as_contact(&item, now) {
-                    *contacts.entry(item.customer_id.to_string()).or_default() += 1;
-                }
-                let active = matches!(item.state, OutreachState::Queued);
-                if active && item.expires_at.is_some_and(|e| e <= now) {
-                    item.state = OutreachState::Expired;
-                    item.updated_at = now;
-                    changed.push(item);
-                    continue;
-                }
-                if active && item.not_before <= now && channel.is_none_or(|c| c == item.channel) {
-                    due.push(item);
+            // Expired leases first: those items return to the queue.
+            let expired: Vec<String> = queue
+                .leased
+                .range((ws, i64::MIN, "")..=(ws, now_us, end.as_str()))?
+                .map(|e| e.map(|(k, _)| k.value().2.to_owned()))
+                .collect::<Result<_, _>>()?;
+            for id in expired {
+                if let Some(old) = queue.get(ws, &id)? {
+                    let item = OutreachItem {
+                        state: OutreachState::Queued,
+                        lease_until: None,
+                        updated_at: now,
+                        ..old.clone()
+                    };
+                    queue.put(Some(&old), &item)?;
                 }
             }
-            due.sort_by(|a, b| {
-                b.priority
-                    .cmp(&a.priority)
-                    .then(a.not_before.cmp(&b.not_before))
-                    .then(a.id.cmp(&b.id))
-            });
+            // Due items, most urgent first; each priority's entries are in not_before order.
+            let mut due: Vec<String> = Vec::new();
+            for rank in 0..=4u8 {
+                for entry in queue
+                    .due
+                    .range((ws, rank, i64::MIN, "")..=(ws, rank, now_us, end.as_str()))?
+                {
+                    due.push(entry?.0.value().3.to_owned());
+                }
+            }
             let mut handed = Vec::new();
+            let mut contacts: HashMap<String, u32> = HashMap::new();
             let mut profiles: HashMap<String, (Option<Customer>, Preferences)> = HashMap::new();
-            for mut item in due {
+            for id in due {
                 if handed.len() >= max {
                     break;
+                }
+                let Some(old) = queue.get(ws, &id)? else { continue };
+                let mut item = old.clone();
+                item.updated_at = now;
+                if item.expires_at.is_some_and(|e| e <= now) {
+                    item.state = OutreachState::Expired;
+                    queue.put(Some(&old), &item)?;
+                    continue;
+                }
+                if channel.is_some_and(|c| c != item.channel) {
+                    continue;
                 }
                 let cid = item.customer_id.to_string();
                 if !profiles.contains_key(&cid) {
@@ -171,46 +255,43 @@ impl OutreachRepo for RedbStore {
                         .transpose()?
                         .unwrap_or_default();
                     profiles.insert(cid.clone(), (customer, p));
+                    let count = contacts_this_week(&by_customer, &queue.items, ws, &cid, now)?;
+                    contacts.insert(cid.clone(), count);
                 }
                 let (customer, p) = &profiles[&cid];
                 let audience = Audience {
                     preferences: p,
                     timezone: customer.as_ref().and_then(|c| c.fields.timezone.as_deref()),
-                    contacts_this_week: contacts.get(&cid).copied().unwrap_or(0),
+                    contacts_this_week: contacts[&cid],
                 };
                 match recheck(&item, &audience, now) {
                     Recheck::Hand(channel_now) if channel.is_none_or(|c| c == channel_now) => {
                         item.channel = channel_now;
                         item.state = OutreachState::Claimed;
                         item.lease_until = Some(now + lease);
-                        item.updated_at = now;
                         *contacts.entry(cid).or_default() += 1;
+                        queue.put(Some(&old), &item)?;
                         handed.push(item);
                     }
                     // Consent moved it to another channel than the one claimed: it waits for that channel's sender.
                     Recheck::Hand(channel_now) => {
                         item.channel = channel_now;
-                        item.updated_at = now;
-                        changed.push(item);
+                        queue.put(Some(&old), &item)?;
                     }
                     Recheck::Wait(until) => {
                         item.not_before = until;
-                        item.updated_at = now;
-                        changed.push(item);
+                        queue.put(Some(&old), &item)?;
                     }
                     Recheck::Cancel(rule) => {
                         item.state = OutreachState::Cancelled;
-                        item.error = Some(format!(
-                            "cancelled at claim: {}",
-                            serde_json::to_value(rule).map(|v| v.to_string()).unwrap_or_default()
-                        ));
-                        item.updated_at = now;
-                        changed.push(item);
+                        let rule = serde_json::to_value(rule)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_owned))
+                            .unwrap_or_default();
+                        item.error = Some(format!("cancelled at claim: {rule}"));
+                        queue.put(Some(&old), &item)?;
                     }
                 }
-            }
-            for item in changed.iter().chain(&handed) {
-                items.insert((ws, item.id.as_str()), encode(item).as_slice())?;
             }
             handed
         };
@@ -229,11 +310,9 @@ impl OutreachRepo for RedbStore {
         let ws = workspace.as_str();
         let txn = self.db.begin_write()?;
         let item = {
-            let mut items = txn.open_table(OUTREACH)?;
-            let mut item: OutreachItem = {
-                let v = items.get((ws, id))?.ok_or(StoreError::NotFound)?;
-                decode("outreach", v.value())?
-            };
+            let mut queue = Queue::open(&txn)?;
+            let old = queue.get(ws, id)?.ok_or(StoreError::NotFound)?;
+            let mut item = old.clone();
             match (item.state, outcome) {
                 // A repeated report of the same result changes nothing.
                 (OutreachState::Sent, AckOutcome::Sent(provider)) if item.provider_message_id == *provider => {
@@ -271,7 +350,7 @@ impl OutreachRepo for RedbStore {
                 }
             }
             item.updated_at = now;
-            items.insert((ws, id), encode(&item).as_slice())?;
+            queue.put(Some(&old), &item)?;
             item
         };
         txn.commit()?;
@@ -287,17 +366,15 @@ impl OutreachRepo for RedbStore {
         let ws = workspace.as_str();
         let txn = self.db.begin_write()?;
         let item = {
-            let mut items = txn.open_table(OUTREACH)?;
-            let mut item: OutreachItem = {
-                let v = items.get((ws, id))?.ok_or(StoreError::NotFound)?;
-                decode("outreach", v.value())?
-            };
+            let mut queue = Queue::open(&txn)?;
+            let old = queue.get(ws, id)?.ok_or(StoreError::NotFound)?;
+            let mut item = old.clone();
             match item.state {
                 OutreachState::Queued | OutreachState::Claimed => {
                     item.state = OutreachState::Cancelled;
                     item.lease_until = None;
                     item.updated_at = now;
-                    items.insert((ws, id), encode(&item).as_slice())?;
+                    queue.put(Some(&old), &item)?;
                 }
                 OutreachState::Cancelled => {}
                 state => {
