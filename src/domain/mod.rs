@@ -7,6 +7,7 @@ pub mod customer;
 pub mod detect;
 pub mod extract;
 pub mod ids;
+pub mod incident;
 pub mod interaction;
 pub mod invalid;
 pub mod job_run;

@@ -125,6 +125,9 @@ impl From<ServiceError> for ApiError {
             ServiceError::OutreachNotFound(_) => {
                 Self::new(S::NOT_FOUND, "outreach_not_found", "Outreach item not found", detail)
             }
+            ServiceError::IncidentNotFound(_) => {
+                Self::new(S::NOT_FOUND, "incident_not_found", "Incident not found", detail)
+            }
             ServiceError::JobNotFound(_) => Self::new(S::NOT_FOUND, "job_not_found", "Job not found", detail),
             ServiceError::JobRunning(_) => Self::new(S::CONFLICT, "job_running", "Job already running", detail),
             ServiceError::MemoryNotFound(_) => Self::new(S::NOT_FOUND, "memory_not_found", "Memory not found", detail),

@@ -4,6 +4,7 @@ mod auth;
 mod customers;
 pub mod error;
 mod health;
+mod incidents;
 mod interactions;
 mod jobs;
 mod keys;

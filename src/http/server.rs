@@ -13,7 +13,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use super::error::{json_error, path_error, query_error, ApiError};
 use super::openapi::ApiDoc;
 use super::request_id::request_id;
-use super::{customers, health, interactions, jobs, keys, memories, outreach, preferences, recall};
+use super::{customers, health, incidents, interactions, jobs, keys, memories, outreach, preferences, recall};
 use crate::jobs::Jobs;
 use crate::service::Services;
 
@@ -53,6 +53,10 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .service(outreach::get)
             .service(outreach::ack)
             .service(outreach::cancel)
+            .service(incidents::declare)
+            .service(incidents::list)
+            .service(incidents::get)
+            .service(incidents::update)
             .service(jobs::list_jobs)
             .service(jobs::get_job)
             .service(jobs::run_job)

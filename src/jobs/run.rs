@@ -4,12 +4,47 @@
 use chrono::{DateTime, Utc};
 
 use super::definition::JobDefinition;
-use crate::domain::detect::Snapshot;
+use crate::domain::detect::{Finding, Snapshot};
 use crate::domain::job_run::JobRun;
 use crate::domain::outreach::OutreachSource;
-use crate::domain::WorkspaceId;
+use crate::domain::{Customer, WorkspaceId};
 use crate::service::outreach::{QueueOutcome, QueueRequest};
 use crate::service::{operator, ServiceError, Services};
+
+/// Every customer of `workspace` the job's detector matches at `now`, with its finding (nothing is queued).
+pub async fn findings(
+    services: &Services,
+    job: &JobDefinition,
+    workspace: &WorkspaceId,
+    now: DateTime<Utc>,
+) -> Result<Vec<(Customer, Finding)>, ServiceError> {
+    let incidents = services.incidents_embedded(workspace).await?;
+    let principal = operator(workspace.clone());
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = services
+            .list_customers(&principal, Default::default(), cursor, 100)
+            .await?;
+        for customer in &page.items {
+            let (customer, interactions, memories) =
+                services.customer_history(&principal, customer.id.as_str()).await?;
+            let snapshot = Snapshot {
+                customer: &customer,
+                interactions: &interactions,
+                memories: &memories,
+                incidents: &incidents,
+            };
+            if let Some(finding) = job.detector.detect(&snapshot, now) {
+                out.push((customer, finding));
+            }
+        }
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => return Ok(out),
+        }
+    }
+}
 
 /// Runs `job` at `now` over `workspaces` (every workspace when `None`) and records the run.
 pub async fn run(
@@ -38,59 +73,39 @@ pub async fn run(
             .collect(),
     };
     for ws in workspaces {
-        let principal = operator(ws);
-        let mut cursor = None;
-        loop {
-            let page = services
-                .list_customers(&principal, Default::default(), cursor, 100)
-                .await?;
-            for customer in &page.items {
-                record.customers_scanned += 1;
-                let (customer, interactions, memories) =
-                    services.customer_history(&principal, customer.id.as_str()).await?;
-                let snapshot = Snapshot {
-                    customer: &customer,
-                    interactions: &interactions,
-                    memories: &memories,
-                };
-                let Some(finding) = job.detector.detect(&snapshot, now) else {
-                    continue;
-                };
-                record.matches += 1;
-                let request = QueueRequest {
-                    customer_id: customer.id.to_string(),
-                    reason_code: finding.reason_code,
-                    reason: finding.reason,
-                    evidence: finding.evidence,
-                    channels: job.outreach.channels.clone(),
-                    templates: job.outreach.templates.clone(),
-                    topic: Some(finding.topic),
-                    priority: Some(job.outreach.priority),
-                    not_before: None,
-                    expires_at: None,
-                    cooldown_hours: Some(job.cooldown_hours),
-                };
-                let source = OutreachSource {
-                    kind: "job".into(),
-                    id: job.id.clone(),
-                };
-                match services.queue_outreach(&principal, source, request).await {
-                    Ok(QueueOutcome::Queued { .. }) => record.queued += 1,
-                    Ok(QueueOutcome::Skipped { rule }) => {
-                        let rule = serde_json::to_value(rule)
-                            .ok()
-                            .and_then(|v| v.as_str().map(str::to_owned))
-                            .unwrap_or_default();
-                        *record.skipped.entry(rule).or_default() += 1;
-                    }
-                    Err(e) => record.errors.push(format!("{}: {e}", customer.fields.external_id)),
+        let principal = operator(ws.clone());
+        for (customer, finding) in findings(services, job, &ws, now).await? {
+            record.matches += 1;
+            let request = QueueRequest {
+                customer_id: customer.id.to_string(),
+                reason_code: finding.reason_code,
+                reason: finding.reason,
+                evidence: finding.evidence,
+                channels: job.outreach.channels.clone(),
+                templates: job.outreach.templates.clone(),
+                topic: Some(finding.topic),
+                priority: Some(job.outreach.priority),
+                not_before: None,
+                expires_at: None,
+                cooldown_hours: Some(job.cooldown_hours),
+            };
+            let source = OutreachSource {
+                kind: "job".into(),
+                id: job.id.clone(),
+            };
+            match services.queue_outreach(&principal, source, request).await {
+                Ok(QueueOutcome::Queued { .. }) => record.queued += 1,
+                Ok(QueueOutcome::Skipped { rule }) => {
+                    let rule = serde_json::to_value(rule)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default();
+                    *record.skipped.entry(rule).or_default() += 1;
                 }
-            }
-            match page.next_cursor {
-                Some(c) => cursor = Some(c),
-                None => break,
+                Err(e) => record.errors.push(format!("{}: {e}", customer.fields.external_id)),
             }
         }
+        record.customers_scanned += services.count_customers(&principal).await?;
     }
     record.finished_at = Some(services.now().max(now));
     tracing::info!(

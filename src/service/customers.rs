@@ -111,6 +111,25 @@ impl Services {
             .await?)
     }
 
+    /// How many customers the workspace holds.
+    pub async fn count_customers(&self, principal: &Principal) -> Result<u64, ServiceError> {
+        require(principal, Scope::Read)?;
+        let ws = principal.workspace.clone();
+        Ok(self
+            .blocking(move |s| {
+                let (mut n, mut after) = (0u64, None::<String>);
+                loop {
+                    let page = s.list_customers(&ws, &CustomerFilter::default(), after.as_deref(), 1000)?;
+                    n += page.items.len() as u64;
+                    after = page.next_cursor;
+                    if after.is_none() {
+                        return Ok(n);
+                    }
+                }
+            })
+            .await?)
+    }
+
     /// Applies a JSON merge patch to the profile.
     #[tracing::instrument(skip_all, fields(workspace = %principal.workspace, customer = id))]
     pub async fn patch_customer(

@@ -20,6 +20,9 @@ pub enum ServiceError {
     /// No outreach item with this id in the caller's workspace.
     #[error("no outreach item {0} in this workspace")]
     OutreachNotFound(String),
+    /// No incident with this id in the caller's workspace.
+    #[error("no incident {0} in this workspace")]
+    IncidentNotFound(String),
     /// No job with this id.
     #[error("no job {0}")]
     JobNotFound(String),

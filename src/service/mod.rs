@@ -8,6 +8,7 @@ mod customers;
 mod error;
 pub mod handoff;
 pub mod import;
+mod incidents;
 mod interactions;
 mod memories;
 mod memorize;

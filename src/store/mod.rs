@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::domain::incident::Incident;
 use crate::domain::interaction::Interaction;
 use crate::domain::job_run::JobRun;
 use crate::domain::memory::Memory;
@@ -317,8 +318,18 @@ pub trait JobRepo: Send + Sync {
     fn job_runs(&self, job_id: &str, limit: usize) -> Result<Vec<JobRun>, StoreError>;
 }
 
+/// Declared incidents.
+pub trait IncidentRepo: Send + Sync {
+    /// Saves (creates or replaces) an incident.
+    fn put_incident(&self, incident: &Incident) -> Result<(), StoreError>;
+    /// One incident.
+    fn get_incident(&self, workspace: &WorkspaceId, id: &str) -> Result<Option<Incident>, StoreError>;
+    /// Every incident of the workspace, oldest first.
+    fn list_incidents(&self, workspace: &WorkspaceId) -> Result<Vec<Incident>, StoreError>;
+}
+
 /// Everything a backend provides.
-pub trait Store: CustomerRepo + PreferenceRepo + KeyRepo + MemoryRepo + OutreachRepo + JobRepo {
+pub trait Store: CustomerRepo + PreferenceRepo + KeyRepo + MemoryRepo + OutreachRepo + JobRepo + IncidentRepo {
     /// Cheap check that the store answers (for readiness).
     fn ping(&self) -> Result<(), StoreError>;
 }

@@ -40,3 +40,5 @@ pub const JOB_RUNS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new(
 pub const OUTREACH_DUE: TableDefinition<(&str, u8, i64, &str), &str> = TableDefinition::new("outreach_due");
 /// (workspace, lease end in µs, item id) -> "": claimed items, by when their lease ends.
 pub const OUTREACH_LEASED: TableDefinition<(&str, i64, &str), &str> = TableDefinition::new("outreach_leased");
+/// (workspace, incident id) -> incident.
+pub const INCIDENTS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("incidents");

@@ -2,6 +2,7 @@
 //! evidence). Each detector is its own module; the jobs call them for every customer at a chosen time.
 
 pub mod churn_risk;
+pub mod incident_match;
 pub mod low_csat;
 pub mod repeat_contact;
 pub mod sentiment_decline;
@@ -24,6 +25,8 @@ pub struct Snapshot<'a> {
     pub interactions: &'a [Interaction],
     /// Every memory.
     pub memories: &'a [Arc<Indexed>],
+    /// Declared incidents of the workspace, with the embedding of their text.
+    pub incidents: &'a [(super::incident::Incident, Vec<f32>)],
 }
 
 /// Why to reach out, with the ids that justify it.
@@ -53,6 +56,8 @@ pub enum Detector {
     ChurnRisk(churn_risk::Params),
     /// A CSAT of 1-2 or an NPS detractor score.
     LowCsatFollowup(low_csat::Params),
+    /// Reports matching a declared incident (and a follow-up once it is resolved).
+    IncidentMatch(incident_match::Params),
 }
 
 impl Detector {
@@ -64,6 +69,7 @@ impl Detector {
             Self::UnresolvedAging(p) => unresolved_aging::detect(p, s, now),
             Self::ChurnRisk(p) => churn_risk::detect(p, s, now),
             Self::LowCsatFollowup(p) => low_csat::detect(p, s, now),
+            Self::IncidentMatch(p) => incident_match::detect(p, s, now),
         }
     }
 }
