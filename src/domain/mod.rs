@@ -6,6 +6,7 @@ pub mod auth;
 pub mod customer;
 pub mod detect;
 pub mod extract;
+pub mod health;
 pub mod ids;
 pub mod incident;
 pub mod interaction;

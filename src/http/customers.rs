@@ -211,3 +211,18 @@ pub async fn export_customer(
 ) -> Result<web::Json<CustomerExport>, ApiError> {
     Ok(web::Json(services.export_customer(&principal, &path.id).await?))
 }
+
+/// Get a customer's health.
+///
+/// A 0-100 score computed now, with its parts explained (sentiment, open issues, overdue promises, contact
+/// frequency, CSAT/NPS, recency), and earlier scores so a trend can be seen. Each call records the score; a daily
+/// job records everyone's.
+#[utoipa::path(tag = "customers", params(CustomerPath), responses((status = 200, description = "Health now and before", body = crate::service::health::HealthReport), NotFound, AuthErrors))]
+#[get("/customers/{id}/health")]
+pub async fn health(
+    services: web::Data<Services>,
+    Caller(principal): Caller,
+    path: web::Path<CustomerPath>,
+) -> Result<web::Json<crate::service::health::HealthReport>, ApiError> {
+    Ok(web::Json(services.health(&principal, &path.id).await?))
+}

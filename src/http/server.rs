@@ -29,6 +29,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .service(customers::patch_customer)
             .service(customers::erase_customer)
             .service(customers::export_customer)
+            .service(customers::health)
             .service(preferences::get_preferences)
             .service(preferences::put_preferences)
             .service(preferences::patch_preferences)

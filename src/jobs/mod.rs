@@ -15,6 +15,8 @@ use crate::service::{Retention, Services};
 
 /// When retention runs: every day at 03:15 UTC (6 fields, seconds first).
 pub const RETENTION_SCHEDULE: &str = "0 15 3 * * *";
+/// When every customer's health is recomputed and recorded: every day at 04:00 UTC.
+pub const HEALTH_SCHEDULE: &str = "0 0 4 * * *";
 
 /// The loaded job definitions, each with a lock so that a job never runs twice at once.
 #[derive(Clone, Default)]
@@ -87,6 +89,7 @@ pub async fn start(services: Services, jobs: Jobs, retention: Retention) -> Resu
         })?;
         scheduler.add(job).await?;
     }
+    let services_for_health = services.clone();
     let job = Job::new_async(RETENTION_SCHEDULE, move |_, _| {
         let services = services.clone();
         Box::pin(async move {
@@ -98,6 +101,15 @@ pub async fn start(services: Services, jobs: Jobs, retention: Retention) -> Resu
         })
     })?;
     scheduler.add(job).await?;
+    let health = Job::new_async(HEALTH_SCHEDULE, move |_, _| {
+        let services = services_for_health.clone();
+        Box::pin(async move {
+            if let Err(e) = services.recompute_health().await {
+                tracing::error!(error = %e, "health recomputation failed");
+            }
+        })
+    })?;
+    scheduler.add(health).await?;
     scheduler.start().await?;
     tracing::info!(schedule = RETENTION_SCHEDULE, "scheduler started");
     Ok(scheduler)

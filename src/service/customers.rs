@@ -30,6 +30,8 @@ pub struct CustomerExport {
     pub interactions: Vec<Interaction>,
     /// Every memory (vectors are not exported: they are derived from the text).
     pub memories: Vec<Memory>,
+    /// Recorded health scores, newest first.
+    pub health_history: Vec<crate::domain::health::Health>,
 }
 
 impl Services {
@@ -169,11 +171,12 @@ impl Services {
             other => other?,
         };
         let (ws, cid, now) = (principal.workspace.clone(), customer.id.clone(), self.now());
-        let (preferences, preference_history, interactions, memories) = self
+        let (preferences, preference_history, interactions, memories, health_history) = self
             .blocking(move |s| {
                 let preferences = s.get_preferences(&ws, &cid)?;
                 let mut interactions = s.list_interactions(&ws, &cid)?;
                 interactions.sort_by_key(|i| i.fields.opened_at);
+                let health = s.health_history(&ws, &cid, usize::MAX)?;
                 let mut memories = s.list_memories(&ws, &cid)?;
                 memories.sort_by_key(|m| m.observed_at);
                 let mut history = Vec::new();
@@ -183,7 +186,7 @@ impl Services {
                     after = page.items.last().map(|c| c.seq);
                     history.extend(page.items);
                     if page.next_cursor.is_none() {
-                        return Ok((preferences, history, interactions, memories));
+                        return Ok((preferences, history, interactions, memories, health));
                     }
                 }
             })
@@ -196,6 +199,7 @@ impl Services {
             preference_history,
             interactions,
             memories,
+            health_history,
         })
     }
 }

@@ -7,6 +7,7 @@ pub mod clock;
 mod customers;
 mod error;
 pub mod handoff;
+pub mod health;
 pub mod import;
 mod incidents;
 mod interactions;

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::domain::health::Health;
 use crate::domain::incident::Incident;
 use crate::domain::interaction::Interaction;
 use crate::domain::job_run::JobRun;
@@ -328,8 +329,23 @@ pub trait IncidentRepo: Send + Sync {
     fn list_incidents(&self, workspace: &WorkspaceId) -> Result<Vec<Incident>, StoreError>;
 }
 
+/// Customer health history.
+pub trait HealthRepo: Send + Sync {
+    /// Records a computed health; `NotFound` when the customer is gone.
+    fn save_health(&self, workspace: &WorkspaceId, customer: &CustomerId, health: &Health) -> Result<(), StoreError>;
+    /// The customer's recorded health, newest first, at most `limit`.
+    fn health_history(
+        &self,
+        workspace: &WorkspaceId,
+        customer: &CustomerId,
+        limit: usize,
+    ) -> Result<Vec<Health>, StoreError>;
+}
+
 /// Everything a backend provides.
-pub trait Store: CustomerRepo + PreferenceRepo + KeyRepo + MemoryRepo + OutreachRepo + JobRepo + IncidentRepo {
+pub trait Store:
+    CustomerRepo + PreferenceRepo + KeyRepo + MemoryRepo + OutreachRepo + JobRepo + IncidentRepo + HealthRepo
+{
     /// Cheap check that the store answers (for readiness).
     fn ping(&self) -> Result<(), StoreError>;
 }

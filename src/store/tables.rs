@@ -42,3 +42,5 @@ pub const OUTREACH_DUE: TableDefinition<(&str, u8, i64, &str), &str> = TableDefi
 pub const OUTREACH_LEASED: TableDefinition<(&str, i64, &str), &str> = TableDefinition::new("outreach_leased");
 /// (workspace, incident id) -> incident.
 pub const INCIDENTS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("incidents");
+/// (workspace, customer id, computed at in µs) -> health.
+pub const HEALTH: TableDefinition<(&str, &str, i64), &[u8]> = TableDefinition::new("health");

@@ -535,6 +535,37 @@ async fn erasing_a_customer_leaves_no_trace_in_any_table() {
         StatusCode::OK,
     )
     .await;
+    let health = expect(
+        app.req(Method::GET, &format!("/v1/customers/{id}/health"))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    let parts = health["current"]["parts"].as_array().unwrap();
+    let sum: f64 = parts
+        .iter()
+        .map(|p| p["value"].as_f64().unwrap() * p["weight"].as_f64().unwrap())
+        .sum();
+    assert_eq!(
+        health["current"]["score"].as_u64().unwrap(),
+        (sum * 100.0).round() as u64,
+        "the parts explain the score"
+    );
+    let again = expect(
+        app.req(Method::GET, &format!("/v1/customers/{id}/health"))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        again["history"].as_array().unwrap().len(),
+        1,
+        "each computation is recorded"
+    );
     let export = expect(
         app.req(Method::GET, &format!("/v1/customers/{id}/export"))
             .send()

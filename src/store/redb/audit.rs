@@ -58,6 +58,7 @@ impl RedbStore {
         bytes_hit("memories", scan_bytes(&txn, MEMORIES, needle)?, &mut found);
         bytes_hit("vectors", scan_bytes(&txn, VECTORS, needle)?, &mut found);
         bytes_hit("outreach", scan_bytes(&txn, OUTREACH, needle)?, &mut found);
+        bytes_hit("health", scan_bytes(&txn, HEALTH, needle)?, &mut found);
         bytes_hit(
             "outreach_by_customer",
             scan(&txn, OUTREACH_BY_CUSTOMER, needle)?,

@@ -206,6 +206,8 @@ impl CustomerRepo for RedbStore {
                 .retain_in(range.clone(), |_, _| false)?;
             txn.open_table(MEMORIES)?.retain_in(range.clone(), |_, _| false)?;
             txn.open_table(VECTORS)?.retain_in(range.clone(), |_, _| false)?;
+            txn.open_table(crate::store::tables::HEALTH)?
+                .retain_in((ws, cid, i64::MIN)..=(ws, cid, i64::MAX), |_, _| false)?;
             txn.open_table(OUTREACH_DEDUPE)?
                 .retain_in(range.clone(), |_, _| false)?;
             let mut by_customer = txn.open_table(OUTREACH_BY_CUSTOMER)?;

@@ -2,6 +2,7 @@
 
 mod audit;
 mod customers;
+mod health;
 mod incidents;
 mod jobs;
 mod keys;

@@ -1,0 +1,68 @@
+//! Customer health: computed on demand and by the daily sweep, recorded so a trend can be seen.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::{require, ServiceError, Services};
+use crate::domain::detect::Snapshot;
+use crate::domain::health::{compute, Health};
+use crate::domain::{Principal, Scope, WorkspaceId};
+
+/// A customer's health now, and before.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HealthReport {
+    /// Computed now.
+    pub current: Health,
+    /// Earlier scores, newest first (the last 30).
+    pub history: Vec<Health>,
+}
+
+impl Services {
+    /// Computes a customer's health now, records it, and returns it with its history.
+    pub async fn health(&self, principal: &Principal, customer_id: &str) -> Result<HealthReport, ServiceError> {
+        require(principal, Scope::Read)?;
+        let (customer, interactions, memories) = self.customer_history(principal, customer_id).await?;
+        let snapshot = Snapshot {
+            customer: &customer,
+            interactions: &interactions,
+            memories: &memories,
+            incidents: &[],
+        };
+        let current = compute(&snapshot, self.now());
+        let (ws, cid, h) = (customer.workspace.clone(), customer.id.clone(), current.clone());
+        let history = self
+            .blocking(move |s| {
+                let history = s.health_history(&ws, &cid, 30)?;
+                s.save_health(&ws, &cid, &h)?;
+                Ok(history)
+            })
+            .await
+            .map_err(super::error::customer_error(customer_id))?;
+        Ok(HealthReport { current, history })
+    }
+
+    /// Recomputes and records every customer's health in every workspace; returns how many.
+    pub async fn recompute_health(&self) -> Result<u64, ServiceError> {
+        let mut count = 0;
+        for ws in self
+            .list_workspaces(&super::operator(WorkspaceId::default_workspace()))
+            .await?
+        {
+            let principal = super::operator(ws.id.clone());
+            let mut cursor = None;
+            loop {
+                let page = self.list_customers(&principal, Default::default(), cursor, 100).await?;
+                for c in &page.items {
+                    self.health(&principal, c.id.as_str()).await?;
+                    count += 1;
+                }
+                match page.next_cursor {
+                    Some(c) => cursor = Some(c),
+                    None => break,
+                }
+            }
+        }
+        tracing::info!(customers = count, "health recomputed");
+        Ok(count)
+    }
+}
