@@ -210,7 +210,7 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<ExitCode> {
         addr = %app.server.addr(), ready_ms = started.elapsed().as_millis() as u64,
         "Rappel listening on http://{} (Swagger UI at /swagger-ui/)", app.server.addr()
     );
-    app.jobs.catch_up(&app.services).await;
+    app.jobs.tick(&app.services, "startup").await;
     let mut scheduler = crate::jobs::start(app.services.clone(), app.jobs.clone(), settings.retention()).await?;
     app.server.run().await?;
     scheduler.shutdown().await?;

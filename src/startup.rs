@@ -10,7 +10,7 @@ use crate::config::Settings;
 use crate::domain::WorkspaceId;
 use crate::embed::{Embedder, FastEmbedder, ModelSource};
 use crate::http::Server;
-use crate::jobs::{definition, Jobs};
+use crate::jobs::Jobs;
 use crate::service::{import, operator, Clock, Services, SystemClock};
 use crate::store::{ModelStamp, RedbStore};
 
@@ -69,7 +69,7 @@ impl Application {
             Some(e) => e,
             None => load_embedder(settings).await?,
         };
-        let jobs = Jobs::new(definition::load_dir(&settings.jobs_dir)?);
+        let jobs = Jobs::from_dir(&settings.jobs_dir)?;
         let services = services(settings, embedder, Arc::new(SystemClock)).await?;
         let listener =
             TcpListener::bind(&settings.bind).with_context(|| format!("cannot listen on {}", settings.bind))?;

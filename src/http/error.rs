@@ -129,6 +129,7 @@ impl From<ServiceError> for ApiError {
                 Self::new(S::NOT_FOUND, "incident_not_found", "Incident not found", detail)
             }
             ServiceError::JobNotFound(_) => Self::new(S::NOT_FOUND, "job_not_found", "Job not found", detail),
+            ServiceError::JobExists(_) => Self::new(S::CONFLICT, "job_exists", "Job exists", detail),
             ServiceError::JobRunning(_) => Self::new(S::CONFLICT, "job_running", "Job already running", detail),
             ServiceError::MemoryNotFound(_) => Self::new(S::NOT_FOUND, "memory_not_found", "Memory not found", detail),
             ServiceError::KeyNotFound(_) => Self::new(S::NOT_FOUND, "api_key_not_found", "API key not found", detail),

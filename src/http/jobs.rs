@@ -1,6 +1,6 @@
 //! Proactive jobs: their definitions, on-demand runs and run history.
 
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{delete, get, patch, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -56,7 +56,7 @@ pub async fn list_jobs(
     }
     let mut out = Vec::new();
     for d in jobs.definitions() {
-        out.push(view(&services, d).await?);
+        out.push(view(&services, &d).await?);
     }
     Ok(web::Json(out))
 }
@@ -73,11 +73,8 @@ pub async fn get_job(
     if !principal.grants(Scope::Read) {
         return Err(ServiceError::Forbidden { needed: Scope::Read }.into());
     }
-    let d = jobs
-        .definitions()
-        .find(|d| d.id == path.id)
-        .ok_or_else(|| job_not_found(&path.id))?;
-    Ok(web::Json(view(&services, d).await?))
+    let d = jobs.get(&path.id).ok_or_else(|| job_not_found(&path.id))?;
+    Ok(web::Json(view(&services, &d).await?))
 }
 
 /// Run a job now.
@@ -99,7 +96,7 @@ pub async fn run_job(
     if !principal.grants(Scope::Admin) {
         return Err(ServiceError::Forbidden { needed: Scope::Admin }.into());
     }
-    if !jobs.definitions().any(|d| d.id == path.id) {
+    if jobs.get(&path.id).is_none() {
         return Err(job_not_found(&path.id));
     }
     match jobs
@@ -126,8 +123,109 @@ pub async fn job_runs(
     if !principal.grants(Scope::Read) {
         return Err(ServiceError::Forbidden { needed: Scope::Read }.into());
     }
-    if !jobs.definitions().any(|d| d.id == path.id) {
+    if jobs.get(&path.id).is_none() {
         return Err(job_not_found(&path.id));
     }
     Ok(web::Json(services.job_runs(&path.id, 50).await?))
+}
+
+fn operator_only(principal: &crate::domain::Principal) -> Result<(), ApiError> {
+    if principal.grants(Scope::Admin) && principal.workspace.as_str() == crate::domain::WorkspaceId::DEFAULT {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden { needed: Scope::Admin }.into())
+    }
+}
+
+fn change_error(e: crate::jobs::JobChangeError) -> ApiError {
+    use crate::jobs::JobChangeError as E;
+    match e {
+        E::Invalid(reason) => ServiceError::Invalid(crate::domain::InvalidInput::new("invalid_job", "", reason)).into(),
+        E::Conflict(what) if what.ends_with("does not exist") => {
+            ServiceError::JobNotFound(what.trim_end_matches(" does not exist").to_owned()).into()
+        }
+        E::Conflict(what) => ServiceError::JobExists(what.trim_end_matches(" already exists").to_owned()).into(),
+        E::Io(e) => ServiceError::Store(crate::store::StoreError::Io {
+            path: "jobs".into(),
+            source: e,
+        })
+        .into(),
+    }
+}
+
+/// Create a job.
+///
+/// Operators only (admins of the default workspace). The definition is validated and written to the jobs folder
+/// as `<id>.toml`; the scheduler picks it up within a minute.
+#[utoipa::path(tag = "jobs", request_body(content = Object, description = "A job definition (see jobs/README.md)"),
+    responses((status = 201, description = "Created", body = JobView), super::responses::Conflict, super::responses::BodyErrors, AuthErrors))]
+#[post("/jobs")]
+pub async fn create_job(
+    services: web::Data<Services>,
+    jobs: web::Data<Jobs>,
+    Caller(principal): Caller,
+    body: web::Json<serde_json::Value>,
+) -> Result<HttpResponse, ApiError> {
+    operator_only(&principal)?;
+    let definition: JobDefinition = serde_json::from_value(body.into_inner()).map_err(|e| {
+        ApiError::from(ServiceError::Invalid(crate::domain::InvalidInput::new(
+            "invalid_job",
+            "",
+            e.to_string(),
+        )))
+    })?;
+    let saved = jobs.save(definition, false).map_err(change_error)?;
+    Ok(HttpResponse::Created().json(view(&services, &saved).await?))
+}
+
+/// Update a job (JSON merge patch).
+///
+/// Operators only. For example `{"enabled": false}` disables a job, `{"schedule": "0 0 8 * * *"}` moves it; the
+/// result is validated and written back to its file.
+#[utoipa::path(tag = "jobs", params(JobPath), request_body(content = Object, content_type = "application/merge-patch+json", description = "Fields to change", example = json!({"enabled": false})),
+    responses((status = 200, description = "The job", body = JobView), NotFound, super::responses::BodyErrors, AuthErrors))]
+#[patch("/jobs/{id}")]
+pub async fn update_job(
+    services: web::Data<Services>,
+    jobs: web::Data<Jobs>,
+    Caller(principal): Caller,
+    path: web::Path<JobPath>,
+    body: web::Json<serde_json::Value>,
+) -> Result<web::Json<JobView>, ApiError> {
+    operator_only(&principal)?;
+    let current = jobs.get(&path.id).ok_or_else(|| job_not_found(&path.id))?;
+    let mut doc = serde_json::to_value(&current).expect("definitions serialise");
+    crate::domain::merge_patch::apply(&mut doc, &body.into_inner());
+    let definition: JobDefinition = serde_json::from_value(doc).map_err(|e| {
+        ApiError::from(ServiceError::Invalid(crate::domain::InvalidInput::new(
+            "invalid_job",
+            "",
+            e.to_string(),
+        )))
+    })?;
+    if definition.id != current.id {
+        return Err(ServiceError::Invalid(crate::domain::InvalidInput::new(
+            "invalid_job",
+            "id",
+            "a job's id cannot change",
+        ))
+        .into());
+    }
+    let saved = jobs.save(definition, true).map_err(change_error)?;
+    Ok(web::Json(view(&services, &saved).await?))
+}
+
+/// Delete a job.
+///
+/// Operators only. Its file is removed; its past runs stay readable.
+#[utoipa::path(tag = "jobs", params(JobPath), responses((status = 204, description = "Deleted"), NotFound, AuthErrors))]
+#[delete("/jobs/{id}")]
+pub async fn delete_job(
+    jobs: web::Data<Jobs>,
+    Caller(principal): Caller,
+    path: web::Path<JobPath>,
+) -> Result<HttpResponse, ApiError> {
+    operator_only(&principal)?;
+    jobs.delete(&path.id).map_err(change_error)?;
+    Ok(HttpResponse::NoContent().finish())
 }

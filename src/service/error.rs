@@ -26,6 +26,9 @@ pub enum ServiceError {
     /// No job with this id.
     #[error("no job {0}")]
     JobNotFound(String),
+    /// A job with this id exists.
+    #[error("job {0} already exists")]
+    JobExists(String),
     /// The job is running already.
     #[error("job {0} is already running")]
     JobRunning(String),

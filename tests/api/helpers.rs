@@ -102,9 +102,24 @@ pub async fn spawn() -> TestApp {
     spawn_at(&path, Some(dir)).await
 }
 
+/// Starts a server on a fresh temp dir with adjusted settings.
+pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_owned();
+    spawn_configured(&path, Some(dir), adjust).await
+}
+
 /// Starts a server on `data_dir`.
 pub async fn spawn_at(data_dir: &Path, dir: Option<tempfile::TempDir>) -> TestApp {
-    let settings = Settings {
+    spawn_configured(data_dir, dir, |_| {}).await
+}
+
+async fn spawn_configured(
+    data_dir: &Path,
+    dir: Option<tempfile::TempDir>,
+    adjust: impl FnOnce(&mut Settings),
+) -> TestApp {
+    let mut settings = Settings {
         bind: "127.0.0.1:0".into(),
         data_dir: data_dir.to_owned(),
         admin_key: Some(ADMIN_KEY.into()),
@@ -112,6 +127,7 @@ pub async fn spawn_at(data_dir: &Path, dir: Option<tempfile::TempDir>) -> TestAp
         workers: 1,
         ..Settings::default()
     };
+    adjust(&mut settings);
     let app = Application::build(&settings, Some(embedder()))
         .await
         .expect("app builds");

@@ -78,7 +78,7 @@ async fn every_job_over_the_demo_data_targets_exactly_the_storyline_customers() 
     // What each detector matches, before any contact rule.
     let mut matched = BTreeMap::new();
     for job in jobs.definitions() {
-        let found = rappel::jobs::run::findings(&services, job, &ws, now).await.unwrap();
+        let found = rappel::jobs::run::findings(&services, &job, &ws, now).await.unwrap();
         let mut ids: Vec<String> = found.iter().map(|(c, _)| c.fields.external_id.clone()).collect();
         ids.sort();
         println!("{}: {ids:?}", job.id);
@@ -141,16 +141,85 @@ async fn every_job_over_the_demo_data_targets_exactly_the_storyline_customers() 
     let patch =
         serde_json::json!({"ended_at": "2026-11-24T12:00:00Z", "resolution": "Hub v1 firmware 1.9.3 fixes it."});
     services.patch_incident(&principal, &incident.id, patch).await.unwrap();
-    let follow_up = rappel::jobs::run::findings(
-        &services,
-        jobs.definitions().find(|j| j.id == "incident_match").unwrap(),
-        &ws,
-        now,
-    )
-    .await
-    .unwrap();
+    let follow_up = rappel::jobs::run::findings(&services, &jobs.get("incident_match").unwrap(), &ws, now)
+        .await
+        .unwrap();
     assert_eq!(follow_up.len(), matched["incident_match"].len());
     assert!(follow_up
         .iter()
         .all(|(_, f)| f.reason_code.starts_with("incident_resolved:") && f.reason.contains("1.9.3")));
+}
+
+#[actix_web::test]
+async fn operators_create_update_and_delete_job_definitions_in_the_folder() {
+    use reqwest::{Method, StatusCode};
+
+    use crate::helpers::{expect, expect_problem};
+
+    // A server whose jobs folder is a copy of jobs/, in a temp dir.
+    let dir = tempfile::tempdir().unwrap();
+    let jobs_dir = dir.path().join("jobs");
+    std::fs::create_dir(&jobs_dir).unwrap();
+    for entry in std::fs::read_dir("jobs").unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            std::fs::copy(&path, jobs_dir.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let app = crate::helpers::spawn_with(|s| s.jobs_dir = jobs_dir.clone()).await;
+    let list = expect(app.req(Method::GET, "/v1/jobs").send().await.unwrap(), StatusCode::OK).await;
+    assert_eq!(list.as_array().unwrap().len(), 6);
+
+    let mut job = list[0]["definition"].clone();
+    job["id"] = serde_json::json!("copy_of_first");
+    let created = expect(
+        app.req(Method::POST, "/v1/jobs").json(&job).send().await.unwrap(),
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(created["definition"]["id"], "copy_of_first");
+    assert!(jobs_dir.join("copy_of_first.toml").is_file());
+    expect_problem(
+        app.req(Method::POST, "/v1/jobs").json(&job).send().await.unwrap(),
+        StatusCode::CONFLICT,
+        "job_exists",
+    )
+    .await;
+
+    let res = app
+        .req(Method::PATCH, "/v1/jobs/copy_of_first")
+        .json(&serde_json::json!({"enabled": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(expect(res, StatusCode::OK).await["definition"]["enabled"], false);
+    let reloaded = rappel::jobs::definition::load_dir(&jobs_dir).unwrap();
+    assert!(
+        !reloaded.iter().find(|j| j.id == "copy_of_first").unwrap().enabled,
+        "the change is in the file"
+    );
+    let res = app
+        .req(Method::PATCH, "/v1/jobs/copy_of_first")
+        .json(&serde_json::json!({"schedule": "every minute"}))
+        .send()
+        .await
+        .unwrap();
+    expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "invalid_job").await;
+
+    let read_only = app.key_with(&["write"]).await;
+    let res = app
+        .req_as(&read_only, Method::DELETE, "/v1/jobs/copy_of_first")
+        .send()
+        .await
+        .unwrap();
+    expect_problem(res, StatusCode::FORBIDDEN, "insufficient_scope").await;
+    let res = app.req(Method::DELETE, "/v1/jobs/copy_of_first").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert!(!jobs_dir.join("copy_of_first.toml").exists());
+    expect_problem(
+        app.req(Method::GET, "/v1/jobs/copy_of_first").send().await.unwrap(),
+        StatusCode::NOT_FOUND,
+        "job_not_found",
+    )
+    .await;
 }
