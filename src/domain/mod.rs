@@ -3,6 +3,7 @@
 //! is exactly the shape these types have.
 
 pub mod auth;
+pub mod campaign;
 pub mod customer;
 pub mod detect;
 pub mod extract;
@@ -18,6 +19,7 @@ pub mod outreach;
 pub mod page;
 pub mod preferences;
 pub mod recall;
+pub mod schedule;
 pub mod sentiment;
 pub mod text;
 pub mod validate;

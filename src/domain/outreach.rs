@@ -2,6 +2,7 @@
 //! consent per channel, do-not-contact, the weekly cap, quiet hours in the customer's time zone, and
 //! de-duplication within a cooldown.
 
+use std::collections::BTreeMap;
 use std::str::FromStr;
 
 use chrono::{DateTime, Duration, LocalResult, NaiveTime, TimeZone, Utc};
@@ -10,6 +11,24 @@ use utoipa::ToSchema;
 
 use super::preferences::{Channel, Preferences};
 use super::{CustomerId, WorkspaceId};
+
+/// What a job or campaign queues for each customer it selects.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OutreachSpec {
+    /// Channels in the order to try (the customer's own preferences follow).
+    #[serde(default)]
+    pub channels: Vec<Channel>,
+    /// 1 (low) to 5 (urgent).
+    #[serde(default = "three")]
+    pub priority: u8,
+    /// Templates by language (and optionally tone: `fr.formal`); `en` is required.
+    pub templates: BTreeMap<String, String>,
+}
+
+fn three() -> u8 {
+    3
+}
 
 /// Where an item is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]

@@ -1,6 +1,7 @@
 //! HTTP transport: handlers, extractors, the error mapping and the OpenAPI document.
 
 mod auth;
+mod campaigns;
 mod customers;
 pub mod error;
 mod health;

@@ -25,6 +25,7 @@ use super::error::Problem;
         (name = "memories", description = "Recall, context and memory management"),
         (name = "outreach", description = "The proactive outreach queue senders pull from"),
         (name = "jobs", description = "Proactive jobs: definitions, runs"),
+        (name = "campaigns", description = "Segments, messages and schedules: preview, then run"),
         (name = "incidents", description = "Known problems matched against customers' reports"),
         (name = "keys", description = "API keys (admin scope)"),
         (name = "workspaces", description = "Workspaces (operators)"),

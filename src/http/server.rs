@@ -13,7 +13,9 @@ use utoipa_swagger_ui::SwaggerUi;
 use super::error::{json_error, path_error, query_error, ApiError};
 use super::openapi::ApiDoc;
 use super::request_id::request_id;
-use super::{customers, health, incidents, interactions, jobs, keys, memories, outreach, preferences, recall};
+use super::{
+    campaigns, customers, health, incidents, interactions, jobs, keys, memories, outreach, preferences, recall,
+};
 use crate::jobs::Jobs;
 use crate::service::Services;
 
@@ -58,6 +60,13 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .service(incidents::list)
             .service(incidents::get)
             .service(incidents::update)
+            .service(campaigns::create)
+            .service(campaigns::list)
+            .service(campaigns::get)
+            .service(campaigns::update)
+            .service(campaigns::remove)
+            .service(campaigns::preview)
+            .service(campaigns::run)
             .service(jobs::list_jobs)
             .service(jobs::get_job)
             .service(jobs::run_job)

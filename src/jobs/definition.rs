@@ -1,36 +1,16 @@
 //! Job definitions: one TOML file per job in the top-level `jobs/` folder, validated at start-up.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
-use croner::parser::{CronParser, Seconds};
-use croner::Cron;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::domain::detect::Detector;
-use crate::domain::preferences::Channel;
 use crate::domain::WorkspaceId;
 
-/// What a job queues for each finding.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct OutreachSpec {
-    /// Channels in the order to try (the customer's own preferences follow).
-    #[serde(default)]
-    pub channels: Vec<Channel>,
-    /// 1 (low) to 5 (urgent).
-    #[serde(default = "three")]
-    pub priority: u8,
-    /// Templates by language (and optionally tone: `fr.formal`); `en` is required.
-    pub templates: BTreeMap<String, String>,
-}
-
-fn three() -> u8 {
-    3
-}
+pub use crate::domain::outreach::OutreachSpec;
 
 fn utc() -> String {
     "UTC".into()
@@ -82,14 +62,7 @@ pub struct DefinitionError {
     pub reason: String,
 }
 
-/// Parses a six-field cron expression (seconds first).
-pub fn parse_cron(expr: &str) -> Result<Cron, String> {
-    CronParser::builder()
-        .seconds(Seconds::Required)
-        .build()
-        .parse(expr)
-        .map_err(|e| format!("invalid cron {expr:?}: {e}"))
-}
+pub use crate::domain::schedule::parse_cron;
 
 impl JobDefinition {
     /// Checks the id, the schedule, the time zone, the templates and the priority.

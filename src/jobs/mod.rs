@@ -183,7 +183,12 @@ pub async fn start(services: Services, jobs: Jobs, retention: Retention) -> Resu
     let (ticker_services, ticker_jobs) = (services.clone(), jobs.clone());
     let ticker = Job::new_async(TICK_SCHEDULE, move |_, _| {
         let (services, jobs) = (ticker_services.clone(), ticker_jobs.clone());
-        Box::pin(async move { jobs.tick(&services, "schedule").await })
+        Box::pin(async move {
+            jobs.tick(&services, "schedule").await;
+            if let Err(e) = services.tick_campaigns().await {
+                tracing::error!(error = %e, "campaign tick failed");
+            }
+        })
     })?;
     scheduler.add(ticker).await?;
     let services_for_health = services.clone();

@@ -23,6 +23,9 @@ pub enum ServiceError {
     /// No incident with this id in the caller's workspace.
     #[error("no incident {0} in this workspace")]
     IncidentNotFound(String),
+    /// No campaign with this id in the caller's workspace.
+    #[error("no campaign {0} in this workspace")]
+    CampaignNotFound(String),
     /// No job with this id.
     #[error("no job {0}")]
     JobNotFound(String),

@@ -3,6 +3,7 @@
 
 mod access;
 pub mod across;
+pub mod campaigns;
 pub mod clock;
 mod customers;
 mod error;

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::domain::campaign::Campaign;
 use crate::domain::health::Health;
 use crate::domain::incident::Incident;
 use crate::domain::interaction::Interaction;
@@ -342,9 +343,21 @@ pub trait HealthRepo: Send + Sync {
     ) -> Result<Vec<Health>, StoreError>;
 }
 
+/// Campaigns.
+pub trait CampaignRepo: Send + Sync {
+    /// Saves (creates or replaces) a campaign.
+    fn put_campaign(&self, campaign: &Campaign) -> Result<(), StoreError>;
+    /// One campaign.
+    fn get_campaign(&self, workspace: &WorkspaceId, id: &str) -> Result<Option<Campaign>, StoreError>;
+    /// Every campaign of the workspace, oldest first.
+    fn list_campaigns(&self, workspace: &WorkspaceId) -> Result<Vec<Campaign>, StoreError>;
+    /// Deletes a campaign; false when absent.
+    fn delete_campaign(&self, workspace: &WorkspaceId, id: &str) -> Result<bool, StoreError>;
+}
+
 /// Everything a backend provides.
 pub trait Store:
-    CustomerRepo + PreferenceRepo + KeyRepo + MemoryRepo + OutreachRepo + JobRepo + IncidentRepo + HealthRepo
+    CustomerRepo + PreferenceRepo + KeyRepo + MemoryRepo + OutreachRepo + JobRepo + IncidentRepo + HealthRepo + CampaignRepo
 {
     /// Cheap check that the store answers (for readiness).
     fn ping(&self) -> Result<(), StoreError>;

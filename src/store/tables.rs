@@ -44,3 +44,5 @@ pub const OUTREACH_LEASED: TableDefinition<(&str, i64, &str), &str> = TableDefin
 pub const INCIDENTS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("incidents");
 /// (workspace, customer id, computed at in µs) -> health.
 pub const HEALTH: TableDefinition<(&str, &str, i64), &[u8]> = TableDefinition::new("health");
+/// (workspace, campaign id) -> campaign.
+pub const CAMPAIGNS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("campaigns");

@@ -1,0 +1,75 @@
+//! Campaigns: a segment of customers (profile, health, and optionally what they said), a message, and a schedule.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::outreach::OutreachSpec;
+use super::WorkspaceId;
+
+/// Who a campaign targets; every given filter must match.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Segment {
+    /// Only customers on this plan.
+    pub plan: Option<String>,
+    /// Only customers with this tag.
+    pub tag: Option<String>,
+    /// Only customers whose health is at least this (0-100).
+    pub health_min: Option<u8>,
+    /// Only customers whose health is at most this (0-100).
+    pub health_max: Option<u8>,
+    /// Only customers who said something like this (matched by meaning against their messages).
+    #[schema(example = "complained about battery life")]
+    pub query: Option<String>,
+    /// Similarity above which a message matches `query` (default 0.5).
+    pub query_threshold: Option<f32>,
+}
+
+/// What a client sends to create or replace a campaign.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignInput {
+    /// Name.
+    #[schema(example = "Battery life check-in")]
+    pub name: String,
+    /// Who it targets.
+    #[serde(default)]
+    pub segment: Segment,
+    /// What it queues.
+    pub outreach: OutreachSpec,
+    /// Cron schedule with seconds first; absent: it runs once, when asked.
+    pub schedule: Option<String>,
+    /// Time zone of the schedule.
+    #[serde(default = "utc")]
+    pub timezone: String,
+    /// The same customer gets no second item from this campaign within this many hours (default 720).
+    #[serde(default = "month")]
+    pub cooldown_hours: u32,
+}
+
+fn utc() -> String {
+    "UTC".into()
+}
+
+fn month() -> u32 {
+    720
+}
+
+/// A stored campaign.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Campaign {
+    /// Id (`cmp_...`).
+    pub id: String,
+    /// Workspace.
+    pub workspace: WorkspaceId,
+    /// The campaign.
+    #[serde(flatten)]
+    pub fields: CampaignInput,
+    /// When it last ran.
+    pub last_run_at: Option<DateTime<Utc>>,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}

@@ -1,0 +1,309 @@
+//! Campaigns: create, change, delete; preview who would be contacted and why; run (queue under the contact
+//! rules); scheduled campaigns run from the jobs' ticker.
+
+use std::str::FromStr;
+
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::outreach::{QueueOutcome, QueueRequest};
+use super::{require, ServiceError, Services};
+use crate::domain::campaign::{Campaign, CampaignInput};
+use crate::domain::detect::Snapshot;
+use crate::domain::health::compute;
+use crate::domain::job_run::JobRun;
+use crate::domain::outreach::OutreachSource;
+use crate::domain::{dot, validate, Customer, CustomerFilter, InvalidInput, Principal, Scope};
+
+/// One customer a campaign selects, and why.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Selected {
+    /// Customer id.
+    pub customer_id: String,
+    /// Customer's external id.
+    pub external_id: String,
+    /// Name.
+    pub name: Option<String>,
+    /// Why, in words.
+    pub reason: String,
+    /// Memory and interaction ids behind the choice.
+    pub evidence: Vec<String>,
+}
+
+/// What a campaign would do now.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Preview {
+    /// How many customers the segment selects (before the contact rules).
+    pub count: usize,
+    /// The first 20 of them.
+    pub sample: Vec<Selected>,
+}
+
+fn check(input: CampaignInput) -> Result<CampaignInput, InvalidInput> {
+    let mut input = input;
+    input.name = validate::text("name", &input.name, 200)?;
+    if let Some(schedule) = &input.schedule {
+        crate::domain::schedule::parse_cron(schedule)
+            .map_err(|e| InvalidInput::new("invalid_schedule", "schedule", e))?;
+    }
+    chrono_tz::Tz::from_str(&input.timezone)
+        .map_err(|_| InvalidInput::new("invalid_timezone", "timezone", "not an IANA time zone"))?;
+    if !input.outreach.templates.contains_key("en") {
+        return Err(InvalidInput::new(
+            "invalid_field",
+            "outreach.templates",
+            "needs at least an \"en\" template",
+        ));
+    }
+    let s = &input.segment;
+    if s.health_min.is_some_and(|h| h > 100) || s.health_max.is_some_and(|h| h > 100) {
+        return Err(InvalidInput::new(
+            "invalid_field",
+            "segment",
+            "health bounds are between 0 and 100",
+        ));
+    }
+    if let Some(q) = &s.query {
+        validate::text("segment.query", q, 1000)?;
+    }
+    Ok(input)
+}
+
+impl Services {
+    /// Creates a campaign.
+    pub async fn create_campaign(&self, principal: &Principal, input: CampaignInput) -> Result<Campaign, ServiceError> {
+        require(principal, Scope::Write)?;
+        let now = self.now();
+        let campaign = Campaign {
+            id: format!("cmp_{}", ulid::Ulid::new().to_string().to_lowercase()),
+            workspace: principal.workspace.clone(),
+            fields: check(input)?,
+            last_run_at: None,
+            created_at: now,
+            updated_at: now,
+        };
+        let stored = campaign.clone();
+        self.blocking(move |s| s.put_campaign(&stored)).await?;
+        Ok(campaign)
+    }
+
+    /// One campaign.
+    pub async fn get_campaign(&self, principal: &Principal, id: &str) -> Result<Campaign, ServiceError> {
+        require(principal, Scope::Read)?;
+        let (ws, key) = (principal.workspace.clone(), id.to_owned());
+        self.blocking(move |s| s.get_campaign(&ws, &key))
+            .await?
+            .ok_or_else(|| ServiceError::CampaignNotFound(id.to_owned()))
+    }
+
+    /// Every campaign of the workspace.
+    pub async fn list_campaigns(&self, principal: &Principal) -> Result<Vec<Campaign>, ServiceError> {
+        require(principal, Scope::Read)?;
+        let ws = principal.workspace.clone();
+        Ok(self.blocking(move |s| s.list_campaigns(&ws)).await?)
+    }
+
+    /// Changes a campaign with a merge patch.
+    pub async fn patch_campaign(
+        &self,
+        principal: &Principal,
+        id: &str,
+        patch: Value,
+    ) -> Result<Campaign, ServiceError> {
+        require(principal, Scope::Write)?;
+        let mut campaign = self.get_campaign(principal, id).await?;
+        let mut doc = serde_json::to_value(&campaign.fields).expect("campaigns serialise");
+        crate::domain::merge_patch::apply(&mut doc, &patch);
+        let input: CampaignInput =
+            serde_json::from_value(doc).map_err(|e| InvalidInput::new("invalid_body", "", e.to_string()))?;
+        campaign.fields = check(input)?;
+        campaign.updated_at = self.now();
+        let stored = campaign.clone();
+        self.blocking(move |s| s.put_campaign(&stored)).await?;
+        Ok(campaign)
+    }
+
+    /// Deletes a campaign (items it queued stay).
+    pub async fn delete_campaign(&self, principal: &Principal, id: &str) -> Result<(), ServiceError> {
+        require(principal, Scope::Write)?;
+        let (ws, key) = (principal.workspace.clone(), id.to_owned());
+        if self.blocking(move |s| s.delete_campaign(&ws, &key)).await? {
+            Ok(())
+        } else {
+            Err(ServiceError::CampaignNotFound(id.to_owned()))
+        }
+    }
+
+    /// The customers the campaign's segment selects now, with why.
+    async fn select(
+        &self,
+        principal: &Principal,
+        campaign: &Campaign,
+    ) -> Result<Vec<(Customer, Selected)>, ServiceError> {
+        let seg = &campaign.fields.segment;
+        let query = match &seg.query {
+            Some(q) => Some(self.embed_query(q).await?),
+            None => None,
+        };
+        let threshold = seg.query_threshold.unwrap_or(0.5);
+        let filter = CustomerFilter {
+            tag: seg.tag.clone(),
+            plan: seg.plan.clone(),
+            updated_since: None,
+        };
+        let now = self.now();
+        let mut out = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = self.list_customers(principal, filter.clone(), cursor, 100).await?;
+            for c in &page.items {
+                let (customer, interactions, memories) = self.customer_history(principal, c.id.as_str()).await?;
+                let mut reasons = Vec::new();
+                let mut evidence = Vec::new();
+                if seg.health_min.is_some() || seg.health_max.is_some() {
+                    let snapshot = Snapshot {
+                        customer: &customer,
+                        interactions: &interactions,
+                        memories: &memories,
+                        incidents: &[],
+                    };
+                    let health = compute(&snapshot, now).score;
+                    if seg.health_min.is_some_and(|m| health < m) || seg.health_max.is_some_and(|m| health > m) {
+                        continue;
+                    }
+                    reasons.push(format!("health {health}"));
+                }
+                if let (Some(q), Some(text)) = (&query, &seg.query) {
+                    let best = memories
+                        .iter()
+                        .filter(|m| m.memory.sentiment.is_some())
+                        .map(|m| (m, dot(&m.vector, q)))
+                        .max_by(|a, b| a.1.total_cmp(&b.1));
+                    match best {
+                        Some((m, score)) if score >= threshold => {
+                            reasons.push(format!(
+                                "said something like \"{text}\" ({score:.2}): {}",
+                                m.memory.text
+                            ));
+                            evidence.push(m.memory.provenance.interaction_id.clone());
+                            evidence.push(m.memory.id.clone());
+                        }
+                        _ => continue,
+                    }
+                }
+                if reasons.is_empty() {
+                    reasons.push("in the segment".into());
+                }
+                let selected = Selected {
+                    customer_id: customer.id.to_string(),
+                    external_id: customer.fields.external_id.clone(),
+                    name: customer.fields.name.clone(),
+                    reason: reasons.join("; "),
+                    evidence,
+                };
+                out.push((customer, selected));
+            }
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// Who the campaign would contact now and why, without queuing anything.
+    pub async fn preview_campaign(&self, principal: &Principal, id: &str) -> Result<Preview, ServiceError> {
+        let campaign = self.get_campaign(principal, id).await?;
+        let selected = self.select(principal, &campaign).await?;
+        Ok(Preview {
+            count: selected.len(),
+            sample: selected.into_iter().take(20).map(|(_, s)| s).collect(),
+        })
+    }
+
+    /// Runs the campaign now: queues an item for each selected customer under the contact rules.
+    pub async fn run_campaign(&self, principal: &Principal, id: &str, trigger: &str) -> Result<JobRun, ServiceError> {
+        require(principal, Scope::Write)?;
+        let mut campaign = self.get_campaign(principal, id).await?;
+        let now = self.now();
+        let mut run = JobRun {
+            id: format!("run_{}", ulid::Ulid::new().to_string().to_lowercase()),
+            job_id: format!("campaign:{}", campaign.id),
+            trigger: trigger.to_owned(),
+            started_at: now,
+            ..Default::default()
+        };
+        run.customers_scanned = self.count_customers(principal).await?;
+        for (customer, selected) in self.select(principal, &campaign).await? {
+            run.matches += 1;
+            let request = QueueRequest {
+                customer_id: customer.id.to_string(),
+                reason_code: format!("campaign:{}", campaign.id),
+                reason: format!("{}: {}", campaign.fields.name, selected.reason),
+                evidence: Vec::new(),
+                channels: campaign.fields.outreach.channels.clone(),
+                templates: campaign.fields.outreach.templates.clone(),
+                topic: campaign.fields.segment.query.clone(),
+                priority: Some(campaign.fields.outreach.priority),
+                not_before: None,
+                expires_at: None,
+                cooldown_hours: Some(campaign.fields.cooldown_hours),
+            };
+            let source = OutreachSource {
+                kind: "campaign".into(),
+                id: campaign.id.clone(),
+            };
+            match self.queue_outreach(principal, source, request).await {
+                Ok(QueueOutcome::Queued { .. }) => run.queued += 1,
+                Ok(QueueOutcome::Skipped { rule }) => {
+                    let rule = serde_json::to_value(rule)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default();
+                    *run.skipped.entry(rule).or_default() += 1;
+                }
+                Err(e) => run.errors.push(format!("{}: {e}", customer.fields.external_id)),
+            }
+        }
+        run.finished_at = Some(self.now());
+        campaign.last_run_at = Some(now);
+        let (stored_run, stored_campaign) = (run.clone(), campaign);
+        self.blocking(move |s| {
+            s.save_job_run(&stored_run)?;
+            s.put_campaign(&stored_campaign)
+        })
+        .await?;
+        Ok(run)
+    }
+
+    /// Runs every scheduled campaign whose latest scheduled time is after its last run (or its creation).
+    pub async fn tick_campaigns(&self) -> Result<(), ServiceError> {
+        let now = self.now();
+        for ws in self
+            .list_workspaces(&super::operator(crate::domain::WorkspaceId::default_workspace()))
+            .await?
+        {
+            let principal = super::operator(ws.id.clone());
+            for campaign in self.list_campaigns(&principal).await? {
+                let Some(schedule) = &campaign.fields.schedule else {
+                    continue;
+                };
+                let Ok(tz) = chrono_tz::Tz::from_str(&campaign.fields.timezone) else {
+                    continue;
+                };
+                let Ok(cron) = crate::domain::schedule::parse_cron(schedule) else {
+                    continue;
+                };
+                let Ok(due) = cron.find_previous_occurrence(&now.with_timezone(&tz), true) else {
+                    continue;
+                };
+                if due.with_timezone(&chrono::Utc) > campaign.last_run_at.unwrap_or(campaign.created_at) {
+                    if let Err(e) = self.run_campaign(&principal, &campaign.id, "schedule").await {
+                        tracing::error!(campaign = %campaign.id, error = %e, "campaign run failed");
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
