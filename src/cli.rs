@@ -187,12 +187,20 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<ExitCode> {
     let app = Application::build(settings, None).await?;
     if demo {
         match startup::load_demo(&app.services, &settings.demo_dir).await? {
-            Some(stats) => tracing::info!(
-                records = stats.records,
-                created = stats.created,
-                failed = stats.failed,
-                "demo fixtures loaded"
-            ),
+            Some(stats) => {
+                tracing::info!(
+                    records = stats.records,
+                    created = stats.created,
+                    failed = stats.failed,
+                    "demo fixtures loaded"
+                );
+                // A first look at the proactive side: every enabled job runs once over the demo data.
+                for job in app.jobs.definitions().into_iter().filter(|j| j.enabled) {
+                    if let Some(Ok(run)) = app.jobs.run(&app.services, &job.id, None, "demo").await {
+                        tracing::info!(job = %job.id, matches = run.matches, queued = run.queued, "demo job run");
+                    }
+                }
+            }
             None => tracing::info!("store already holds customers; demo fixtures not loaded"),
         }
         let key = app.services.issue_demo_key(&WorkspaceId::default_workspace()).await?;

@@ -45,6 +45,9 @@ pub struct JobDefinition {
     /// The same customer, reason and evidence give no second item within this many hours.
     #[serde(default = "week")]
     pub cooldown_hours: u32,
+    /// Only customers whose health (0-100) is at most this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_health: Option<u8>,
     /// The detector and its parameters.
     #[schema(value_type = Object)]
     pub detector: Detector,

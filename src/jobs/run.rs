@@ -35,6 +35,12 @@ pub async fn findings(
                 memories: &memories,
                 incidents: &incidents,
             };
+            let healthy_enough = job
+                .max_health
+                .is_some_and(|max| crate::domain::health::compute(&snapshot, now).score > max);
+            if healthy_enough {
+                continue;
+            }
             if let Some(finding) = job.detector.detect(&snapshot, now) {
                 out.push((customer, finding));
             }

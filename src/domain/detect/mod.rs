@@ -96,3 +96,6 @@ pub fn topic(i: &Interaction) -> String {
         text.split_whitespace().take(8).collect::<Vec<_>>().join(" ")
     })
 }
+
+#[cfg(test)]
+mod tests;
