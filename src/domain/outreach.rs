@@ -123,6 +123,18 @@ pub enum SkipRule {
     Duplicate,
 }
 
+impl SkipRule {
+    /// The rule's snake_case code, as in JSON.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::DoNotContact => "do_not_contact",
+            Self::NoConsent => "no_consent",
+            Self::WeeklyCap => "weekly_cap",
+            Self::Duplicate => "duplicate",
+        }
+    }
+}
+
 /// Where a new item goes.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Placement {

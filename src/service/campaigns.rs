@@ -256,10 +256,7 @@ impl Services {
             match self.queue_outreach(principal, source, request).await {
                 Ok(QueueOutcome::Queued { .. }) => run.queued += 1,
                 Ok(QueueOutcome::Skipped { rule }) => {
-                    let rule = serde_json::to_value(rule)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default();
+                    let rule = rule.code().to_owned();
                     *run.skipped.entry(rule).or_default() += 1;
                 }
                 Err(e) => run.errors.push(format!("{}: {e}", customer.fields.external_id)),

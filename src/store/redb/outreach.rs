@@ -75,7 +75,26 @@ impl<'t> Queue<'t> {
     }
 }
 
-/// Proactive contacts of a customer in the week before `now`: sent in the last 7 days, or being sent.
+/// How many of a customer's items pass `counts`.
+fn count_items(
+    by_customer: &impl ReadableTable<(&'static str, &'static str, &'static str), &'static str>,
+    items: &impl ReadableTable<(&'static str, &'static str), &'static [u8]>,
+    ws: &str,
+    cid: &str,
+    counts: impl Fn(&OutreachItem) -> bool,
+) -> Result<u32, StoreError> {
+    let end = upper("");
+    let mut count = 0;
+    for entry in by_customer.range((ws, cid, "")..(ws, cid, end.as_str()))? {
+        let (key, _) = entry?;
+        if let Some(v) = items.get((ws, key.value().2))? {
+            count += u32::from(counts(&decode("outreach", v.value())?));
+        }
+    }
+    Ok(count)
+}
+
+/// Contacts that count against the weekly cap at claim time: sent in the last 7 days, or being sent.
 fn contacts_this_week(
     by_customer: &impl ReadableTable<(&'static str, &'static str, &'static str), &'static str>,
     items: &Items<'_>,
@@ -83,21 +102,11 @@ fn contacts_this_week(
     cid: &str,
     now: DateTime<Utc>,
 ) -> Result<u32, StoreError> {
-    let end = upper("");
-    let mut count = 0;
-    for entry in by_customer.range((ws, cid, "")..(ws, cid, end.as_str()))? {
-        let (key, _) = entry?;
-        if let Some(v) = items.get((ws, key.value().2))? {
-            let item: OutreachItem = decode("outreach", v.value())?;
-            let contact = match item.state {
-                OutreachState::Sent => item.sent_at.is_some_and(|t| t >= now - Duration::days(7)),
-                OutreachState::Claimed => true,
-                _ => false,
-            };
-            count += u32::from(contact);
-        }
-    }
-    Ok(count)
+    count_items(by_customer, items, ws, cid, |item| match item.state {
+        OutreachState::Sent => item.sent_at.is_some_and(|t| t >= now - Duration::days(7)),
+        OutreachState::Claimed => true,
+        _ => false,
+    })
 }
 
 impl OutreachRepo for RedbStore {
@@ -164,21 +173,12 @@ impl OutreachRepo for RedbStore {
         let txn = self.db.begin_read()?;
         let ids = txn.open_table(OUTREACH_BY_CUSTOMER)?;
         let items = txn.open_table(OUTREACH)?;
-        let end = upper("");
-        let mut count = 0;
-        for entry in ids.range((ws, cid, "")..(ws, cid, end.as_str()))? {
-            let (key, _) = entry?;
-            if let Some(v) = items.get((ws, key.value().2))? {
-                let item: OutreachItem = decode("outreach", v.value())?;
-                let contact = match item.state {
-                    OutreachState::Sent => item.sent_at.is_some_and(|t| t >= since),
-                    OutreachState::Claimed | OutreachState::Queued => true,
-                    _ => false,
-                };
-                count += u32::from(contact);
-            }
-        }
-        Ok(count)
+        // At queue time, items already queued count too: they will be sent within the week.
+        count_items(&ids, &items, ws, cid, |item| match item.state {
+            OutreachState::Sent => item.sent_at.is_some_and(|t| t >= since),
+            OutreachState::Claimed | OutreachState::Queued => true,
+            _ => false,
+        })
     }
 
     fn claim(
@@ -284,10 +284,7 @@ impl OutreachRepo for RedbStore {
                     }
                     Recheck::Cancel(rule) => {
                         item.state = OutreachState::Cancelled;
-                        let rule = serde_json::to_value(rule)
-                            .ok()
-                            .and_then(|v| v.as_str().map(str::to_owned))
-                            .unwrap_or_default();
+                        let rule = rule.code().to_owned();
                         item.error = Some(format!("cancelled at claim: {rule}"));
                         queue.put(Some(&old), &item)?;
                     }
