@@ -129,18 +129,7 @@ impl CustomerFields {
 
     /// Applies a JSON merge patch (RFC 7396) to these fields and validates the result.
     pub fn merge_patched(&self, patch: &Value) -> Result<Self, InvalidInput> {
-        if !patch.is_object() {
-            return Err(InvalidInput::new(
-                "invalid_body",
-                "",
-                "a merge patch must be a JSON object",
-            ));
-        }
-        let mut doc = serde_json::to_value(self).expect("customer fields serialise to JSON");
-        super::merge_patch::apply(&mut doc, patch);
-        let patched: Self =
-            serde_json::from_value(doc).map_err(|e| InvalidInput::new("invalid_body", "", e.to_string()))?;
-        patched.validated()
+        super::merge_patch::patched(self, patch)?.validated()
     }
 }
 

@@ -1,6 +1,10 @@
 //! JSON Merge Patch (RFC 7396).
 
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use serde_json::Value;
+
+use super::InvalidInput;
 
 /// Applies `patch` to `target` as RFC 7396 describes: objects merge key by key, `null` removes a key, anything
 /// else replaces the target value.
@@ -22,6 +26,21 @@ pub fn apply(target: &mut Value, patch: &Value) {
             apply(target_map.entry(key.clone()).or_insert(Value::Null), value);
         }
     }
+}
+
+/// `value` with a merge patch applied, read back as its type. The patch must be an object; a result that is not
+/// a valid `T` (wrong type, unknown field) is `invalid_body`.
+pub fn patched<T: Serialize + DeserializeOwned>(value: &T, patch: &Value) -> Result<T, InvalidInput> {
+    if !patch.is_object() {
+        return Err(InvalidInput::new(
+            "invalid_body",
+            "",
+            "a merge patch must be a JSON object",
+        ));
+    }
+    let mut doc = serde_json::to_value(value).expect("patchable types serialise to JSON");
+    apply(&mut doc, patch);
+    serde_json::from_value(doc).map_err(|e| InvalidInput::new("invalid_body", "", e.to_string()))
 }
 
 #[cfg(test)]

@@ -255,18 +255,7 @@ impl Preferences {
 
     /// Applies a merge patch (RFC 7396) to these preferences, then validates the result.
     pub fn merge_patched(&self, patch: &Value, now: DateTime<Utc>, source: &str) -> Result<Self, InvalidInput> {
-        if !patch.is_object() {
-            return Err(InvalidInput::new(
-                "invalid_body",
-                "",
-                "a merge patch must be a JSON object",
-            ));
-        }
-        let mut doc = serde_json::to_value(self).expect("preferences serialise to JSON");
-        super::merge_patch::apply(&mut doc, patch);
-        let patched: Self =
-            serde_json::from_value(doc).map_err(|e| InvalidInput::new("invalid_body", "", e.to_string()))?;
-        patched.validated(now, source)
+        super::merge_patch::patched(self, patch)?.validated(now, source)
     }
 
     /// The fields that differ between `self` (old) and `new`, as (field, old, new), in a stable order.

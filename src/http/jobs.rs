@@ -194,14 +194,11 @@ pub async fn update_job(
 ) -> Result<web::Json<JobView>, ApiError> {
     operator_only(&principal)?;
     let current = jobs.get(&path.id).ok_or_else(|| job_not_found(&path.id))?;
-    let mut doc = serde_json::to_value(&current).expect("definitions serialise");
-    crate::domain::merge_patch::apply(&mut doc, &body.into_inner());
-    let definition: JobDefinition = serde_json::from_value(doc).map_err(|e| {
-        ApiError::from(ServiceError::Invalid(crate::domain::InvalidInput::new(
-            "invalid_job",
-            "",
-            e.to_string(),
-        )))
+    let definition = crate::domain::merge_patch::patched(&current, &body.into_inner()).map_err(|e| {
+        ApiError::from(ServiceError::Invalid(crate::domain::InvalidInput {
+            code: "invalid_job",
+            ..e
+        }))
     })?;
     if definition.id != current.id {
         return Err(ServiceError::Invalid(crate::domain::InvalidInput::new(

@@ -113,11 +113,7 @@ impl Services {
     ) -> Result<Campaign, ServiceError> {
         require(principal, Scope::Write)?;
         let mut campaign = self.get_campaign(principal, id).await?;
-        let mut doc = serde_json::to_value(&campaign.fields).expect("campaigns serialise");
-        crate::domain::merge_patch::apply(&mut doc, &patch);
-        let input: CampaignInput =
-            serde_json::from_value(doc).map_err(|e| InvalidInput::new("invalid_body", "", e.to_string()))?;
-        campaign.fields = check(input)?;
+        campaign.fields = check(crate::domain::merge_patch::patched(&campaign.fields, &patch)?)?;
         campaign.updated_at = self.now();
         let stored = campaign.clone();
         self.blocking(move |s| s.put_campaign(&stored)).await?;

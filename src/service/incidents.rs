@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use super::{require, ServiceError, Services};
 use crate::domain::incident::{Incident, IncidentInput};
-use crate::domain::{InvalidInput, Principal, Scope, WorkspaceId};
+use crate::domain::{Principal, Scope, WorkspaceId};
 
 impl Services {
     /// Declares an incident.
@@ -36,11 +36,7 @@ impl Services {
     ) -> Result<Incident, ServiceError> {
         require(principal, Scope::Write)?;
         let mut incident = self.get_incident(principal, id).await?;
-        let mut doc = serde_json::to_value(&incident.fields).expect("incident serialises");
-        crate::domain::merge_patch::apply(&mut doc, &patch);
-        let input: IncidentInput =
-            serde_json::from_value(doc).map_err(|e| InvalidInput::new("invalid_body", "", e.to_string()))?;
-        incident.fields = input.validated()?;
+        incident.fields = crate::domain::merge_patch::patched(&incident.fields, &patch)?.validated()?;
         incident.updated_at = self.now();
         let stored = incident.clone();
         self.blocking(move |s| s.put_incident(&stored)).await?;

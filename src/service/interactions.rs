@@ -196,10 +196,7 @@ impl Services {
         let _guard = self.write_lock.lock().await;
         let customer = self.customer_for(principal, customer_id).await?;
         let current = self.find_interaction(&customer, interaction).await?;
-        let mut doc = serde_json::to_value(&current.fields).expect("interaction serialises");
-        crate::domain::merge_patch::apply(&mut doc, &patch);
-        let mut input: InteractionInput =
-            serde_json::from_value(doc).map_err(|e| InvalidInput::new("invalid_body", "", e.to_string()))?;
+        let mut input = crate::domain::merge_patch::patched(&current.fields, &patch)?;
         if input.external_id != current.fields.external_id {
             return Err(InvalidInput::new(
                 "invalid_field",
