@@ -8,7 +8,7 @@ use crate::domain::detect::{Finding, Snapshot};
 use crate::domain::job_run::JobRun;
 use crate::domain::outreach::OutreachSource;
 use crate::domain::{Customer, WorkspaceId};
-use crate::service::outreach::{QueueOutcome, QueueRequest};
+use crate::service::outreach::Target;
 use crate::service::{operator, ServiceError, Services};
 
 /// Every customer of `workspace` the job's detector matches at `now`, with its finding (nothing is queued).
@@ -82,31 +82,28 @@ pub async fn run(
         let principal = operator(ws.clone());
         for (customer, finding) in findings(services, job, &ws, now).await? {
             record.matches += 1;
-            let request = QueueRequest {
+            let target = Target {
                 customer_id: customer.id.to_string(),
+                external_id: customer.fields.external_id.clone(),
                 reason_code: finding.reason_code,
                 reason: finding.reason,
                 evidence: finding.evidence,
-                channels: job.outreach.channels.clone(),
-                templates: job.outreach.templates.clone(),
                 topic: Some(finding.topic),
-                priority: Some(job.outreach.priority),
-                not_before: None,
-                expires_at: None,
-                cooldown_hours: Some(job.cooldown_hours),
             };
             let source = OutreachSource {
                 kind: "job".into(),
                 id: job.id.clone(),
             };
-            match services.queue_outreach(&principal, source, request).await {
-                Ok(QueueOutcome::Queued { .. }) => record.queued += 1,
-                Ok(QueueOutcome::Skipped { rule }) => {
-                    let rule = rule.code().to_owned();
-                    *record.skipped.entry(rule).or_default() += 1;
-                }
-                Err(e) => record.errors.push(format!("{}: {e}", customer.fields.external_id)),
-            }
+            services
+                .queue_into_run(
+                    &principal,
+                    source,
+                    &job.outreach,
+                    job.cooldown_hours,
+                    target,
+                    &mut record,
+                )
+                .await;
         }
         record.customers_scanned += services.count_customers(&principal).await?;
     }

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::outreach::{QueueOutcome, QueueRequest};
+use super::outreach::Target;
 use super::{require, ServiceError, Services};
 use crate::domain::campaign::{Campaign, CampaignInput};
 use crate::domain::detect::Snapshot;
@@ -232,31 +232,21 @@ impl Services {
         run.customers_scanned = self.count_customers(principal).await?;
         for (customer, selected) in self.select(principal, &campaign).await? {
             run.matches += 1;
-            let request = QueueRequest {
+            let target = Target {
                 customer_id: customer.id.to_string(),
+                external_id: customer.fields.external_id.clone(),
                 reason_code: format!("campaign:{}", campaign.id),
                 reason: format!("{}: {}", campaign.fields.name, selected.reason),
                 evidence: Vec::new(),
-                channels: campaign.fields.outreach.channels.clone(),
-                templates: campaign.fields.outreach.templates.clone(),
                 topic: campaign.fields.segment.query.clone(),
-                priority: Some(campaign.fields.outreach.priority),
-                not_before: None,
-                expires_at: None,
-                cooldown_hours: Some(campaign.fields.cooldown_hours),
             };
             let source = OutreachSource {
                 kind: "campaign".into(),
                 id: campaign.id.clone(),
             };
-            match self.queue_outreach(principal, source, request).await {
-                Ok(QueueOutcome::Queued { .. }) => run.queued += 1,
-                Ok(QueueOutcome::Skipped { rule }) => {
-                    let rule = rule.code().to_owned();
-                    *run.skipped.entry(rule).or_default() += 1;
-                }
-                Err(e) => run.errors.push(format!("{}: {e}", customer.fields.external_id)),
-            }
+            let (spec, cooldown) = (&campaign.fields.outreach, campaign.fields.cooldown_hours);
+            self.queue_into_run(principal, source, spec, cooldown, target, &mut run)
+                .await;
         }
         run.finished_at = Some(self.now());
         campaign.last_run_at = Some(now);

@@ -125,6 +125,22 @@ fn pick_template(templates: &BTreeMap<String, String>, lang: &str, tone: Option<
     keys.iter().find_map(|k| templates.get(k).cloned())
 }
 
+/// Who a job or campaign wants to reach, and why: what it passes to [`Services::queue_into_run`].
+pub struct Target {
+    /// The customer.
+    pub customer_id: String,
+    /// The customer's external id, for error lines.
+    pub external_id: String,
+    /// Stable reason code (part of the de-duplication key).
+    pub reason_code: String,
+    /// The reason in words.
+    pub reason: String,
+    /// Memory and interaction ids.
+    pub evidence: Vec<String>,
+    /// What `{topic}` stands for.
+    pub topic: Option<String>,
+}
+
 impl Services {
     /// Queues an item under the contact rules (also used by jobs and campaigns, with their own source).
     pub async fn queue_outreach(
@@ -234,6 +250,37 @@ impl Services {
             Enqueued::Duplicate(_) => Ok(QueueOutcome::Skipped {
                 rule: SkipRule::Duplicate,
             }),
+        }
+    }
+
+    /// Queues one item for a job or campaign run with its outreach spec, and counts the outcome in `run`
+    /// (queued, skipped by rule, or an error line).
+    pub async fn queue_into_run(
+        &self,
+        principal: &Principal,
+        source: OutreachSource,
+        spec: &crate::domain::outreach::OutreachSpec,
+        cooldown_hours: u32,
+        target: Target,
+        run: &mut crate::domain::job_run::JobRun,
+    ) {
+        let request = QueueRequest {
+            customer_id: target.customer_id,
+            reason_code: target.reason_code,
+            reason: target.reason,
+            evidence: target.evidence,
+            channels: spec.channels.clone(),
+            templates: spec.templates.clone(),
+            topic: target.topic,
+            priority: Some(spec.priority),
+            not_before: None,
+            expires_at: None,
+            cooldown_hours: Some(cooldown_hours),
+        };
+        match self.queue_outreach(principal, source, request).await {
+            Ok(QueueOutcome::Queued { .. }) => run.queued += 1,
+            Ok(QueueOutcome::Skipped { rule }) => *run.skipped.entry(rule.code().to_owned()).or_default() += 1,
+            Err(e) => run.errors.push(format!("{}: {e}", target.external_id)),
         }
     }
 
