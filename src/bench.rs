@@ -75,12 +75,13 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1000.0
 }
 
-fn resident_mib() -> f64 {
+/// A memory figure of this process from /proc/self/status, in MiB: `VmRSS:` (resident now) or `VmHWM:` (peak).
+pub(crate) fn memory_mib(field: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
+                .find(|l| l.starts_with(field))
                 .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
         })
         .map_or(0.0, |kb| kb / 1024.0)
@@ -118,13 +119,13 @@ pub async fn run(settings: &Settings, n: usize, memories: usize) -> anyhow::Resu
         "store: {total} memories, {:.1} MiB on disk ({:.0} bytes per memory), resident memory {:.0} MiB",
         std::fs::metadata(&file)?.len() as f64 / 1048576.0,
         std::fs::metadata(&file)?.len() as f64 / total as f64,
-        resident_mib()
+        memory_mib("VmRSS:")
     );
     for (label, customer) in [("100 memories", &small), ("2,000 memories", &large)] {
         latency(&services, label, customer).await?;
     }
     search(&services).await?;
-    println!("resident memory at the end: {:.0} MiB", resident_mib());
+    println!("resident memory at the end: {:.0} MiB", memory_mib("VmRSS:"));
     Ok(())
 }
 

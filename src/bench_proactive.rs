@@ -9,6 +9,7 @@ use std::time::Instant;
 use chrono::{Duration, NaiveDate, Utc};
 use rand::{Rng, SeedableRng};
 
+use crate::bench::memory_mib;
 use crate::config::Settings;
 use crate::domain::interaction::{
     AuthorRole, HandledBy, Interaction, InteractionChannel, InteractionInput, InteractionStatus, Message,
@@ -42,17 +43,6 @@ const AGENT_LINES: [&str; 4] = [
     "Could you send me a screenshot of the error?",
 ];
 
-fn resident(field: &str) -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
 /// Runs the proactive benchmark.
 pub async fn run(settings: &Settings, customers: usize, memories: usize) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
@@ -68,7 +58,7 @@ pub async fn run(settings: &Settings, customers: usize, memories: usize) -> anyh
         "population: {customers} customers, {} memories, built in {:.1} s; resident {:.0} MiB",
         services.index().len(),
         t.elapsed().as_secs_f64(),
-        resident("VmRSS:")
+        memory_mib("VmRSS:")
     );
     let jobs = Jobs::new(definition::load_dir(&settings.jobs_dir)?);
     let t = Instant::now();
@@ -92,7 +82,7 @@ pub async fn run(settings: &Settings, customers: usize, memories: usize) -> anyh
     println!(
         "full run of all jobs: {:.1} s, {queued} items queued; peak resident memory {:.0} MiB",
         t.elapsed().as_secs_f64(),
-        resident("VmHWM:")
+        memory_mib("VmHWM:")
     );
     claim_ack(&services).await
 }
