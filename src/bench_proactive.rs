@@ -233,55 +233,36 @@ async fn populate(services: &Services, customers: usize, memories: usize) -> any
 async fn claim_ack(services: &Services) -> anyhow::Result<()> {
     let principal = operator(WorkspaceId::default_workspace());
     // A fresh batch of items on the generated customers (one each, well within their weekly cap).
-    let customers = services
-        .list_customers(&principal, Default::default(), None, 100)
-        .await?;
     let mut target = 0usize;
-    let mut cursor = None;
     let t = Instant::now();
-    'fill: loop {
-        let page = services
-            .list_customers(&principal, Default::default(), cursor.clone(), 100)
-            .await?;
-        for c in &page.items {
-            let request = QueueRequest {
-                customer_id: c.id.to_string(),
-                reason_code: "bench".into(),
-                reason: "bench".into(),
-                evidence: vec![],
-                channels: vec![Channel::Email],
-                templates: BTreeMap::from([("en".to_owned(), "Hello {first_name}".to_owned())]),
-                topic: None,
-                priority: None,
-                not_before: None,
-                expires_at: None,
-                cooldown_hours: Some(0),
-            };
-            if matches!(
-                services
-                    .queue_outreach(
-                        &principal,
-                        crate::domain::outreach::OutreachSource {
-                            kind: "manual".into(),
-                            id: "bench".into()
-                        },
-                        request
-                    )
-                    .await?,
-                crate::service::outreach::QueueOutcome::Queued { .. }
-            ) {
-                target += 1;
-            }
-            if target >= 2_000 {
-                break 'fill;
-            }
+    for c in services.all_customers(&principal, Default::default()).await? {
+        if target >= 2_000 {
+            break;
         }
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => break,
+        let request = QueueRequest {
+            customer_id: c.id.to_string(),
+            reason_code: "bench".into(),
+            reason: "bench".into(),
+            evidence: vec![],
+            channels: vec![Channel::Email],
+            templates: BTreeMap::from([("en".to_owned(), "Hello {first_name}".to_owned())]),
+            topic: None,
+            priority: None,
+            not_before: None,
+            expires_at: None,
+            cooldown_hours: Some(0),
+        };
+        let source = crate::domain::outreach::OutreachSource {
+            kind: "manual".into(),
+            id: "bench".into(),
+        };
+        if matches!(
+            services.queue_outreach(&principal, source, request).await?,
+            crate::service::outreach::QueueOutcome::Queued { .. }
+        ) {
+            target += 1;
         }
     }
-    drop(customers);
     println!(
         "queued {target} items by hand in {:.1} s ({:.0} items/s)",
         t.elapsed().as_secs_f64(),

@@ -18,38 +18,41 @@ pub async fn findings(
     workspace: &WorkspaceId,
     now: DateTime<Utc>,
 ) -> Result<Vec<(Customer, Finding)>, ServiceError> {
+    let customers = services
+        .all_customers(&operator(workspace.clone()), Default::default())
+        .await?;
+    findings_among(services, job, workspace, customers, now).await
+}
+
+/// The detector's matches among `customers` of `workspace`.
+async fn findings_among(
+    services: &Services,
+    job: &JobDefinition,
+    workspace: &WorkspaceId,
+    customers: Vec<Customer>,
+    now: DateTime<Utc>,
+) -> Result<Vec<(Customer, Finding)>, ServiceError> {
     let incidents = services.incidents_embedded(workspace).await?;
-    let principal = operator(workspace.clone());
     let mut out = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = services
-            .list_customers(&principal, Default::default(), cursor, 100)
-            .await?;
-        for customer in &page.items {
-            let (customer, interactions, memories) =
-                services.customer_history(&principal, customer.id.as_str()).await?;
-            let snapshot = Snapshot {
-                customer: &customer,
-                interactions: &interactions,
-                memories: &memories,
-                incidents: &incidents,
-            };
-            let healthy_enough = job
-                .max_health
-                .is_some_and(|max| crate::domain::health::compute(&snapshot, now).score > max);
-            if healthy_enough {
-                continue;
-            }
-            if let Some(finding) = job.detector.detect(&snapshot, now) {
-                out.push((customer, finding));
-            }
+    for customer in customers {
+        let (interactions, memories) = services.history(&customer).await?;
+        let snapshot = Snapshot {
+            customer: &customer,
+            interactions: &interactions,
+            memories: &memories,
+            incidents: &incidents,
+        };
+        let healthy_enough = job
+            .max_health
+            .is_some_and(|max| crate::domain::health::compute(&snapshot, now).score > max);
+        if healthy_enough {
+            continue;
         }
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => return Ok(out),
+        if let Some(finding) = job.detector.detect(&snapshot, now) {
+            out.push((customer, finding));
         }
     }
+    Ok(out)
 }
 
 /// Runs `job` at `now` over `workspaces` (every workspace when `None`) and records the run.
@@ -80,7 +83,9 @@ pub async fn run(
     };
     for ws in workspaces {
         let principal = operator(ws.clone());
-        for (customer, finding) in findings(services, job, &ws, now).await? {
+        let customers = services.all_customers(&principal, Default::default()).await?;
+        record.customers_scanned += customers.len() as u64;
+        for (customer, finding) in findings_among(services, job, &ws, customers, now).await? {
             record.matches += 1;
             let target = Target {
                 customer_id: customer.id.to_string(),
@@ -105,7 +110,6 @@ pub async fn run(
                 )
                 .await;
         }
-        record.customers_scanned += services.count_customers(&principal).await?;
     }
     record.finished_at = Some(services.now().max(now));
     tracing::info!(

@@ -116,24 +116,15 @@ impl Services {
             plan: req.plan.clone(),
             updated_since: None,
         };
-        let ws = principal.workspace.clone();
         // Profile filters need the customer records; without them only the matched customers are read.
         let allowed: Option<HashMap<String, crate::domain::Customer>> =
             if profile.tag.is_some() || profile.plan.is_some() {
                 Some(
-                    self.blocking(move |s| {
-                        let mut all = HashMap::new();
-                        let mut after: Option<String> = None;
-                        loop {
-                            let page = s.list_customers(&ws, &profile, after.as_deref(), 1000)?;
-                            after = page.next_cursor.clone();
-                            all.extend(page.items.into_iter().map(|c| (c.id.to_string(), c)));
-                            if after.is_none() {
-                                return Ok(all);
-                            }
-                        }
-                    })
-                    .await?,
+                    self.all_customers(principal, profile)
+                        .await?
+                        .into_iter()
+                        .map(|c| (c.id.to_string(), c))
+                        .collect(),
                 )
             } else {
                 None

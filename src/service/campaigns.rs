@@ -150,61 +150,54 @@ impl Services {
         };
         let now = self.now();
         let mut out = Vec::new();
-        let mut cursor = None;
-        loop {
-            let page = self.list_customers(principal, filter.clone(), cursor, 100).await?;
-            for c in &page.items {
-                let (customer, interactions, memories) = self.customer_history(principal, c.id.as_str()).await?;
-                let mut reasons = Vec::new();
-                let mut evidence = Vec::new();
-                if seg.health_min.is_some() || seg.health_max.is_some() {
-                    let snapshot = Snapshot {
-                        customer: &customer,
-                        interactions: &interactions,
-                        memories: &memories,
-                        incidents: &[],
-                    };
-                    let health = compute(&snapshot, now).score;
-                    if seg.health_min.is_some_and(|m| health < m) || seg.health_max.is_some_and(|m| health > m) {
-                        continue;
-                    }
-                    reasons.push(format!("health {health}"));
-                }
-                if let (Some(q), Some(text)) = (&query, &seg.query) {
-                    let best = memories
-                        .iter()
-                        .filter(|m| m.memory.sentiment.is_some())
-                        .map(|m| (m, dot(&m.vector, q)))
-                        .max_by(|a, b| a.1.total_cmp(&b.1));
-                    match best {
-                        Some((m, score)) if score >= threshold => {
-                            reasons.push(format!(
-                                "said something like \"{text}\" ({score:.2}): {}",
-                                m.memory.text
-                            ));
-                            evidence.push(m.memory.provenance.interaction_id.clone());
-                            evidence.push(m.memory.id.clone());
-                        }
-                        _ => continue,
-                    }
-                }
-                if reasons.is_empty() {
-                    reasons.push("in the segment".into());
-                }
-                let selected = Selected {
-                    customer_id: customer.id.to_string(),
-                    external_id: customer.fields.external_id.clone(),
-                    name: customer.fields.name.clone(),
-                    reason: reasons.join("; "),
-                    evidence,
+        for customer in self.all_customers(principal, filter).await? {
+            let (interactions, memories) = self.history(&customer).await?;
+            let mut reasons = Vec::new();
+            let mut evidence = Vec::new();
+            if seg.health_min.is_some() || seg.health_max.is_some() {
+                let snapshot = Snapshot {
+                    customer: &customer,
+                    interactions: &interactions,
+                    memories: &memories,
+                    incidents: &[],
                 };
-                out.push((customer, selected));
+                let health = compute(&snapshot, now).score;
+                if seg.health_min.is_some_and(|m| health < m) || seg.health_max.is_some_and(|m| health > m) {
+                    continue;
+                }
+                reasons.push(format!("health {health}"));
             }
-            match page.next_cursor {
-                Some(c) => cursor = Some(c),
-                None => return Ok(out),
+            if let (Some(q), Some(text)) = (&query, &seg.query) {
+                let best = memories
+                    .iter()
+                    .filter(|m| m.memory.sentiment.is_some())
+                    .map(|m| (m, dot(&m.vector, q)))
+                    .max_by(|a, b| a.1.total_cmp(&b.1));
+                match best {
+                    Some((m, score)) if score >= threshold => {
+                        reasons.push(format!(
+                            "said something like \"{text}\" ({score:.2}): {}",
+                            m.memory.text
+                        ));
+                        evidence.push(m.memory.provenance.interaction_id.clone());
+                        evidence.push(m.memory.id.clone());
+                    }
+                    _ => continue,
+                }
             }
+            if reasons.is_empty() {
+                reasons.push("in the segment".into());
+            }
+            let selected = Selected {
+                customer_id: customer.id.to_string(),
+                external_id: customer.fields.external_id.clone(),
+                name: customer.fields.name.clone(),
+                reason: reasons.join("; "),
+                evidence,
+            };
+            out.push((customer, selected));
         }
+        Ok(out)
     }
 
     /// Who the campaign would contact now and why, without queuing anything.
@@ -229,7 +222,7 @@ impl Services {
             started_at: now,
             ..Default::default()
         };
-        run.customers_scanned = self.count_customers(principal).await?;
+        run.customers_scanned = self.all_customers(principal, Default::default()).await?.len() as u64;
         for (customer, selected) in self.select(principal, &campaign).await? {
             run.matches += 1;
             let target = Target {

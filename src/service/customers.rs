@@ -113,19 +113,24 @@ impl Services {
             .await?)
     }
 
-    /// How many customers the workspace holds.
-    pub async fn count_customers(&self, principal: &Principal) -> Result<u64, ServiceError> {
+    /// Every customer of the caller's workspace passing `filter`, in creation order (read page by page in one
+    /// blocking call).
+    pub async fn all_customers(
+        &self,
+        principal: &Principal,
+        filter: CustomerFilter,
+    ) -> Result<Vec<Customer>, ServiceError> {
         require(principal, Scope::Read)?;
         let ws = principal.workspace.clone();
         Ok(self
             .blocking(move |s| {
-                let (mut n, mut after) = (0u64, None::<String>);
+                let (mut all, mut after) = (Vec::new(), None::<String>);
                 loop {
-                    let page = s.list_customers(&ws, &CustomerFilter::default(), after.as_deref(), 1000)?;
-                    n += page.items.len() as u64;
+                    let page = s.list_customers(&ws, &filter, after.as_deref(), 1000)?;
+                    all.extend(page.items);
                     after = page.next_cursor;
                     if after.is_none() {
-                        return Ok(n);
+                        return Ok(all);
                     }
                 }
             })

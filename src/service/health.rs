@@ -49,17 +49,9 @@ impl Services {
             .await?
         {
             let principal = super::operator(ws.id.clone());
-            let mut cursor = None;
-            loop {
-                let page = self.list_customers(&principal, Default::default(), cursor, 100).await?;
-                for c in &page.items {
-                    self.health(&principal, c.id.as_str()).await?;
-                    count += 1;
-                }
-                match page.next_cursor {
-                    Some(c) => cursor = Some(c),
-                    None => break,
-                }
+            for c in self.all_customers(&principal, Default::default()).await? {
+                self.health(&principal, c.id.as_str()).await?;
+                count += 1;
             }
         }
         tracing::info!(customers = count, "health recomputed");

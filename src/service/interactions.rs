@@ -314,10 +314,18 @@ impl Services {
     ) -> Result<(Customer, Vec<Interaction>, Vec<std::sync::Arc<Indexed>>), ServiceError> {
         require(principal, Scope::Read)?;
         let customer = self.customer_for(principal, customer_id).await?;
+        let (interactions, memories) = self.history(&customer).await?;
+        Ok((customer, interactions, memories))
+    }
+
+    /// The interactions and memories of a customer already read.
+    pub async fn history(
+        &self,
+        customer: &Customer,
+    ) -> Result<(Vec<Interaction>, Vec<std::sync::Arc<Indexed>>), ServiceError> {
         let (ws, cid) = (customer.workspace.clone(), customer.id.clone());
         let interactions = self.blocking(move |s| s.list_interactions(&ws, &cid)).await?;
-        let memories = self.index.customer(&customer.workspace, &customer.id);
-        Ok((customer, interactions, memories))
+        Ok((interactions, self.index.customer(&customer.workspace, &customer.id)))
     }
 
     /// Records a job run.
