@@ -11,7 +11,7 @@ use crate::domain::job_run::JobRun;
 use crate::domain::Scope;
 use crate::jobs::definition::JobDefinition;
 use crate::jobs::Jobs;
-use crate::service::{ServiceError, Services};
+use crate::service::{require, require_operator, ServiceError, Services};
 
 /// Path of one job.
 #[derive(Deserialize, IntoParams)]
@@ -51,9 +51,7 @@ pub async fn list_jobs(
     jobs: web::Data<Jobs>,
     Caller(principal): Caller,
 ) -> Result<web::Json<Vec<JobView>>, ApiError> {
-    if !principal.grants(Scope::Read) {
-        return Err(ServiceError::Forbidden { needed: Scope::Read }.into());
-    }
+    require(&principal, Scope::Read)?;
     let mut out = Vec::new();
     for d in jobs.definitions() {
         out.push(view(&services, &d).await?);
@@ -70,9 +68,7 @@ pub async fn get_job(
     Caller(principal): Caller,
     path: web::Path<JobPath>,
 ) -> Result<web::Json<JobView>, ApiError> {
-    if !principal.grants(Scope::Read) {
-        return Err(ServiceError::Forbidden { needed: Scope::Read }.into());
-    }
+    require(&principal, Scope::Read)?;
     let d = jobs.get(&path.id).ok_or_else(|| job_not_found(&path.id))?;
     Ok(web::Json(view(&services, &d).await?))
 }
@@ -93,9 +89,7 @@ pub async fn run_job(
     Caller(principal): Caller,
     path: web::Path<JobPath>,
 ) -> Result<HttpResponse, ApiError> {
-    if !principal.grants(Scope::Admin) {
-        return Err(ServiceError::Forbidden { needed: Scope::Admin }.into());
-    }
+    require(&principal, Scope::Admin)?;
     if jobs.get(&path.id).is_none() {
         return Err(job_not_found(&path.id));
     }
@@ -120,21 +114,11 @@ pub async fn job_runs(
     Caller(principal): Caller,
     path: web::Path<JobPath>,
 ) -> Result<web::Json<Vec<JobRun>>, ApiError> {
-    if !principal.grants(Scope::Read) {
-        return Err(ServiceError::Forbidden { needed: Scope::Read }.into());
-    }
+    require(&principal, Scope::Read)?;
     if jobs.get(&path.id).is_none() {
         return Err(job_not_found(&path.id));
     }
     Ok(web::Json(services.job_runs(&path.id, 50).await?))
-}
-
-fn operator_only(principal: &crate::domain::Principal) -> Result<(), ApiError> {
-    if principal.grants(Scope::Admin) && principal.workspace.as_str() == crate::domain::WorkspaceId::DEFAULT {
-        Ok(())
-    } else {
-        Err(ServiceError::Forbidden { needed: Scope::Admin }.into())
-    }
 }
 
 fn change_error(e: crate::jobs::JobChangeError) -> ApiError {
@@ -166,7 +150,7 @@ pub async fn create_job(
     Caller(principal): Caller,
     body: web::Json<serde_json::Value>,
 ) -> Result<HttpResponse, ApiError> {
-    operator_only(&principal)?;
+    require_operator(&principal)?;
     let definition: JobDefinition = serde_json::from_value(body.into_inner()).map_err(|e| {
         ApiError::from(ServiceError::Invalid(crate::domain::InvalidInput::new(
             "invalid_job",
@@ -192,7 +176,7 @@ pub async fn update_job(
     path: web::Path<JobPath>,
     body: web::Json<serde_json::Value>,
 ) -> Result<web::Json<JobView>, ApiError> {
-    operator_only(&principal)?;
+    require_operator(&principal)?;
     let current = jobs.get(&path.id).ok_or_else(|| job_not_found(&path.id))?;
     let definition = crate::domain::merge_patch::patched(&current, &body.into_inner()).map_err(|e| {
         ApiError::from(ServiceError::Invalid(crate::domain::InvalidInput {
@@ -222,7 +206,7 @@ pub async fn delete_job(
     Caller(principal): Caller,
     path: web::Path<JobPath>,
 ) -> Result<HttpResponse, ApiError> {
-    operator_only(&principal)?;
+    require_operator(&principal)?;
     jobs.delete(&path.id).map_err(change_error)?;
     Ok(HttpResponse::NoContent().finish())
 }

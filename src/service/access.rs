@@ -179,7 +179,8 @@ impl Services {
     }
 }
 
-fn require_operator(principal: &Principal) -> Result<(), ServiceError> {
+/// Checks that `principal` is an operator: an admin of the default workspace.
+pub fn require_operator(principal: &Principal) -> Result<(), ServiceError> {
     require(principal, Scope::Admin)?;
     if principal.workspace.as_str() == WorkspaceId::DEFAULT {
         Ok(())

@@ -22,7 +22,7 @@ pub mod recall;
 use std::sync::Arc;
 
 pub use crate::domain::memory::Retention;
-pub use access::{CreatedKey, CreatedWorkspace};
+pub use access::{require_operator, CreatedKey, CreatedWorkspace};
 pub use clock::{Clock, SystemClock};
 pub use customers::CustomerExport;
 pub use error::ServiceError;
@@ -121,7 +121,7 @@ impl Services {
 }
 
 /// Checks that `principal` holds a scope granting `needed`.
-fn require(principal: &Principal, needed: Scope) -> Result<(), ServiceError> {
+pub fn require(principal: &Principal, needed: Scope) -> Result<(), ServiceError> {
     if principal.grants(needed) {
         Ok(())
     } else {
