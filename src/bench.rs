@@ -20,6 +20,7 @@ use crate::domain::recall::Indexed;
 use crate::domain::text::Lang;
 use crate::domain::{normalise_unit, Customer, CustomerFields, WorkspaceId};
 use crate::embed::Embedder;
+use crate::embed::TextRole;
 use crate::service::across::SearchRequest;
 use crate::service::clock::SystemClock;
 use crate::service::recall::{ContextRequest, RecallQuery};
@@ -133,19 +134,19 @@ async fn embedding(embedder: Arc<dyn Embedder>, n: usize) -> anyhow::Result<()> 
     let texts = sentences(n);
     tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        embedder.embed(&refs[..8])?; // warm-up
+        embedder.embed(&refs[..8], TextRole::Passage)?; // warm-up
         let mut singles = Vec::with_capacity(n);
         let t = Instant::now();
         for text in &refs {
             let one = Instant::now();
-            embedder.embed(&[text])?;
+            embedder.embed(&[text], TextRole::Query)?;
             singles.push(one.elapsed());
         }
         let batch1 = t.elapsed();
         singles.sort();
         let t = Instant::now();
         for chunk in refs.chunks(32) {
-            embedder.embed(chunk)?;
+            embedder.embed(chunk, TextRole::Passage)?;
         }
         let batch32 = t.elapsed();
         let rate = |d: Duration| n as f64 / d.as_secs_f64();
@@ -212,7 +213,7 @@ async fn ingest(services: &Services) -> anyhow::Result<()> {
         let t = Instant::now();
         for batch in &batches {
             let refs: Vec<&str> = batch.iter().map(String::as_str).collect();
-            embedder.embed(&refs)?;
+            embedder.embed(&refs, TextRole::Passage)?;
         }
         Ok(t.elapsed().as_secs_f64())
     })
@@ -240,7 +241,7 @@ async fn build_store(services: &Services, total: usize) -> anyhow::Result<(Custo
     let texts = pool_texts.clone();
     let pool: Vec<Vec<f32>> = tokio::task::spawn_blocking(move || {
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        embedder.embed(&refs)
+        embedder.embed(&refs, TextRole::Passage)
     })
     .await??;
     let small = new_customer(services, "bench-small").await?;

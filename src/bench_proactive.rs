@@ -20,6 +20,7 @@ use crate::domain::recall::Indexed;
 use crate::domain::sentiment::analyse;
 use crate::domain::text::Lang;
 use crate::domain::{normalise_unit, Customer, CustomerFields, WorkspaceId};
+use crate::embed::TextRole;
 use crate::jobs::{definition, Jobs};
 use crate::service::clock::SystemClock;
 use crate::service::outreach::{AckRequest, AckStatus, QueueRequest};
@@ -95,7 +96,7 @@ async fn populate(services: &Services, customers: usize, memories: usize) -> any
     let texts: Vec<String> = pool_texts.iter().map(|s| s.to_string()).collect();
     let pool: Vec<Vec<f32>> = tokio::task::spawn_blocking(move || {
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        embedder.embed(&refs)
+        embedder.embed(&refs, TextRole::Passage)
     })
     .await??;
     let now = Utc::now();

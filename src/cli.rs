@@ -1,4 +1,4 @@
-//! The command line: `serve`, `import`, `export`, `openapi`, `doctor`, `keys`, `bench`.
+//! The command line: `serve`, `import`, `export`, `openapi`, `doctor`, `keys`, `reembed`, `eval`, `bench`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -63,6 +63,8 @@ pub enum Command {
         #[command(subcommand)]
         action: KeyAction,
     },
+    /// Re-embed every memory with the configured model (after changing `model`); resumable, safe to interrupt.
+    Reembed,
     /// Measure retrieval and sentiment quality on the labelled sets in fixtures/.
     Eval {
         /// The fixtures folder (demo data and eval sets).
@@ -146,6 +148,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Openapi => emit(&crate::http::openapi_spec().to_pretty_json()?),
         Command::Keys { action } => keys(&settings, action).await,
+        Command::Reembed => reembed(&settings).await,
         Command::Bench {
             texts,
             memories,
@@ -273,6 +276,35 @@ async fn import_files(settings: &Settings, files: &[PathBuf], workspace: &str) -
     } else {
         ExitCode::FAILURE
     })
+}
+
+async fn reembed(settings: &Settings) -> anyhow::Result<ExitCode> {
+    use crate::service::reembed::{reembed, Reembedded};
+    let embedder = startup::load_embedder(settings).await?;
+    let store = RedbStore::open(&settings.data_dir, None)?;
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} memories  {per_sec}  eta {eta}")
+            .expect("valid template"),
+    );
+    let done = tokio::task::spawn_blocking(move || {
+        reembed(&store, embedder.as_ref(), |state| {
+            bar.set_length(state.total);
+            bar.set_position(state.done);
+        })
+        .inspect(|_| bar.finish())
+    })
+    .await??;
+    match done {
+        Reembedded::AlreadyCurrent(model) => println!("the store is already embedded with {}", model.name),
+        Reembedded::Done { from, to, embedded } => println!(
+            "re-embedded with {} ({} dimensions): {embedded} memories in this run{}",
+            to.name,
+            to.dim,
+            from.map(|f| format!(", replacing {}", f.name)).unwrap_or_default()
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn keys(settings: &Settings, action: KeyAction) -> anyhow::Result<ExitCode> {

@@ -16,7 +16,7 @@ Settings (rappel.toml key / environment variable, default):
   bind              RAPPEL_BIND              127.0.0.1:8080   address:port the server listens on
   data_dir          RAPPEL_DATA_DIR          data             folder holding the redb store (rappel.redb)
   admin_key         RAPPEL_ADMIN_KEY         (none)           bootstrap admin key of the default workspace (16+ chars)
-  model             RAPPEL_MODEL             .cache/models/all-minilm-l6-v2
+  model             RAPPEL_MODEL             .cache/models/multilingual-e5-small
                                                               model directory, or fastembed:<Name> where a hub is reachable
   ort_lib           RAPPEL_ORT_LIB           .cache/ort/libonnxruntime.so.1.31.1
                                                               ONNX Runtime shared library
@@ -111,7 +111,7 @@ impl Default for Settings {
             bind: "127.0.0.1:8080".into(),
             data_dir: "data".into(),
             admin_key: None,
-            model: ".cache/models/all-minilm-l6-v2".into(),
+            model: ".cache/models/multilingual-e5-small".into(),
             ort_lib: ".cache/ort/libonnxruntime.so.1.31.1".into(),
             embed_batch_size: 16,
             embed_max_length: 256,

@@ -8,6 +8,7 @@ use fastembed::{
     InitOptionsUserDefined, Pooling, QuantizationMode, TextEmbedding, TokenizerFiles, UserDefinedEmbeddingModel,
 };
 
+use super::spec::{ModelSpec, Pooling as SpecPooling, TextRole};
 use super::{EmbedError, Embedder};
 
 /// Where the model comes from.
@@ -38,13 +39,18 @@ impl ModelSource {
             Self::Named(name) => name.clone(),
         }
     }
+
+    /// The model's description (prefixes, pooling), from its name.
+    pub fn spec(&self) -> ModelSpec {
+        ModelSpec::for_name(&self.model_name())
+    }
 }
 
 /// The fastembed model behind a mutex: `TextEmbedding::embed` needs `&mut self`, and one inference at a time
 /// uses the cores best.
 pub struct FastEmbedder {
     model: Mutex<TextEmbedding>,
-    name: String,
+    spec: ModelSpec,
     dim: usize,
     batch_size: usize,
 }
@@ -82,7 +88,8 @@ impl FastEmbedder {
         max_length: usize,
     ) -> Result<Self, EmbedError> {
         load_runtime(runtime)?;
-        let name = source.model_name();
+        let spec = source.spec();
+        let name = spec.name.clone();
         let model_err = |reason: String| EmbedError::Model {
             model: name.clone(),
             reason,
@@ -101,7 +108,10 @@ impl FastEmbedder {
                         tokenizer_config_file: read("tokenizer_config.json")?,
                     },
                 )
-                .with_pooling(Pooling::Mean)
+                .with_pooling(match spec.pooling {
+                    SpecPooling::Mean => Pooling::Mean,
+                    SpecPooling::Cls => Pooling::Cls,
+                })
                 .with_quantization(QuantizationMode::None);
                 TextEmbedding::try_new_from_user_defined(
                     user_model,
@@ -119,9 +129,15 @@ impl FastEmbedder {
             .map(Vec::len)
             .filter(|d| *d > 0)
             .ok_or_else(|| model_err("model returned no vector".into()))?;
+        if spec.dimension.is_some_and(|expected| expected != dim) {
+            return Err(model_err(format!(
+                "returns {dim}-dimensional vectors, expected {}",
+                spec.dimension.unwrap_or_default()
+            )));
+        }
         Ok(Self {
             model: Mutex::new(model),
-            name,
+            spec,
             dim,
             batch_size: batch_size.max(1),
         })
@@ -142,20 +158,22 @@ fn load_named(_name: &str, _max_length: usize) -> Result<TextEmbedding, String> 
 
 impl Embedder for FastEmbedder {
     fn name(&self) -> &str {
-        &self.name
+        &self.spec.name
     }
 
     fn dimension(&self) -> usize {
         self.dim
     }
 
-    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
+    fn embed(&self, texts: &[&str], role: TextRole) -> Result<Vec<Vec<f32>>, EmbedError> {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
+        let prefix = self.spec.prefix(role);
+        let prefixed: Vec<String> = texts.iter().map(|t| format!("{prefix}{t}")).collect();
         let mut model = self.model.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let mut vectors = model
-            .embed(texts, Some(self.batch_size))
+            .embed(&prefixed, Some(self.batch_size))
             .map_err(|e| EmbedError::Inference(e.to_string()))?;
         vectors.iter_mut().for_each(|v| super::normalise(v));
         Ok(vectors)

@@ -2,7 +2,7 @@
 
 use sha2::{Digest, Sha256};
 
-use super::{normalise, EmbedError, Embedder};
+use super::{normalise, EmbedError, Embedder, TextRole};
 
 /// Hashes each lowercase word into one of `dim` buckets. Not semantic: only for tests of logic.
 pub struct HashEmbedder {
@@ -25,7 +25,7 @@ impl Embedder for HashEmbedder {
         self.dim
     }
 
-    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
+    fn embed(&self, texts: &[&str], _role: TextRole) -> Result<Vec<Vec<f32>>, EmbedError> {
         Ok(texts
             .iter()
             .map(|text| {
@@ -50,7 +50,9 @@ mod tests {
     #[test]
     fn same_words_give_the_same_unit_vector() {
         let e = HashEmbedder::new(64);
-        let v = e.embed(&["Parcel lost", "lost parcel", "password reset"]).unwrap();
+        let v = e
+            .embed(&["Parcel lost", "lost parcel", "password reset"], TextRole::Passage)
+            .unwrap();
         assert!((cosine(&v[0], &v[1]) - 1.0).abs() < 1e-6);
         assert!(cosine(&v[0], &v[2]) < 0.99);
         assert!((cosine(&v[0], &v[0]) - 1.0).abs() < 1e-6);

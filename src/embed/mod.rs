@@ -3,9 +3,11 @@
 
 mod fastembed;
 mod hashing;
+mod spec;
 
 pub use self::fastembed::{load_runtime, FastEmbedder, ModelSource, MODEL_FILES};
 pub use self::hashing::HashEmbedder;
+pub use self::spec::{ModelSpec, Pooling, TextRole, ALL_MINILM_L6_V2, MULTILINGUAL_E5_SMALL};
 
 /// Errors of the embedding layer.
 #[derive(Debug, thiserror::Error)]
@@ -37,8 +39,9 @@ pub trait Embedder: Send + Sync {
     fn name(&self) -> &str;
     /// The vectors' dimension.
     fn dimension(&self) -> usize;
-    /// Embeds texts into L2-normalised vectors, one per text, in order. Blocking: call it off the async runtime.
-    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError>;
+    /// Embeds texts into L2-normalised vectors, one per text, in order, with the prefix the model wants for
+    /// `role`. Blocking: call it off the async runtime.
+    fn embed(&self, texts: &[&str], role: TextRole) -> Result<Vec<Vec<f32>>, EmbedError>;
 }
 
 /// Cosine similarity of two L2-normalised vectors (their dot product).
@@ -58,7 +61,7 @@ impl Embedder for NoModel {
         0
     }
 
-    fn embed(&self, _texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
+    fn embed(&self, _texts: &[&str], _role: TextRole) -> Result<Vec<Vec<f32>>, EmbedError> {
         Err(EmbedError::Model {
             model: "none".into(),
             reason: "this command runs without the embedding model".into(),

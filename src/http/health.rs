@@ -15,7 +15,7 @@ pub struct Health {
     pub status: &'static str,
     /// The embedding model (readiness only).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(example = "all-minilm-l6-v2")]
+    #[schema(example = "multilingual-e5-small")]
     pub model: Option<String>,
     /// Its dimension (readiness only).
     #[serde(skip_serializing_if = "Option::is_none")]

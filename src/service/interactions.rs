@@ -126,7 +126,7 @@ impl Services {
         let embedder = std::sync::Arc::clone(&self.embedder);
         let embedded = tokio::task::spawn_blocking(move || {
             let refs: Vec<&str> = unique.iter().map(String::as_str).collect();
-            embedder.embed(&refs)
+            embedder.embed(&refs, crate::embed::TextRole::Passage)
         })
         .await
         .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()))?;

@@ -112,7 +112,7 @@ impl Services {
                 return Err(InvalidInput::new("invalid_field", "text", "must be 1-20000 characters").into());
             }
             if text != memory.text {
-                vector = self.embed_query(&text).await?;
+                vector = self.embed_one(&text, crate::embed::TextRole::Passage).await?;
                 memory.edits.push(MemoryEdit {
                     old_text: std::mem::replace(&mut memory.text, text),
                     edited_at: self.now(),

@@ -18,6 +18,7 @@ pub mod outreach;
 mod preferences;
 mod prompt;
 pub mod recall;
+pub mod reembed;
 
 use std::sync::Arc;
 

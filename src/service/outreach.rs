@@ -358,7 +358,7 @@ impl Services {
             item.message
         )
         .replace("Proactive Email", "Proactive e-mail");
-        let vector = self.embed_query(&text).await?;
+        let vector = self.embed_one(&text, crate::embed::TextRole::Passage).await?;
         let memory = Memory {
             id: new_memory_id(),
             workspace: item.workspace.clone(),

@@ -15,6 +15,7 @@ use crate::domain::recall::{rank, Indexed, Mode, ScoreParts, Weights};
 use crate::domain::sentiment::analyse;
 use crate::domain::text::{detect, terms, Lang};
 use crate::domain::{validate, Customer, InvalidInput, Principal, Scope};
+use crate::embed::TextRole;
 
 /// A recall request.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -110,8 +111,13 @@ pub fn rank_memories(
 impl Services {
     /// Embeds one query on the blocking pool.
     pub async fn embed_query(&self, text: &str) -> Result<Vec<f32>, ServiceError> {
+        self.embed_one(text, TextRole::Query).await
+    }
+
+    /// Embeds one text in the given role on the blocking pool.
+    pub(super) async fn embed_one(&self, text: &str, role: TextRole) -> Result<Vec<f32>, ServiceError> {
         let (embedder, text) = (Arc::clone(&self.embedder), text.to_owned());
-        let mut v = tokio::task::spawn_blocking(move || embedder.embed(&[text.as_str()]))
+        let mut v = tokio::task::spawn_blocking(move || embedder.embed(&[text.as_str()], role))
             .await
             .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()))?;
         Ok(v.pop().unwrap_or_default())

@@ -58,7 +58,7 @@ pub enum StoreError {
         supported: u32,
     },
     /// The file holds vectors of another embedding model.
-    #[error("the store holds embeddings of {stored_model} ({stored_dim} dimensions) but the configured model {model} has {dim}; configure the same model or use another data dir")]
+    #[error("the store holds embeddings of {stored_model} ({stored_dim} dimensions) but the configured model is {model} ({dim} dimensions); run `rappel reembed` to re-embed every memory with {model} (resumable), or configure {stored_model} again")]
     EmbeddingMismatch {
         /// Model recorded in the store.
         stored_model: String,
@@ -68,6 +68,16 @@ pub enum StoreError {
         model: String,
         /// Its dimension.
         dim: usize,
+    },
+    /// A re-embedding was interrupted: the store holds vectors of two models until it finishes.
+    #[error(
+        "the store is being re-embedded with {target} ({done} memories done); run `rappel reembed` again to finish"
+    )]
+    ReembedUnfinished {
+        /// The model being moved to.
+        target: String,
+        /// Memories already re-embedded.
+        done: u64,
     },
     /// A stored value could not be decoded.
     #[error("corrupt record in table {table}: {reason}")]
@@ -235,6 +245,43 @@ pub trait MemoryRepo: Send + Sync {
     fn scan_memories(&self, f: &mut dyn FnMut(StoredMemory)) -> Result<(), StoreError>;
 }
 
+/// A memory's key: workspace, customer, memory id.
+pub type MemoryKey = (String, String, String);
+
+/// Where a re-embedding stands.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReembedState {
+    /// The model the store's vectors come from.
+    pub current: Option<ModelStamp>,
+    /// The model being moved to, while a re-embedding is unfinished.
+    pub target: Option<ModelStamp>,
+    /// The last memory re-embedded.
+    pub cursor: Option<MemoryKey>,
+    /// Memories re-embedded so far.
+    pub done: u64,
+    /// Memories in the store.
+    pub total: u64,
+}
+
+/// Moving every vector to another embedding model, in resumable steps: each batch of new vectors is written
+/// with the position reached, in one transaction.
+pub trait ReembedRepo: Send + Sync {
+    /// The models and the position.
+    fn reembed_state(&self) -> Result<ReembedState, StoreError>;
+    /// Starts (or continues, when the target is the same) moving to `target`.
+    fn reembed_begin(&self, target: &ModelStamp) -> Result<ReembedState, StoreError>;
+    /// Up to `limit` memories after `cursor` in key order, with the text to embed.
+    fn memory_texts_after(
+        &self,
+        cursor: Option<&MemoryKey>,
+        limit: usize,
+    ) -> Result<Vec<(MemoryKey, String)>, StoreError>;
+    /// Writes new vectors (for memories that still exist) and the position reached.
+    fn reembed_write(&self, vectors: &[(MemoryKey, Vec<f32>)]) -> Result<(), StoreError>;
+    /// Records the target as the store's model and forgets the position.
+    fn reembed_finish(&self) -> Result<ModelStamp, StoreError>;
+}
+
 /// The result of queuing an item.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Enqueued {
@@ -357,7 +404,16 @@ pub trait CampaignRepo: Send + Sync {
 
 /// Everything a backend provides.
 pub trait Store:
-    CustomerRepo + PreferenceRepo + KeyRepo + MemoryRepo + OutreachRepo + JobRepo + IncidentRepo + HealthRepo + CampaignRepo
+    CustomerRepo
+    + PreferenceRepo
+    + KeyRepo
+    + MemoryRepo
+    + OutreachRepo
+    + JobRepo
+    + IncidentRepo
+    + HealthRepo
+    + CampaignRepo
+    + ReembedRepo
 {
     /// Cheap check that the store answers (for readiness).
     fn ping(&self) -> Result<(), StoreError>;

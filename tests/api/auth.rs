@@ -216,7 +216,7 @@ async fn health_and_docs_need_no_key_and_carry_a_request_id() {
     let ready = expect(app.anon(Method::GET, "/readyz").send().await.unwrap(), StatusCode::OK).await;
     assert_eq!(
         ready,
-        json!({"status": "ready", "model": "all-minilm-l6-v2", "dimension": 384})
+        json!({"status": "ready", "model": "multilingual-e5-small", "dimension": 384})
     );
     let res = app
         .anon(Method::GET, "/healthz")

@@ -1,27 +1,31 @@
-//! The embeddings come from the real model: meaning, not words, decides similarity.
+//! The embeddings come from the real model: meaning, not words, decides similarity, across English and French.
 
-use rappel::embed::cosine;
+use rappel::embed::{cosine, TextRole};
 
 use crate::helpers::embedder;
 
 #[test]
-fn paraphrases_score_clearly_higher_than_unrelated_sentences() {
+fn paraphrases_score_clearly_higher_than_unrelated_sentences_in_both_languages() {
     let model = embedder();
     assert_eq!(model.dimension(), 384);
     let v = model
-        .embed(&[
-            "my parcel never arrived",
-            "the delivery is missing",
-            "how do I change my password",
-            "I love the new dark mode theme",
-        ])
+        .embed(
+            &[
+                "my parcel never arrived",
+                "the delivery is missing",
+                "how do I change my password",
+                "I love the new dark mode theme",
+                "mon colis n'est jamais arrivé",
+            ],
+            TextRole::Query,
+        )
         .unwrap();
     let paraphrase = cosine(&v[0], &v[1]);
+    let french = cosine(&v[0], &v[4]);
     let unrelated = cosine(&v[0], &v[2]).max(cosine(&v[0], &v[3]));
-    assert!(paraphrase > 0.45, "paraphrase similarity {paraphrase}");
     assert!(
-        paraphrase - unrelated > 0.2,
-        "paraphrase {paraphrase} vs unrelated {unrelated}"
+        paraphrase - unrelated > 0.05 && french - unrelated > 0.05,
+        "paraphrase {paraphrase}, French {french}, unrelated {unrelated}"
     );
     for vector in &v {
         let norm: f32 = vector.iter().map(|x| x * x).sum::<f32>().sqrt();
@@ -30,16 +34,33 @@ fn paraphrases_score_clearly_higher_than_unrelated_sentences() {
 }
 
 #[test]
-fn a_text_gets_the_same_vector_alone_or_in_a_batch() {
+fn a_text_gets_nearly_the_same_vector_alone_or_in_a_batch() {
     let model = embedder();
-    let alone = model.embed(&["the invoice shows a charge I do not recognise"]).unwrap();
+    let text = "the invoice shows a charge I do not recognise";
+    let alone = model.embed(&[text], TextRole::Passage).unwrap();
     let batch = model
-        .embed(&[
-            "short",
-            "the invoice shows a charge I do not recognise",
-            "a much longer sentence about the Lumen Hub losing its wifi connection every single evening",
-        ])
+        .embed(
+            &[
+                "short",
+                text,
+                "a much longer sentence about the Lumen Hub losing its wifi connection every single evening",
+            ],
+            TextRole::Passage,
+        )
         .unwrap();
-    assert!(cosine(&alone[0], &batch[1]) > 0.999, "padding must not change a vector");
-    assert!(model.embed(&[]).unwrap().is_empty());
+    // Padding is masked out; dynamic int8 quantisation scales activations per batch, so vectors move a little.
+    assert!(cosine(&alone[0], &batch[1]) > 0.99, "padding must not change a vector");
+    assert!(model.embed(&[], TextRole::Passage).unwrap().is_empty());
+}
+
+#[test]
+fn queries_and_stored_texts_get_the_model_prefixes() {
+    let model = embedder();
+    let q = model.embed(&["refund for a broken lock"], TextRole::Query).unwrap();
+    let p = model.embed(&["refund for a broken lock"], TextRole::Passage).unwrap();
+    let sim = cosine(&q[0], &p[0]);
+    assert!(
+        sim < 0.999 && sim > 0.8,
+        "the e5 prefixes differ but keep the meaning: {sim}"
+    );
 }

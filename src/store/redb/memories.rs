@@ -13,7 +13,7 @@ use crate::store::tables::{
 use crate::store::{MemoryRepo, StoreError, StoredMemory};
 
 /// A vector as stored: little-endian f32s.
-fn vector_bytes(v: &[f32]) -> Vec<u8> {
+pub(super) fn vector_bytes(v: &[f32]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
 

@@ -8,6 +8,16 @@ use crate::store::tables::{
 };
 use crate::store::{ModelStamp, StoreError};
 
+/// Meta keys of an unfinished re-embedding: the target model, its dimension, the last memory key done (JSON) and
+/// the count done.
+pub const REEMBED_TARGET: &str = "reembed_target";
+/// See [`REEMBED_TARGET`].
+pub const REEMBED_DIM: &str = "reembed_dim";
+/// See [`REEMBED_TARGET`].
+pub const REEMBED_CURSOR: &str = "reembed_cursor";
+/// See [`REEMBED_TARGET`].
+pub const REEMBED_DONE: &str = "reembed_done";
+
 /// The schema this binary writes and reads.
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -22,10 +32,17 @@ pub fn init(db: &Database, model: Option<&ModelStamp>) -> Result<(), StoreError>
             meta.insert("schema_version", SCHEMA_VERSION.to_string().as_str())?;
         }
         if let Some(model) = model {
+            if let Some(target) = meta.get(REEMBED_TARGET)?.map(|v| v.value().to_owned()) {
+                let done = meta
+                    .get(REEMBED_DONE)?
+                    .and_then(|v| v.value().parse().ok())
+                    .unwrap_or(0);
+                return Err(StoreError::ReembedUnfinished { target, done });
+            }
             let stored_model = meta.get("embedding_model")?.map(|v| v.value().to_owned());
             let stored_dim = meta.get("embedding_dim")?.and_then(|v| v.value().parse::<usize>().ok());
             match (stored_model, stored_dim) {
-                (Some(stored_model), Some(stored_dim)) if stored_dim != model.dim => {
+                (Some(stored_model), Some(stored_dim)) if stored_dim != model.dim || stored_model != model.name => {
                     return Err(StoreError::EmbeddingMismatch {
                         stored_model,
                         stored_dim,

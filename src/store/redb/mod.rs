@@ -11,6 +11,7 @@ mod memories;
 mod meta;
 mod outreach;
 mod preferences;
+mod reembed;
 
 use std::path::{Path, PathBuf};
 

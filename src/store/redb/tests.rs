@@ -194,7 +194,7 @@ fn a_store_from_a_newer_schema_is_refused_untouched() {
 }
 
 #[test]
-fn a_store_built_with_another_embedding_dimension_is_refused() {
+fn a_store_built_with_another_embedding_model_is_refused_and_names_reembed() {
     let dir = tempfile::tempdir().unwrap();
     let mini = ModelStamp {
         name: "all-minilm-l6-v2".into(),
@@ -213,6 +213,12 @@ fn a_store_built_with_another_embedding_dimension_is_refused() {
         err.to_string().contains("768") && err.to_string().contains("384"),
         "{err}"
     );
+    let same_size = ModelStamp {
+        name: "multilingual-e5-small".into(),
+        dim: 384,
+    };
+    let err = RedbStore::open(dir.path(), Some(&same_size)).err().expect("refused");
+    assert!(err.to_string().contains("rappel reembed"), "{err}");
 }
 
 #[test]
