@@ -293,6 +293,10 @@ async fn build_store(services: &Services, total: usize) -> anyhow::Result<(Custo
                 last_seen: at,
                 pinned: false,
                 sentiment: Some(rng.gen_range(-1.0..1.0)),
+                frustrated: false,
+                cues: Vec::new(),
+                speaker: None,
+                seq: 0,
                 edits: Vec::new(),
             };
             batch.push(StoredMemory { memory, vector });
@@ -336,6 +340,7 @@ async fn latency(services: &Services, label: &str, customer: &Customer) -> anyho
             since: None,
             until: None,
             include_expired: false,
+            mode: Default::default(),
         };
         services.recall(&principal, customer.id.as_str(), req).await?;
         recall.push(t.elapsed());

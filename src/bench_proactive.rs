@@ -214,6 +214,10 @@ async fn populate(services: &Services, customers: usize, memories: usize) -> any
                     last_seen: at,
                     pinned: false,
                     sentiment: None,
+                    frustrated: false,
+                    cues: Vec::new(),
+                    speaker: None,
+                    seq: 0,
                     edits: Vec::new(),
                 };
                 stored.push(StoredMemory { memory, vector });

@@ -65,17 +65,23 @@ pub enum Command {
     },
     /// Re-embed every memory with the configured model (after changing `model`); resumable, safe to interrupt.
     Reembed,
-    /// Measure retrieval and sentiment quality on the labelled sets in fixtures/.
+    /// Train a model of Rappel's from the labelled sets (see README).
+    Train {
+        /// What to train.
+        #[command(subcommand)]
+        what: TrainWhat,
+    },
+    /// Measure quality on the labelled sets: sentiment (held-out), extraction, retrieval, health; one table.
     Eval {
         /// The fixtures folder (demo data and eval sets).
         #[arg(long, default_value = "fixtures")]
         fixtures: PathBuf,
-        /// Only the sentiment set (no model or demo import needed).
-        #[arg(long)]
-        sentiment_only: bool,
-        /// Also try a grid of hybrid weights.
-        #[arg(long)]
-        grid: bool,
+        /// Where scripts/fetch-training-data.sh put the public corpora (for the local French check).
+        #[arg(long, default_value = ".cache/training")]
+        data: PathBuf,
+        /// Only these areas: sentiment, extraction, retrieval, health (comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
     },
     /// Measure performance (see README).
     Bench {
@@ -91,6 +97,32 @@ pub enum Command {
         /// Customers of the proactive population.
         #[arg(long, default_value_t = 10_000)]
         customers: usize,
+    },
+}
+
+/// What `rappel train` trains.
+#[derive(Subcommand, Debug)]
+pub enum TrainWhat {
+    /// The sentiment head of the configured embedding model.
+    Sentiment {
+        /// The fixtures folder (labelled sets).
+        #[arg(long, default_value = "fixtures")]
+        fixtures: PathBuf,
+        /// Where scripts/fetch-training-data.sh put the public corpora.
+        #[arg(long, default_value = ".cache/training")]
+        data: PathBuf,
+        /// Where to write the head.
+        #[arg(long, default_value = "src/domain/sentiment/heads")]
+        out: PathBuf,
+    },
+    /// The typed-memory classifier of the configured embedding model.
+    Extraction {
+        /// The fixtures folder (labelled sets).
+        #[arg(long, default_value = "fixtures")]
+        fixtures: PathBuf,
+        /// Where to write the head.
+        #[arg(long, default_value = "src/domain/extract/heads")]
+        out: PathBuf,
     },
 }
 
@@ -149,6 +181,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Openapi => emit(&crate::http::openapi_spec().to_pretty_json()?),
         Command::Keys { action } => keys(&settings, action).await,
         Command::Reembed => reembed(&settings).await,
+        Command::Train { what } => {
+            let embedder = startup::load_embedder(&settings).await?;
+            tokio::task::spawn_blocking(move || match what {
+                TrainWhat::Sentiment { fixtures, data, out } => {
+                    crate::tools::train_sentiment::run(embedder.as_ref(), &fixtures, &data, &out)
+                }
+                TrainWhat::Extraction { fixtures, out } => {
+                    crate::tools::train_extraction::run(embedder.as_ref(), &fixtures, &out)
+                }
+            })
+            .await??;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Bench {
             texts,
             memories,
@@ -165,13 +210,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .map(|()| ExitCode::SUCCESS)
             }
         }
-        Command::Eval {
-            fixtures,
-            sentiment_only,
-            grid,
-        } => crate::eval::run(&settings, &fixtures, sentiment_only, grid)
-            .await
-            .map(|()| ExitCode::SUCCESS),
+        Command::Eval { fixtures, data, only } => {
+            crate::tools::eval::run(&settings, crate::tools::eval::Options { fixtures, data, only })
+                .await
+                .map(|()| ExitCode::SUCCESS)
+        }
         Command::Doctor => unreachable!("handled above"),
     }
 }

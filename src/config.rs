@@ -28,10 +28,12 @@ Settings (rappel.toml key / environment variable, default):
   log_level         RAPPEL_LOG_LEVEL         info             tracing filter (e.g. info,rappel=debug)
   demo_dir          RAPPEL_DEMO_DIR          fixtures/demo    fixtures loaded by `serve --demo`
   jobs_dir          RAPPEL_JOBS_DIR          jobs             proactive job definitions (one TOML file per job)
-  recall_semantic_weight    RAPPEL_RECALL_SEMANTIC_WEIGHT    0.6   weight of embedding similarity in recall
-  recall_keyword_weight     RAPPEL_RECALL_KEYWORD_WEIGHT     0.3   weight of BM25 keyword score
+  recall_semantic_weight    RAPPEL_RECALL_SEMANTIC_WEIGHT    0.65  weight of embedding similarity (normalised per query)
+  recall_keyword_weight     RAPPEL_RECALL_KEYWORD_WEIGHT     0.35  weight of BM25 keyword score (normalised per query)
+  recall_neighbour_weight   RAPPEL_RECALL_NEIGHBOUR_WEIGHT   0.3   share of the neighbouring turn's score a message gains
   recall_recency_weight     RAPPEL_RECALL_RECENCY_WEIGHT     0.05  weight of recency
   recall_importance_weight  RAPPEL_RECALL_IMPORTANCE_WEIGHT  0.05  weight of kind-aware importance
+  recall_time_weight        RAPPEL_RECALL_TIME_WEIGHT        0.15  bonus of memories from the time a query names
   recall_half_life_days     RAPPEL_RECALL_HALF_LIFE_DAYS     90    age at which recency halves
   retention_message_days    RAPPEL_RETENTION_MESSAGE_DAYS    730   days kept since last seen, per memory kind
   retention_preference_days RAPPEL_RETENTION_PREFERENCE_DAYS 0     (0: forever; pinned memories are always kept;
@@ -85,6 +87,10 @@ pub struct Settings {
     pub recall_semantic_weight: f32,
     /// Recall: weight of the BM25 keyword score.
     pub recall_keyword_weight: f32,
+    /// Share of the neighbouring turn's score a message gains.
+    pub recall_neighbour_weight: f32,
+    /// Bonus of memories from the time a query names.
+    pub recall_time_weight: f32,
     /// Recall: weight of recency.
     pub recall_recency_weight: f32,
     /// Recall: weight of kind-aware importance.
@@ -123,6 +129,8 @@ impl Default for Settings {
             jobs_dir: "jobs".into(),
             recall_semantic_weight: Weights::default().semantic,
             recall_keyword_weight: Weights::default().keyword,
+            recall_neighbour_weight: Weights::default().neighbour,
+            recall_time_weight: Weights::default().time,
             recall_recency_weight: Weights::default().recency,
             recall_importance_weight: Weights::default().importance,
             recall_half_life_days: Weights::default().half_life_days,
@@ -136,7 +144,7 @@ impl Default for Settings {
     }
 }
 
-const KEYS: [&str; 24] = [
+const KEYS: [&str; 26] = [
     "bind",
     "data_dir",
     "admin_key",
@@ -152,6 +160,8 @@ const KEYS: [&str; 24] = [
     "jobs_dir",
     "recall_semantic_weight",
     "recall_keyword_weight",
+    "recall_neighbour_weight",
+    "recall_time_weight",
     "recall_recency_weight",
     "recall_importance_weight",
     "recall_half_life_days",
@@ -202,6 +212,8 @@ impl Settings {
         Weights {
             semantic: self.recall_semantic_weight,
             keyword: self.recall_keyword_weight,
+            neighbour: self.recall_neighbour_weight,
+            time: self.recall_time_weight,
             recency: self.recall_recency_weight,
             importance: self.recall_importance_weight,
             half_life_days: self.recall_half_life_days,
@@ -243,7 +255,7 @@ impl Settings {
             return invalid("embed_max_length", "must be between 16 and 8192");
         }
         let w = self.weights();
-        if [w.semantic, w.keyword, w.recency, w.importance]
+        if [w.semantic, w.keyword, w.neighbour, w.recency, w.importance, w.time]
             .iter()
             .any(|x| !x.is_finite() || *x < 0.0)
         {

@@ -65,12 +65,21 @@ pub struct Application {
 impl Application {
     /// Builds the application; `embedder` lets tests share one loaded model.
     pub async fn build(settings: &Settings, embedder: Option<Arc<dyn Embedder>>) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, embedder, Arc::new(SystemClock)).await
+    }
+
+    /// Builds the application on a given clock (tests replay the demo at its reference time).
+    pub async fn build_with_clock(
+        settings: &Settings,
+        embedder: Option<Arc<dyn Embedder>>,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
         let embedder = match embedder {
             Some(e) => e,
             None => load_embedder(settings).await?,
         };
         let jobs = Jobs::from_dir(&settings.jobs_dir)?;
-        let services = services(settings, embedder, Arc::new(SystemClock)).await?;
+        let services = services(settings, embedder, clock).await?;
         let listener =
             TcpListener::bind(&settings.bind).with_context(|| format!("cannot listen on {}", settings.bind))?;
         let server = Server::build(

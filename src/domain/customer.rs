@@ -150,6 +150,15 @@ pub struct Customer {
 }
 
 impl Customer {
+    /// The customer's language for text rules, English when unknown.
+    pub fn lang(&self) -> crate::domain::text::Lang {
+        self.fields
+            .language
+            .as_deref()
+            .and_then(crate::domain::text::Lang::from_tag)
+            .unwrap_or(crate::domain::text::Lang::En)
+    }
+
     /// A new customer from validated fields.
     pub fn new(workspace: WorkspaceId, fields: CustomerFields, now: DateTime<Utc>) -> Self {
         Self {

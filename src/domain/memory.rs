@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::sentiment::Cue;
 use super::text::Lang;
 use super::{CustomerId, WorkspaceId};
 
@@ -99,16 +100,81 @@ pub struct Memory {
     pub pinned: bool,
     /// Sentiment score of the message it comes from (customer messages).
     pub sentiment: Option<f32>,
+    /// The message it comes from sounded exasperated (customer messages).
+    #[serde(default)]
+    pub frustrated: bool,
+    /// What made the message negative or frustrated (threat to leave, broken promise...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cues: Vec<Cue>,
+    /// Who said it, as the client named the message's author.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "Nathalie Rousseau")]
+    pub speaker: Option<String>,
+    /// Position of the source message in its interaction (0 for the first); neighbouring turns give context.
+    #[serde(default)]
+    pub seq: u32,
     /// Earlier texts, when corrected.
     #[serde(default)]
     pub edits: Vec<MemoryEdit>,
 }
 
 impl Memory {
+    /// A new memory observed at `at`, seen once, open only when the caller says so, with no sentiment.
+    pub fn new(
+        workspace: WorkspaceId,
+        kind: MemoryKind,
+        text: String,
+        language: Lang,
+        provenance: Provenance,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id: new_memory_id(),
+            workspace,
+            kind,
+            text,
+            subject: None,
+            language,
+            provenance,
+            observed_at: at,
+            valid_from: None,
+            valid_to: None,
+            due_at: None,
+            open: false,
+            count: 1,
+            last_seen: at,
+            pinned: false,
+            sentiment: None,
+            frustrated: false,
+            cues: Vec::new(),
+            speaker: None,
+            seq: 0,
+            edits: Vec::new(),
+        }
+    }
+
+    /// The text given to the embedding model and the keyword index: the speaker's name, when known, then the text
+    /// ("Gordon: my dog is a border terrier"), so that "Gordon's dog" finds it.
+    pub fn indexed_text(&self) -> String {
+        match &self.speaker {
+            Some(speaker) if !speaker.trim().is_empty() => format!("{}: {}", speaker.trim(), self.text),
+            _ => self.text.clone(),
+        }
+    }
+
     /// Whether the memory holds at `at` (not closed by a newer fact).
     pub fn is_valid_at(&self, at: DateTime<Utc>) -> bool {
         self.valid_to.is_none_or(|to| to > at)
     }
+}
+
+/// A memory and its embedding.
+#[derive(Debug, Clone)]
+pub struct StoredMemory {
+    /// The memory.
+    pub memory: Memory,
+    /// Its vector (unit length).
+    pub vector: Vec<f32>,
 }
 
 /// Days to keep memories of each kind (0: forever), from the settings.

@@ -1,5 +1,6 @@
-//! Ranking memories for a query: dense similarity, BM25 keyword score, recency decay and kind-aware importance,
-//! fused with configurable weights. Pure functions over an in-memory candidate list.
+//! Ranking memories for a query: dense similarity and BM25 keyword score normalised per query, the neighbouring
+//! turn, recency decay, kind-aware importance and the time a query names, fused with configurable weights; and
+//! the grouping of typed memories with their message. Pure functions over an in-memory candidate list.
 
 use std::collections::HashMap;
 
@@ -9,6 +10,7 @@ use utoipa::ToSchema;
 
 use super::memory::{Memory, MemoryKind};
 use super::text::terms;
+use super::when::TimeHint;
 
 /// A memory ready for ranking: its vector and its keyword terms.
 #[derive(Debug, Clone)]
@@ -24,10 +26,10 @@ pub struct Indexed {
 }
 
 impl Indexed {
-    /// Indexes a memory's text in its language.
+    /// Indexes a memory's text (with its speaker's name) in its language.
     pub fn new(memory: Memory, vector: Vec<f32>) -> Self {
         let mut tf: HashMap<u64, u32> = HashMap::new();
-        let all = terms(&memory.text, memory.language);
+        let all = terms(&memory.indexed_text(), memory.language);
         for t in &all {
             *tf.entry(term_hash(t)).or_insert(0) += 1;
         }
@@ -58,14 +60,18 @@ pub fn term_hash(term: &str) -> u64 {
 /// Fusion weights and decay, from the settings.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Weights {
-    /// Weight of the dense (embedding) similarity.
+    /// Weight of the dense similarity, standardised over the candidates of the query.
     pub semantic: f32,
-    /// Weight of the BM25 keyword score (normalised to the best candidate).
+    /// Weight of the BM25 keyword score, divided by the best candidate's.
     pub keyword: f32,
+    /// Share of the better neighbouring turn's score a message gains (its context: the question it answers).
+    pub neighbour: f32,
     /// Weight of recency.
     pub recency: f32,
     /// Weight of kind-aware importance.
     pub importance: f32,
+    /// Bonus of memories from the time a query names ("in June", "last month", "the first time").
+    pub time: f32,
     /// Age at which recency halves, in days.
     pub half_life_days: f32,
 }
@@ -73,30 +79,34 @@ pub struct Weights {
 impl Default for Weights {
     fn default() -> Self {
         Self {
-            semantic: 0.6,
-            keyword: 0.3,
+            semantic: 0.65,
+            keyword: 0.35,
+            neighbour: 0.3,
             recency: 0.05,
             importance: 0.05,
+            time: 0.15,
             half_life_days: 90.0,
         }
     }
 }
 
 /// Which signals rank the memories (`rappel eval` compares them).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// Embedding similarity only.
     Dense,
     /// BM25 only.
     Keyword,
     /// Everything, fused with the weights.
+    #[default]
     Hybrid,
 }
 
 /// The parts of a memory's score.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize, ToSchema)]
 pub struct ScoreParts {
-    /// Cosine similarity of query and memory (0 when negative).
+    /// Cosine similarity of query and memory.
     pub semantic: f32,
     /// BM25, divided by the best candidate's.
     pub keyword: f32,
@@ -104,6 +114,12 @@ pub struct ScoreParts {
     pub recency: f32,
     /// By kind: open issues and unkept commitments highest.
     pub importance: f32,
+    /// What the neighbouring turn added.
+    #[serde(default)]
+    pub neighbour: f32,
+    /// What the time named in the query added.
+    #[serde(default)]
+    pub time: f32,
 }
 
 /// A ranked candidate.
@@ -115,6 +131,17 @@ pub struct Scored {
     pub score: f32,
     /// Its parts.
     pub parts: ScoreParts,
+}
+
+/// A query ready for ranking.
+#[derive(Debug, Clone, Copy)]
+pub struct RankQuery<'a> {
+    /// Its embedding.
+    pub vector: &'a [f32],
+    /// Its keyword terms.
+    pub terms: &'a [String],
+    /// The time it names, if any.
+    pub hint: Option<TimeHint>,
 }
 
 /// How much a memory matters regardless of the query.
@@ -143,16 +170,7 @@ pub fn recency(m: &Memory, now: DateTime<Utc>, half_life_days: f32) -> f32 {
 const K1: f32 = 1.2;
 const B: f32 = 0.75;
 
-/// Ranks `candidates` for a query and returns the best `top`, best first.
-pub fn rank(
-    candidates: &[&Indexed],
-    query_vector: &[f32],
-    query_terms: &[String],
-    weights: &Weights,
-    now: DateTime<Utc>,
-    mode: Mode,
-    top: usize,
-) -> Vec<Scored> {
+fn bm25(candidates: &[&Indexed], query_terms: &[String]) -> Vec<f32> {
     let n = candidates.len() as f32;
     let avg_len = (candidates.iter().map(|c| c.len as f32).sum::<f32>() / n.max(1.0)).max(1.0);
     let mut hashes: Vec<u64> = query_terms.iter().map(|t| term_hash(t)).collect();
@@ -170,7 +188,7 @@ pub fn rank(
             (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
         })
         .collect();
-    let bm25: Vec<f32> = candidates
+    candidates
         .iter()
         .enumerate()
         .map(|(i, c)| {
@@ -186,30 +204,117 @@ pub fn rank(
                 })
                 .sum()
         })
-        .collect();
+        .collect()
+}
+
+/// The time bonus of each candidate: inside the named range, or by age rank for "first"/"latest".
+fn time_bonus(candidates: &[&Indexed], hint: Option<TimeHint>) -> Vec<f32> {
+    let n = candidates.len();
+    match hint {
+        None => vec![0.0; n],
+        Some(TimeHint::Range(from, to)) => candidates
+            .iter()
+            .map(|c| {
+                if c.memory.observed_at >= from && c.memory.observed_at < to {
+                    1.0
+                } else {
+                    0.0
+                }
+            })
+            .collect(),
+        Some(order) => {
+            let mut by_time: Vec<usize> = (0..n).collect();
+            by_time.sort_by_key(|i| candidates[*i].memory.observed_at);
+            let mut bonus = vec![0.0; n];
+            let span = n.saturating_sub(1).max(1) as f32;
+            for (rank, i) in by_time.into_iter().enumerate() {
+                let oldest_first = 1.0 - rank as f32 / span;
+                bonus[i] = if order == TimeHint::Earliest {
+                    oldest_first
+                } else {
+                    1.0 - oldest_first
+                };
+            }
+            bonus
+        }
+    }
+}
+
+/// Ranks `candidates` for a query and returns the best `top`, best first. Hybrid ranking normalises the dense
+/// and keyword scores over the candidates of this query (so the weights mean the same on any data), lets a
+/// message gain from its neighbouring turn, then adds recency, importance and the time the query names.
+pub fn rank(
+    candidates: &[&Indexed],
+    query: &RankQuery<'_>,
+    weights: &Weights,
+    now: DateTime<Utc>,
+    mode: Mode,
+    top: usize,
+) -> Vec<Scored> {
+    let bm25 = bm25(candidates, query.terms);
     let best = bm25.iter().copied().fold(0.0f32, f32::max);
-    let mut scored: Vec<Scored> = candidates
+    let cosines: Vec<f32> = candidates.iter().map(|c| super::dot(&c.vector, query.vector)).collect();
+    // Dense scores are standardised over this query's candidates: a memory 4 standard deviations above the mean
+    // scores 1, one at or below the mean 0. The keyword score is relative to the best candidate.
+    let count = cosines.len().max(1) as f32;
+    let mean = cosines.iter().sum::<f32>() / count;
+    let sd = (cosines.iter().map(|c| (c - mean) * (c - mean)).sum::<f32>() / count)
+        .sqrt()
+        .max(1e-6);
+    let dense_norm = |c: f32| ((c - mean) / sd / 4.0).max(0.0);
+    let mut parts: Vec<ScoreParts> = candidates
         .iter()
         .enumerate()
-        .map(|(index, c)| {
-            let parts = ScoreParts {
-                semantic: super::dot(&c.vector, query_vector).max(0.0),
-                keyword: if best > 0.0 { bm25[index] / best } else { 0.0 },
-                recency: recency(&c.memory, now, weights.half_life_days),
-                importance: importance(&c.memory),
-            };
-            let score = match mode {
-                Mode::Dense => parts.semantic,
-                Mode::Keyword => parts.keyword,
-                Mode::Hybrid => {
-                    weights.semantic * parts.semantic
-                        + weights.keyword * parts.keyword
-                        + weights.recency * parts.recency
-                        + weights.importance * parts.importance
-                }
-            };
-            Scored { index, score, parts }
+        .map(|(i, c)| ScoreParts {
+            semantic: cosines[i],
+            keyword: if best > 0.0 { bm25[i] / best } else { 0.0 },
+            recency: recency(&c.memory, now, weights.half_life_days),
+            importance: importance(&c.memory),
+            neighbour: 0.0,
+            time: 0.0,
         })
+        .collect();
+    let base: Vec<f32> = parts
+        .iter()
+        .map(|p| match mode {
+            Mode::Dense => p.semantic,
+            Mode::Keyword => p.keyword,
+            Mode::Hybrid => weights.semantic * dense_norm(p.semantic) + weights.keyword * p.keyword,
+        })
+        .collect();
+    let mut scores = base.clone();
+    if mode == Mode::Hybrid {
+        // The best base score of each turn, by (interaction, position).
+        let mut turns: HashMap<(&str, u32), f32> = HashMap::new();
+        for (c, b) in candidates.iter().zip(&base) {
+            if c.memory.kind == MemoryKind::Message {
+                let slot = turns
+                    .entry((c.memory.provenance.interaction_id.as_str(), c.memory.seq))
+                    .or_insert(0.0);
+                *slot = slot.max(*b);
+            }
+        }
+        let time = time_bonus(candidates, query.hint);
+        for (i, c) in candidates.iter().enumerate() {
+            let m = &c.memory;
+            let key = m.provenance.interaction_id.as_str();
+            let around = [m.seq.checked_sub(1), m.seq.checked_add(1)]
+                .into_iter()
+                .flatten()
+                .filter_map(|s| turns.get(&(key, s)).copied())
+                .fold(0.0f32, f32::max);
+            let p = &mut parts[i];
+            p.neighbour = weights.neighbour * around;
+            p.time = weights.time * time[i];
+            scores[i] =
+                base[i] + p.neighbour + p.time + weights.recency * p.recency + weights.importance * p.importance;
+        }
+    }
+    let mut scored: Vec<Scored> = scores
+        .into_iter()
+        .zip(parts)
+        .enumerate()
+        .map(|(index, (score, parts))| Scored { index, score, parts })
         .collect();
     let order = |a: &Scored, b: &Scored| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index));
     if top < scored.len() {
@@ -220,6 +325,29 @@ pub fn rank(
     scored
 }
 
+/// Ranked candidates grouped by the message they come from: a message's windows and the typed memories drawn
+/// from it form one group, led by its best member, so a typed memory rises with its message instead of taking
+/// its place. Returns, best first, the indexes of each group's members (best first).
+pub fn group_by_message(candidates: &[&Indexed], ranked: &[Scored]) -> Vec<Vec<usize>> {
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut by_key: HashMap<(&str, &str), usize> = HashMap::new();
+    for (pos, s) in ranked.iter().enumerate() {
+        let m = &candidates[s.index].memory;
+        let key = (
+            m.provenance.interaction_id.as_str(),
+            m.provenance.message_ids.first().map_or(m.id.as_str(), String::as_str),
+        );
+        match by_key.get(&key) {
+            Some(g) => groups[*g].push(pos),
+            None => {
+                by_key.insert(key, groups.len());
+                groups.push(vec![pos]);
+            }
+        }
+    }
+    groups
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,92 +355,125 @@ mod tests {
     use crate::domain::text::Lang;
     use crate::domain::{CustomerId, WorkspaceId};
 
+    fn now() -> DateTime<Utc> {
+        "2026-11-25T00:00:00Z".parse().unwrap()
+    }
+
     fn memory(text: &str, kind: MemoryKind, days_ago: i64) -> Memory {
-        let now: DateTime<Utc> = "2026-11-25T00:00:00Z".parse().unwrap();
-        let at = now - chrono::Duration::days(days_ago);
-        Memory {
-            id: text.into(),
-            workspace: WorkspaceId::default_workspace(),
+        let at = now() - chrono::Duration::days(days_ago);
+        let mut m = Memory::new(
+            WorkspaceId::default_workspace(),
             kind,
-            text: text.into(),
-            subject: None,
-            language: Lang::En,
-            provenance: Provenance {
+            text.into(),
+            Lang::En,
+            Provenance {
                 customer_id: CustomerId::from_client("c"),
                 interaction_id: "i".into(),
-                message_ids: vec![],
+                message_ids: vec![format!("{text}-m")],
             },
-            observed_at: at,
-            valid_from: None,
-            valid_to: None,
-            due_at: None,
-            open: kind == MemoryKind::Issue,
-            count: 1,
-            last_seen: at,
-            pinned: false,
-            sentiment: None,
-            edits: vec![],
-        }
+            at,
+        );
+        m.open = kind == MemoryKind::Issue;
+        m
+    }
+
+    fn ranked(candidates: &[&Indexed], vector: &[f32], q: &str, mode: Mode) -> Vec<Scored> {
+        let t = terms(q, Lang::En);
+        let query = RankQuery {
+            vector,
+            terms: &t,
+            hint: None,
+        };
+        rank(candidates, &query, &Weights::default(), now(), mode, usize::MAX)
     }
 
     #[test]
-    fn keyword_mode_finds_exact_codes() {
+    fn keyword_mode_finds_exact_codes_and_dense_mode_meaning() {
         let a = Indexed::new(
             memory("Order LM-48213 never arrived", MemoryKind::Message, 5),
             vec![1.0, 0.0],
         );
         let b = Indexed::new(memory("The hub is offline", MemoryKind::Message, 5), vec![0.0, 1.0]);
-        let q = terms("where is LM-48213", Lang::En);
-        let ranked = rank(
-            &[&a, &b],
-            &[0.0, 1.0],
-            &q,
-            &Weights::default(),
-            "2026-11-25T00:00:00Z".parse().unwrap(),
-            Mode::Keyword,
-            usize::MAX,
-        );
-        assert_eq!(ranked[0].index, 0);
-        assert_eq!(ranked[0].parts.keyword, 1.0);
-        let dense = rank(
-            &[&a, &b],
-            &[0.0, 1.0],
-            &q,
-            &Weights::default(),
-            "2026-11-25T00:00:00Z".parse().unwrap(),
-            Mode::Dense,
-            usize::MAX,
-        );
+        let kw = ranked(&[&a, &b], &[0.0, 1.0], "where is LM-48213", Mode::Keyword);
+        assert_eq!((kw[0].index, kw[0].parts.keyword), (0, 1.0));
+        let dense = ranked(&[&a, &b], &[0.0, 1.0], "where is LM-48213", Mode::Dense);
         assert_eq!(dense[0].index, 1);
     }
 
     #[test]
     fn recall_prefers_recent_and_important_memory_when_scores_tie() {
-        let now = "2026-11-25T00:00:00Z".parse().unwrap();
         let old = Indexed::new(memory("hub offline", MemoryKind::Message, 300), vec![1.0, 0.0]);
         let new = Indexed::new(memory("hub offline", MemoryKind::Message, 1), vec![1.0, 0.0]);
         let issue = Indexed::new(memory("hub offline", MemoryKind::Issue, 300), vec![1.0, 0.0]);
-        let q = terms("hub offline", Lang::En);
-        let ranked = rank(
-            &[&old, &new],
-            &[1.0, 0.0],
-            &q,
-            &Weights::default(),
-            now,
-            Mode::Hybrid,
-            usize::MAX,
+        assert_eq!(
+            ranked(&[&old, &new], &[1.0, 0.0], "hub offline", Mode::Hybrid)[0].index,
+            1
         );
-        assert_eq!(ranked[0].index, 1);
-        let ranked = rank(
-            &[&old, &issue],
-            &[1.0, 0.0],
-            &q,
-            &Weights::default(),
-            now,
-            Mode::Hybrid,
-            usize::MAX,
+        assert_eq!(
+            ranked(&[&old, &issue], &[1.0, 0.0], "hub offline", Mode::Hybrid)[0].index,
+            1
         );
-        assert_eq!(ranked[0].index, 1);
-        assert!((recency(&old.memory, now, 90.0) - 0.5f32.powf(300.0 / 90.0)).abs() < 1e-4);
+        assert!((recency(&old.memory, now(), 90.0) - 0.5f32.powf(300.0 / 90.0)).abs() < 1e-4);
+    }
+
+    #[test]
+    fn an_answer_gains_from_the_question_before_it() {
+        let mut question = memory("Did you adopt the dog in the end?", MemoryKind::Message, 3);
+        let mut answer = memory("Yes! Biscuit, a little beagle", MemoryKind::Message, 3);
+        let mut other = memory("Yes! We went to Lisbon", MemoryKind::Message, 3);
+        (question.seq, answer.seq, other.seq) = (4, 5, 9);
+        let q = Indexed::new(question, vec![1.0, 0.0]);
+        let a = Indexed::new(answer, vec![0.6, 0.8]);
+        let o = Indexed::new(other, vec![0.6, 0.8]);
+        let r = ranked(&[&o, &a, &q], &[1.0, 0.0], "what dog did she adopt", Mode::Hybrid);
+        let pos = |i: usize| r.iter().position(|s| s.index == i).unwrap();
+        assert!(
+            pos(1) < pos(0),
+            "the answer beside the question ranks above an identical stray turn"
+        );
+        assert!(r[pos(1)].parts.neighbour > 0.0);
+    }
+
+    #[test]
+    fn a_named_month_lifts_memories_from_that_month() {
+        let june = Indexed::new(
+            memory("worried about the exam", MemoryKind::Message, 170),
+            vec![1.0, 0.0],
+        );
+        let march = Indexed::new(
+            memory("worried about the exam", MemoryKind::Message, 250),
+            vec![1.0, 0.0],
+        );
+        let t = terms("worried", Lang::En);
+        let from = now() - chrono::Duration::days(180);
+        let to = now() - chrono::Duration::days(150);
+        let query = RankQuery {
+            vector: &[1.0, 0.0],
+            terms: &t,
+            hint: Some(TimeHint::Range(from, to)),
+        };
+        let r = rank(&[&march, &june], &query, &Weights::default(), now(), Mode::Hybrid, 2);
+        assert_eq!(r[0].index, 1);
+        assert!(r[0].parts.time > 0.0 && r[1].parts.time == 0.0);
+    }
+
+    #[test]
+    fn typed_memories_group_with_their_message() {
+        let raw = Indexed::new(
+            memory("My hub is offline again", MemoryKind::Message, 2),
+            vec![1.0, 0.0],
+        );
+        let mut issue_m = memory("My hub is offline again", MemoryKind::Issue, 2);
+        issue_m.provenance.message_ids = raw.memory.provenance.message_ids.clone();
+        let issue = Indexed::new(issue_m, vec![1.0, 0.0]);
+        let other = Indexed::new(
+            memory("Thanks for the quick reply", MemoryKind::Message, 2),
+            vec![0.0, 1.0],
+        );
+        let candidates = [&raw, &issue, &other];
+        let r = ranked(&candidates, &[1.0, 0.0], "hub offline", Mode::Hybrid);
+        let groups = group_by_message(&candidates, &r);
+        assert_eq!(groups.len(), 2);
+        assert_eq!(groups[0].len(), 2, "the issue and its message are one result");
     }
 }

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use super::recall::{RecallFilter, Recalled};
 use super::{require, ServiceError, Services};
 use crate::domain::memory::MemoryKind;
-use crate::domain::recall::{rank, Indexed, Mode};
+use crate::domain::recall::{rank, Indexed, Mode, RankQuery};
 use crate::domain::text::{detect, terms, Lang};
 use crate::domain::{CustomerFilter, CustomerId, InvalidInput, Principal, Scope};
 
@@ -144,10 +144,15 @@ impl Services {
             .filter(|m| filter.keeps(&m.memory, now))
             .collect();
         let lang = detect(&query, Lang::En);
+        let query_terms = terms(&query, lang);
+        let rank_query = RankQuery {
+            vector: &vector,
+            terms: &query_terms,
+            hint: None,
+        };
         let ranked = rank(
             &candidates,
-            &vector,
-            &terms(&query, lang),
+            &rank_query,
             &self.weights,
             now,
             Mode::Hybrid,
@@ -162,6 +167,7 @@ impl Services {
                 memory: m.clone(),
                 score: s.score,
                 parts: s.parts,
+                derived: Vec::new(),
             };
             let open_slot = groups.len() < limit;
             match groups.iter_mut().find(|g| g.customer_id == cid) {
@@ -219,15 +225,13 @@ impl Services {
             .filter(|m| matches!(m.memory.kind, MemoryKind::Issue | MemoryKind::Resolution))
             .collect();
         let lang = detect(&query, Lang::En);
-        let ranked = rank(
-            &relevant,
-            &vector,
-            &terms(&query, lang),
-            &self.weights,
-            self.now(),
-            Mode::Hybrid,
-            k * 50,
-        );
+        let query_terms = terms(&query, lang);
+        let rank_query = RankQuery {
+            vector: &vector,
+            terms: &query_terms,
+            hint: None,
+        };
+        let ranked = rank(&relevant, &rank_query, &self.weights, self.now(), Mode::Hybrid, k * 50);
         let mut out: Vec<SimilarResolution> = Vec::new();
         for s in ranked {
             if out.len() >= k {
@@ -272,6 +276,7 @@ impl Services {
                     memory: resolution,
                     score: s.score,
                     parts: s.parts,
+                    derived: Vec::new(),
                 },
                 issue,
                 subject,

@@ -1,6 +1,7 @@
 //! Campaigns: create, change, delete; preview who would be contacted and why; run (queue under the contact
 //! rules); scheduled campaigns run from the jobs' ticker.
 
+use std::collections::HashMap;
 use std::str::FromStr;
 
 use serde::Serialize;
@@ -13,8 +14,16 @@ use crate::domain::campaign::{Campaign, CampaignInput};
 use crate::domain::detect::Snapshot;
 use crate::domain::health::compute;
 use crate::domain::job_run::JobRun;
+use crate::domain::memory::MemoryKind;
 use crate::domain::outreach::OutreachSource;
-use crate::domain::{dot, validate, Customer, CustomerFilter, InvalidInput, Principal, Scope};
+use crate::domain::recall::{rank, Indexed, Mode, RankQuery, Weights};
+use crate::domain::text::{detect, terms, Lang};
+use crate::domain::{validate, Customer, CustomerFilter, InvalidInput, Principal, Scope};
+
+/// Fused score (meaning standardised over the workspace's messages, plus keywords) from which a message is
+/// "something like" a segment's query. Measured on the demo: messages about the queried problem score 0.55-0.9,
+/// the rest of the workspace below 0.45 (see README, "Thresholds").
+pub const DEFAULT_QUERY_THRESHOLD: f32 = 0.5;
 
 /// One customer a campaign selects, and why.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -138,11 +147,48 @@ impl Services {
         campaign: &Campaign,
     ) -> Result<Vec<(Customer, Selected)>, ServiceError> {
         let seg = &campaign.fields.segment;
-        let query = match &seg.query {
-            Some(q) => Some(self.embed_query(q).await?),
+        let threshold = seg.query_threshold.unwrap_or(DEFAULT_QUERY_THRESHOLD);
+        // "Said something like": every customer message of the workspace, scored once by meaning and keywords,
+        // normalised over the workspace (see domain::recall::rank).
+        let scores: Option<HashMap<String, f32>> = match &seg.query {
+            Some(q) => {
+                let vector = self.embed_query(q).await?;
+                let snapshot = self.index.workspace(&principal.workspace);
+                let candidates: Vec<&Indexed> = snapshot
+                    .iter()
+                    .flat_map(|(_, l)| l.iter().map(|m| m.as_ref()))
+                    .filter(|m| m.memory.kind == MemoryKind::Message && m.memory.sentiment.is_some())
+                    .collect();
+                let query_terms = terms(q, detect(q, Lang::En));
+                let weights = Weights {
+                    neighbour: 0.0,
+                    recency: 0.0,
+                    importance: 0.0,
+                    time: 0.0,
+                    ..self.weights
+                };
+                let rank_query = RankQuery {
+                    vector: &vector,
+                    terms: &query_terms,
+                    hint: None,
+                };
+                let ranked = rank(
+                    &candidates,
+                    &rank_query,
+                    &weights,
+                    self.now(),
+                    Mode::Hybrid,
+                    candidates.len(),
+                );
+                Some(
+                    ranked
+                        .into_iter()
+                        .map(|r| (candidates[r.index].memory.id.clone(), r.score))
+                        .collect(),
+                )
+            }
             None => None,
         };
-        let threshold = seg.query_threshold.unwrap_or(0.5);
         let filter = CustomerFilter {
             tag: seg.tag.clone(),
             plan: seg.plan.clone(),
@@ -167,11 +213,10 @@ impl Services {
                 }
                 reasons.push(format!("health {health}"));
             }
-            if let (Some(q), Some(text)) = (&query, &seg.query) {
+            if let (Some(scores), Some(text)) = (&scores, &seg.query) {
                 let best = memories
                     .iter()
-                    .filter(|m| m.memory.sentiment.is_some())
-                    .map(|m| (m, dot(&m.vector, q)))
+                    .filter_map(|m| scores.get(&m.memory.id).map(|s| (m, *s)))
                     .max_by(|a, b| a.1.total_cmp(&b.1));
                 match best {
                     Some((m, score)) if score >= threshold => {

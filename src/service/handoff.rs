@@ -4,13 +4,15 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::memorize::customer_lang;
 use super::recall::RecallFilter;
 use super::{require, ServiceError, Services};
 use crate::domain::extract::extract;
 use crate::domain::interaction::AuthorRole;
+use crate::domain::lifecycle::promise_open_at;
 use crate::domain::memory::MemoryKind;
+use crate::domain::mood;
 use crate::domain::preferences::Tone;
+use crate::domain::recall::Mode;
 use crate::domain::text::detect;
 use crate::domain::{Principal, Scope};
 
@@ -29,6 +31,15 @@ pub struct HandoffBrief {
     pub relevant_history: Vec<String>,
     /// Promises still open, from any conversation.
     pub open_commitments: Vec<String>,
+    /// Promises past their due time and not kept (`text (due date) [interaction]`).
+    #[serde(default)]
+    pub overdue_commitments: Vec<String>,
+    /// Whether the customer's history calls for care (threats, broken promises, repeated contacts).
+    #[serde(default)]
+    pub escalate: bool,
+    /// Why, in the customer's language.
+    #[serde(default)]
+    pub escalation_reason: Option<String>,
     /// Suggested tone.
     #[schema(example = "formal; apologise first, the customer is frustrated")]
     pub suggested_tone: String,
@@ -49,7 +60,7 @@ impl Services {
         let _guard = self.write_lock.lock().await;
         let customer = self.customer_for(principal, customer_id).await?;
         let mut current = self.find_interaction(&customer, interaction).await?;
-        let lang = customer_lang(&customer);
+        let lang = customer.lang();
         let messages = &current.fields.messages;
         let from_customer: Vec<_> = messages.iter().filter(|m| m.role == AuthorRole::Customer).collect();
         let mut customer_wants: Vec<String> = from_customer.first().map(|m| m.text.clone()).into_iter().collect();
@@ -82,27 +93,48 @@ impl Services {
         let mut relevant_history = Vec::new();
         if !query.is_empty() {
             let ext = current.fields.external_id.clone();
-            let earlier = self.recall_for(&customer, &query, &RecallFilter::default(), 50).await?;
+            let earlier = self
+                .recall_for(&customer, &query, &RecallFilter::default(), 50, Mode::Hybrid)
+                .await?;
             relevant_history = earlier
                 .into_iter()
-                .filter(|r| r.memory.provenance.interaction_id != ext && r.memory.kind != MemoryKind::Message)
+                .filter(|r| r.memory.provenance.interaction_id != ext)
+                .flat_map(|r| {
+                    if r.derived.is_empty() {
+                        vec![r.memory]
+                    } else {
+                        r.derived
+                    }
+                })
                 .take(3)
-                .map(|r| format!("{} [{}]", r.memory.text, r.memory.provenance.interaction_id))
+                .map(|m| format!("{} [{}]", m.text, m.provenance.interaction_id))
                 .collect();
         }
-        let open_commitments: Vec<String> = self
-            .index
-            .customer(&customer.workspace, &customer.id)
+        let now = self.now();
+        let all = self.index.customer(&customer.workspace, &customer.id);
+        let open_commitments: Vec<String> = all
             .iter()
-            .filter(|m| m.memory.kind == MemoryKind::Commitment && m.memory.open)
+            .filter(|m| promise_open_at(&m.memory, now))
             .map(|m| format!("{} [{}]", m.memory.text, m.memory.provenance.interaction_id))
             .collect();
+        let moods = mood::moods(&all);
+        let trouble = mood::trouble(&all, &moods, now);
+        let overdue_commitments: Vec<String> = trouble
+            .overdue
+            .iter()
+            .map(|m| {
+                let due = m.due_at.unwrap_or(m.observed_at).format("%Y-%m-%d");
+                format!("{} ({due}) [{}]", m.text, m.provenance.interaction_id)
+            })
+            .collect();
+        let trend = mood::trend(&moods, None, &trouble, now, lang);
         let (ws, cid) = (customer.workspace.clone(), customer.id.clone());
         let prefs = self.blocking(move |s| s.get_preferences(&ws, &cid)).await?;
         let tone = match prefs.tone {
             Some(Tone::Casual) => "casual",
             _ => "formal",
         };
+        let frustrated = frustrated || trend.frustrated;
         let suggested_tone = match (frustrated, sentiment < -0.3) {
             (true, _) => format!("{tone}; apologise first, the customer is frustrated"),
             (false, true) => format!("{tone}; acknowledge the inconvenience"),
@@ -115,6 +147,9 @@ impl Services {
             frustrated,
             relevant_history,
             open_commitments,
+            overdue_commitments,
+            escalate: trend.escalate,
+            escalation_reason: trend.reason,
             suggested_tone,
             created_at: self.now(),
         };

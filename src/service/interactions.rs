@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::error::customer_error;
-use super::memorize;
 use super::{require, ServiceError, Services};
+use crate::domain::formation;
 use crate::domain::interaction::{Interaction, InteractionChannel, InteractionInput, InteractionStatus, Message};
 use crate::domain::preferences::Preferences;
 use crate::domain::recall::Indexed;
@@ -102,27 +102,23 @@ impl Services {
         Ok((interaction, outcome))
     }
 
-    /// Forms memories for `new_ids`, then saves the interaction and memories in one transaction.
+    /// Forms memories for `new_ids`, then saves the interaction and memories in one transaction. Each distinct text
+    /// is embedded once, in full batches; typed memories reuse their window's vector, and customer messages are
+    /// scored from the same vectors.
     async fn form_and_save(
         &self,
         customer: &Customer,
         interaction: &mut Interaction,
         new_ids: &[String],
     ) -> Result<(), ServiceError> {
-        let drafts = memorize::draft(customer, interaction, new_ids);
-        // A typed memory is often a whole short message: embed each distinct text once.
-        let texts = memorize::texts(&drafts);
-        let mut unique: Vec<String> = Vec::new();
-        let slots: Vec<usize> = texts
-            .iter()
-            .map(|t| match unique.iter().position(|u| u == t) {
-                Some(i) => i,
-                None => {
-                    unique.push(t.clone());
-                    unique.len() - 1
-                }
-            })
-            .collect();
+        let subject = formation::Subject {
+            workspace: &customer.workspace,
+            customer: &customer.id,
+            name: customer.fields.name.as_deref(),
+            language: customer.lang(),
+        };
+        let mut drafts = formation::draft(&subject, interaction, new_ids);
+        let (unique, slots) = formation::embedding_plan(&drafts);
         let embedder = std::sync::Arc::clone(&self.embedder);
         let embedded = tokio::task::spawn_blocking(move || {
             let refs: Vec<&str> = unique.iter().map(String::as_str).collect();
@@ -130,9 +126,20 @@ impl Services {
         })
         .await
         .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()))?;
-        let vectors: Vec<Vec<f32>> = slots.iter().map(|i| embedded[*i].clone()).collect();
+        let mut vectors: Vec<Vec<f32>> = slots
+            .iter()
+            .map(|i| embedded.get(*i).cloned().unwrap_or_default())
+            .collect();
+        formation::derive(&mut drafts, &mut vectors, interaction, self.kinds.as_deref());
+        formation::apply_sentiment(
+            &mut drafts,
+            &vectors,
+            interaction,
+            customer.lang(),
+            self.sentiment.as_deref(),
+        );
         let existing = self.index.customer(&customer.workspace, &customer.id);
-        let plan = memorize::plan(drafts, vectors, &existing, interaction, self.now());
+        let plan = formation::plan(drafts, vectors, &existing, interaction);
         let (stored, new, changed) = (interaction.clone(), plan.new.clone(), plan.changed.clone());
         self.blocking(move |s| s.save_ingest(&stored, &new, &changed))
             .await

@@ -13,7 +13,6 @@ pub mod import;
 mod incidents;
 mod interactions;
 mod memories;
-mod memorize;
 pub mod outreach;
 mod preferences;
 mod prompt;
@@ -30,7 +29,9 @@ pub use error::ServiceError;
 pub use interactions::InteractionFilter;
 pub use memories::{MemoryFilter, MemoryPatch};
 
+use crate::domain::extract::head::KindHead;
 use crate::domain::recall::Weights;
+use crate::domain::sentiment::SentimentHead;
 use crate::domain::{auth::hash_secret, Principal, Scope, WorkspaceId};
 use crate::embed::Embedder;
 use crate::index::MemoryIndex;
@@ -44,6 +45,10 @@ pub struct Services {
     clock: Arc<dyn Clock>,
     admin_key_hash: Option<String>,
     index: Arc<MemoryIndex>,
+    /// The sentiment classifier trained for the embedding model, when there is one.
+    sentiment: Option<Arc<SentimentHead>>,
+    /// The typed-memory classifier trained for the embedding model, when there is one.
+    kinds: Option<Arc<KindHead>>,
     /// Serialises every change to interactions and memories, so the store and the index never diverge.
     write_lock: Arc<tokio::sync::Mutex<()>>,
     weights: Weights,
@@ -59,7 +64,17 @@ impl Services {
         admin_key: Option<&str>,
     ) -> Result<Self, StoreError> {
         let index = Arc::new(MemoryIndex::load(store.as_ref())?);
+        let sentiment = SentimentHead::for_model(embedder.name()).map(Arc::new);
+        if sentiment.is_none() {
+            tracing::warn!(
+                model = embedder.name(),
+                "no sentiment classifier trained for this model; the lexicon scores messages"
+            );
+        }
+        let kinds = KindHead::for_model(embedder.name()).map(Arc::new);
         Ok(Self {
+            sentiment,
+            kinds,
             store,
             embedder,
             clock,

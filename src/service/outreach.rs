@@ -8,7 +8,6 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::memorize::customer_lang;
 use super::{require, ServiceError, Services};
 use crate::domain::memory::{new_memory_id, Memory, MemoryKind, Provenance};
 use crate::domain::outreach::{
@@ -365,7 +364,7 @@ impl Services {
             kind: MemoryKind::Message,
             text,
             subject: Some("outreach".into()),
-            language: Lang::from_tag(&item.language).unwrap_or(customer_lang(&customer)),
+            language: Lang::from_tag(&item.language).unwrap_or(customer.lang()),
             provenance: Provenance {
                 customer_id: item.customer_id.clone(),
                 interaction_id: format!("outreach:{}", item.id),
@@ -380,6 +379,10 @@ impl Services {
             last_seen: sent,
             pinned: false,
             sentiment: None,
+            frustrated: false,
+            cues: Vec::new(),
+            speaker: None,
+            seq: 0,
             edits: Vec::new(),
         };
         let stored = StoredMemory {

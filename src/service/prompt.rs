@@ -89,13 +89,29 @@ pub fn render(ctx: &CustomerContext, lang: Lang, budget: usize, now: DateTime<Ut
     }
     sections.push(vec![format!("{}: {}", l.speak, speak.join(", "))]);
     let st = &ctx.sentiment;
-    let mut mood = vec![format!(
-        "{}: {} ({:.2}, {})",
-        l.mood,
-        st.direction,
-        st.recent,
-        if st.frustrated { "frustrated" } else { "calm" }
-    )];
+    let fr = lang == Lang::Fr;
+    let direction = match (st.direction.as_str(), fr) {
+        ("declining", true) => "en baisse",
+        ("improving", true) => "en hausse",
+        (_, true) => "stable",
+        (d, false) => d,
+    };
+    let feeling = match (st.frustrated, fr) {
+        (true, true) => "exaspéré",
+        (false, true) => "calme",
+        (true, false) => "frustrated",
+        (false, false) => "calm",
+    };
+    let mut line = format!("{}: {direction} ({:.2}, {feeling})", l.mood, st.recent);
+    if !st.cues.is_empty() {
+        let names: Vec<&str> = st.cues.iter().map(|c| c.code()).collect();
+        line.push_str(&format!(
+            "; {} {}",
+            if fr { "signaux :" } else { "signs:" },
+            names.join(", ")
+        ));
+    }
+    let mut mood = vec![line];
     if st.escalate {
         mood.push(format!("{}: {}", l.escalate, st.reason.clone().unwrap_or_default()));
     }

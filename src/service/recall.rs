@@ -2,18 +2,20 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::memorize::customer_lang;
 use super::{require, ServiceError, Services};
 use crate::domain::interaction::Interaction;
+use crate::domain::lifecycle::promise_open_at;
 use crate::domain::memory::{Memory, MemoryKind};
+use crate::domain::mood::{self, SentimentTrend};
 use crate::domain::preferences::{Channel, QuietHours, TechnicalLevel, Tone};
-use crate::domain::recall::{rank, Indexed, Mode, ScoreParts, Weights};
-use crate::domain::sentiment::analyse;
+use crate::domain::recall::{group_by_message, rank, Indexed, Mode, RankQuery, ScoreParts, Weights};
+use crate::domain::sentiment::{assess, Sentiment, Window};
 use crate::domain::text::{detect, terms, Lang};
+use crate::domain::when::time_hint;
 use crate::domain::{validate, Customer, InvalidInput, Principal, Scope};
 use crate::embed::TextRole;
 
@@ -36,17 +38,23 @@ pub struct RecallQuery {
     /// Include facts and preferences that a newer one replaced.
     #[serde(default)]
     pub include_expired: bool,
+    /// Ranking method: `hybrid` (default), or `dense` or `keyword` alone (to compare).
+    #[serde(default)]
+    pub mode: Mode,
 }
 
 /// A recalled memory with its score and the score's parts.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Recalled {
-    /// The memory (its `provenance` says where it comes from).
+    /// The memory (its `provenance` says where it comes from): the message itself when it was recalled.
     pub memory: Memory,
-    /// Fused score.
+    /// Fused score (of the best memory of its message).
     pub score: f32,
     /// The score's parts.
     pub parts: ScoreParts,
+    /// Typed memories drawn from the same message (issue, promise, fact...), recalled with it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub derived: Vec<Memory>,
 }
 
 /// Recall filters, checked against each memory.
@@ -82,7 +90,8 @@ pub struct QueryText<'a> {
     pub lang: Lang,
 }
 
-/// Ranks a customer's indexed memories for an embedded query; the function `rappel eval` measures.
+/// Ranks a customer's indexed memories for an embedded query and returns the best `top` messages, each with the
+/// typed memories drawn from it.
 pub fn rank_memories(
     memories: &[Arc<Indexed>],
     query: &QueryText<'_>,
@@ -98,12 +107,35 @@ pub fn rank_memories(
         .filter(|m| filter.keeps(&m.memory, now))
         .collect();
     let query_terms = terms(query.text, query.lang);
-    rank(&candidates, query.vector, &query_terms, weights, now, mode, top)
+    let observed: Vec<DateTime<Utc>> = candidates.iter().map(|c| c.memory.observed_at).collect();
+    let rank_query = RankQuery {
+        vector: query.vector,
+        terms: &query_terms,
+        hint: time_hint(query.text, now, &observed),
+    };
+    let ranked = rank(&candidates, &rank_query, weights, now, mode, usize::MAX);
+    group_by_message(&candidates, &ranked)
         .into_iter()
-        .map(|s| Recalled {
-            memory: candidates[s.index].memory.clone(),
-            score: s.score,
-            parts: s.parts,
+        .take(top)
+        .map(|group| {
+            let best = ranked[group[0]];
+            let lead = group
+                .iter()
+                .copied()
+                .find(|p| candidates[ranked[*p].index].memory.kind == MemoryKind::Message)
+                .unwrap_or(group[0]);
+            Recalled {
+                memory: candidates[ranked[lead].index].memory.clone(),
+                score: best.score,
+                parts: best.parts,
+                derived: group
+                    .iter()
+                    .filter(|p| **p != lead)
+                    .map(|p| &candidates[ranked[*p].index].memory)
+                    .filter(|m| m.kind != MemoryKind::Message)
+                    .cloned()
+                    .collect(),
+            }
         })
         .collect()
 }
@@ -121,6 +153,37 @@ impl Services {
             .await
             .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()))?;
         Ok(v.pop().unwrap_or_default())
+    }
+
+    /// Judges a message of the customer as ingest would: its windows embedded as stored texts (with the customer's
+    /// name in front), then the sentiment head.
+    pub(super) async fn judge_message(
+        &self,
+        customer: &Customer,
+        text: &str,
+        lang: Lang,
+    ) -> Result<Sentiment, ServiceError> {
+        let windows = crate::domain::text::windows(text, crate::domain::formation::WINDOW_WORDS);
+        let inputs: Vec<String> = windows
+            .iter()
+            .map(|w| match customer.fields.name.as_deref() {
+                Some(name) => format!("{name}: {w}"),
+                None => w.clone(),
+            })
+            .collect();
+        let embedder = Arc::clone(&self.embedder);
+        let vectors = tokio::task::spawn_blocking(move || {
+            let refs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+            embedder.embed(&refs, TextRole::Passage)
+        })
+        .await
+        .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()))?;
+        let windows: Vec<Window<'_>> = windows
+            .iter()
+            .zip(&vectors)
+            .map(|(text, vector)| Window { text, vector })
+            .collect();
+        Ok(assess(text, detect(text, lang), &windows, self.sentiment.as_deref()))
     }
 
     /// The customer's memories ranked for a query.
@@ -143,7 +206,7 @@ impl Services {
             until: q.until,
             include_expired: q.include_expired,
         };
-        self.recall_for(&customer, &query, &filter, k).await
+        self.recall_for(&customer, &query, &filter, k, q.mode).await
     }
 
     pub(super) async fn recall_for(
@@ -152,10 +215,11 @@ impl Services {
         query: &str,
         filter: &RecallFilter,
         top: usize,
+        mode: Mode,
     ) -> Result<Vec<Recalled>, ServiceError> {
         let vector = self.embed_query(query).await?;
         let memories = self.index.customer(&customer.workspace, &customer.id);
-        let lang = detect(query, customer_lang(customer));
+        let lang = detect(query, customer.lang());
         let q = QueryText {
             text: query,
             vector: &vector,
@@ -166,7 +230,7 @@ impl Services {
             &q,
             &self.weights,
             self.now(),
-            Mode::Hybrid,
+            mode,
             filter,
             top,
         ))
@@ -221,24 +285,19 @@ impl Services {
         let lang = Lang::from_tag(&language).unwrap_or(Lang::En);
         let now = self.now();
         let recalled = self
-            .recall_for(&customer, &message, &RecallFilter::default(), 8)
+            .recall_for(&customer, &message, &RecallFilter::default(), 8, Mode::Hybrid)
             .await?;
-        let mut open_issues: Vec<Memory> = all
-            .iter()
-            .map(|m| &m.memory)
-            .filter(|m| m.kind == MemoryKind::Issue && m.open)
-            .cloned()
-            .collect();
-        open_issues.sort_by_key(|m| std::cmp::Reverse(m.observed_at));
+        let current = self.judge_message(&customer, &message, lang).await?;
+        let moods = mood::moods(&all);
+        let trouble = mood::trouble(&all, &moods, now);
+        let sentiment = mood::trend(&moods, Some(&current), &trouble, now, lang);
         let mut commitments: Vec<Memory> = all
             .iter()
             .map(|m| &m.memory)
-            .filter(|m| m.kind == MemoryKind::Commitment && m.open)
+            .filter(|m| promise_open_at(m, now))
             .cloned()
             .collect();
         commitments.sort_by_key(|m| m.due_at.unwrap_or(m.observed_at));
-        let current = analyse(&message, detect(&message, lang));
-        let sentiment = trend(&all, current.score, current.frustrated, now);
         let mut timeline = interactions;
         timeline.sort_by_key(|i| std::cmp::Reverse(i.fields.opened_at));
         let recent_interactions: Vec<String> = timeline.iter().take(5).map(|i| one_line(i, lang)).collect();
@@ -267,7 +326,8 @@ impl Services {
             profile,
             preferences: prefs,
             memories,
-            open_issues: open_issues.into_iter().take(5).collect(),
+            open_issues: trouble.open_issues.into_iter().take(5).collect(),
+            overdue_commitments: trouble.overdue.into_iter().take(5).collect(),
             open_commitments: commitments.into_iter().take(5).collect(),
             recent_interactions,
             sentiment,
@@ -347,26 +407,6 @@ pub struct PreferenceSummary {
     pub do_not_contact: bool,
 }
 
-/// Sentiment, recent against longer-term, with an escalation recommendation.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct SentimentTrend {
-    /// Sentiment of the current message.
-    pub current: f32,
-    /// Mean over the customer's messages of the last 30 days (with the current one).
-    pub recent: f32,
-    /// Mean over the last 180 days.
-    pub longer_term: Option<f32>,
-    /// `improving`, `stable` or `declining`.
-    #[schema(example = "declining")]
-    pub direction: String,
-    /// Frustration in the current message or the last 7 days.
-    pub frustrated: bool,
-    /// Whether a human should take over.
-    pub escalate: bool,
-    /// Why, in words.
-    pub reason: Option<String>,
-}
-
 /// What a helpdesk needs to answer this customer now.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CustomerContext {
@@ -382,6 +422,8 @@ pub struct CustomerContext {
     pub open_issues: Vec<Memory>,
     /// Promises not yet kept, soonest due first.
     pub open_commitments: Vec<Memory>,
+    /// Promises past their due time and not kept: broken promises, oldest due first.
+    pub overdue_commitments: Vec<Memory>,
     /// The last interactions, one line each, newest first.
     pub recent_interactions: Vec<String>,
     /// Sentiment trend and escalation advice.
@@ -390,64 +432,6 @@ pub struct CustomerContext {
     pub prompt: String,
     /// Estimated tokens of `prompt`.
     pub prompt_tokens: usize,
-}
-
-fn mean(xs: &[f32]) -> Option<f32> {
-    (!xs.is_empty()).then(|| xs.iter().sum::<f32>() / xs.len() as f32)
-}
-
-/// Sentiment trend from the customer's message memories and the current message.
-pub fn trend(memories: &[Arc<Indexed>], current: f32, current_frustrated: bool, now: DateTime<Utc>) -> SentimentTrend {
-    let scored: Vec<(DateTime<Utc>, f32)> = memories
-        .iter()
-        .filter(|m| m.memory.kind == MemoryKind::Message)
-        .filter_map(|m| m.memory.sentiment.map(|s| (m.memory.observed_at, s)))
-        .collect();
-    let since = |days| {
-        scored
-            .iter()
-            .filter(|(t, _)| *t >= now - Duration::days(days))
-            .map(|(_, s)| *s)
-            .collect::<Vec<_>>()
-    };
-    let mut recent = since(30);
-    recent.push(current);
-    let recent = mean(&recent).unwrap_or(current);
-    let longer_term = mean(&since(180));
-    let frustrated_week = memories.iter().any(|m| {
-        m.memory.kind == MemoryKind::Message
-            && m.memory.observed_at >= now - Duration::days(7)
-            && m.memory.sentiment.is_some_and(|s| s <= -0.6)
-    });
-    let direction = match longer_term {
-        Some(l) if recent < l - 0.15 => "declining",
-        Some(l) if recent > l + 0.15 => "improving",
-        _ => "stable",
-    };
-    let frustrated = current_frustrated || frustrated_week;
-    let reason = if current_frustrated {
-        Some("the current message is frustrated".to_owned())
-    } else if recent <= -0.4 {
-        Some(format!("recent sentiment is low ({recent:.2})"))
-    } else if direction == "declining" && longer_term.is_some_and(|l| l - recent >= 0.3) {
-        Some(format!(
-            "sentiment fell from {:.2} to {recent:.2}",
-            longer_term.unwrap_or_default()
-        ))
-    } else if frustrated_week {
-        Some("frustrated messages in the last 7 days".to_owned())
-    } else {
-        None
-    };
-    SentimentTrend {
-        current,
-        recent,
-        longer_term,
-        direction: direction.to_owned(),
-        frustrated,
-        escalate: reason.is_some(),
-        reason,
-    }
 }
 
 fn one_line(i: &Interaction, lang: Lang) -> String {

@@ -195,14 +195,7 @@ pub trait KeyRepo: Send + Sync {
     fn revoke_key(&self, workspace: &WorkspaceId, id: &KeyId, now: DateTime<Utc>) -> Result<ApiKey, StoreError>;
 }
 
-/// A memory and its embedding.
-#[derive(Debug, Clone)]
-pub struct StoredMemory {
-    /// The memory.
-    pub memory: Memory,
-    /// Its vector (unit length).
-    pub vector: Vec<f32>,
-}
+pub use crate::domain::memory::StoredMemory;
 
 /// Interactions and the memories formed from them.
 pub trait MemoryRepo: Send + Sync {

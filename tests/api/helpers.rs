@@ -6,6 +6,8 @@ use std::sync::{Arc, OnceLock};
 use actix_web::dev::ServerHandle;
 use rappel::config::Settings;
 use rappel::embed::{Embedder, FastEmbedder, ModelSource};
+use rappel::service::clock::FixedClock;
+use rappel::service::{Clock, SystemClock};
 use rappel::startup::Application;
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::{json, Value};
@@ -114,10 +116,31 @@ pub async fn spawn_at(data_dir: &Path, dir: Option<tempfile::TempDir>) -> TestAp
     spawn_configured(data_dir, dir, |_| {}).await
 }
 
+/// The demo's reference time: the storylines are told as of this morning.
+pub const DEMO_NOW: &str = "2026-11-25T09:00:00Z";
+
+/// Starts a server whose clock stands still at `DEMO_NOW`, with the demo fixtures loaded.
+pub async fn spawn_demo() -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_owned();
+    let clock = Arc::new(FixedClock(DEMO_NOW.parse().unwrap()));
+    spawn_inner(&path, Some(dir), |_| {}, clock, true).await
+}
+
 async fn spawn_configured(
     data_dir: &Path,
     dir: Option<tempfile::TempDir>,
     adjust: impl FnOnce(&mut Settings),
+) -> TestApp {
+    spawn_inner(data_dir, dir, adjust, Arc::new(SystemClock), false).await
+}
+
+async fn spawn_inner(
+    data_dir: &Path,
+    dir: Option<tempfile::TempDir>,
+    adjust: impl FnOnce(&mut Settings),
+    clock: Arc<dyn Clock>,
+    demo: bool,
 ) -> TestApp {
     let mut settings = Settings {
         bind: "127.0.0.1:0".into(),
@@ -128,9 +151,16 @@ async fn spawn_configured(
         ..Settings::default()
     };
     adjust(&mut settings);
-    let app = Application::build(&settings, Some(embedder()))
+    let app = Application::build_with_clock(&settings, Some(embedder()), clock)
         .await
         .expect("app builds");
+    if demo {
+        let stats = rappel::startup::load_demo(&app.services, "fixtures/demo".as_ref())
+            .await
+            .expect("demo loads")
+            .expect("the store was empty");
+        assert_eq!(stats.failed, 0, "{:?}", stats.errors);
+    }
     let base = format!("http://{}", app.server.addr());
     let handle = app.server.handle();
     actix_web::rt::spawn(app.server.run());

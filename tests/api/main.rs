@@ -14,3 +14,4 @@ mod outreach;
 mod persistence;
 mod preferences;
 mod retention;
+mod understanding;

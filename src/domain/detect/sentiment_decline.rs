@@ -4,16 +4,17 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{mean, sentiments, Finding, Snapshot};
+use super::{mean, Finding, Snapshot};
+use crate::domain::mood;
 
 /// Parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
-    /// Recent mean at or below this fires (default -0.4).
+    /// Recent (recency-weighted) mean at or below this can fire (default -0.5).
     #[serde(default = "threshold")]
     pub threshold: f32,
-    /// A fall of at least this against the baseline fires (default 0.35).
+    /// Without frustration, a fall of at least this against the baseline is needed (default 0.6).
     #[serde(default = "margin")]
     pub margin: f32,
     /// Recent window in days (default 30).
@@ -28,10 +29,10 @@ pub struct Params {
 }
 
 fn threshold() -> f32 {
-    -0.4
+    -0.5
 }
 fn margin() -> f32 {
-    0.35
+    0.6
 }
 fn thirty() -> i64 {
     30
@@ -43,24 +44,47 @@ fn two() -> usize {
     2
 }
 
-/// Compares recent sentiment to the threshold and to the baseline.
+/// Fires when the customer's recent messages are negative (recency-weighted mean at or below the threshold) and
+/// either one of them is frustrated or they fell by the margin against the customer's own baseline: a calm
+/// problem report is not a decline, an exasperated run of messages is.
 pub fn detect(p: &Params, s: &Snapshot<'_>, now: DateTime<Utc>) -> Option<Finding> {
     let split = now - Duration::days(p.recent_days);
-    let recent = sentiments(s, split, now);
+    let moods = mood::moods(s.memories);
+    let recent: Vec<&mood::MessageMood> = moods.iter().filter(|m| m.at >= split && m.at <= now).collect();
     if recent.len() < p.min_messages {
         return None;
     }
-    let baseline = sentiments(s, split - Duration::days(p.baseline_days), split);
-    let r = mean(&recent.iter().map(|(x, _)| *x).collect::<Vec<_>>())?;
-    let b = mean(&baseline.iter().map(|(x, _)| *x).collect::<Vec<_>>());
-    let reason = if r <= p.threshold {
-        format!("recent sentiment is low ({r:.2} over {} days)", p.recent_days)
-    } else if b.is_some_and(|b| b - r >= p.margin) {
-        format!("sentiment fell from {:.2} to {r:.2}", b.unwrap_or_default())
+    let baseline: Vec<f32> = moods
+        .iter()
+        .filter(|m| m.at >= split - Duration::days(p.baseline_days) && m.at < split)
+        .map(|m| m.score)
+        .collect();
+    let weights: Vec<f32> = recent
+        .iter()
+        .map(|m| 0.5f32.powf((now - m.at).num_hours().max(0) as f32 / 24.0 / 7.0))
+        .collect();
+    let total: f32 = weights.iter().sum();
+    let r = recent.iter().zip(&weights).map(|(m, w)| m.score * w).sum::<f32>() / total.max(1e-6);
+    let b = mean(&baseline);
+    let frustrated = recent.iter().filter(|m| m.frustrated).count();
+    if r > p.threshold {
+        return None;
+    }
+    let reason = if frustrated > 0 {
+        format!(
+            "recent sentiment is low ({r:.2} over {} days) with {frustrated} frustrated messages",
+            p.recent_days
+        )
+    } else if let Some(b) = b.filter(|b| b - r >= p.margin) {
+        format!("sentiment fell from {b:.2} to {r:.2}")
     } else {
         return None;
     };
-    let mut evidence: Vec<String> = recent.into_iter().filter(|(x, _)| *x < 0.0).map(|(_, i)| i).collect();
+    let mut evidence: Vec<String> = recent
+        .iter()
+        .filter(|m| m.score < 0.0)
+        .map(|m| m.interaction.clone())
+        .collect();
     evidence.sort();
     evidence.dedup();
     Some(Finding {

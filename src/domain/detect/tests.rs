@@ -58,6 +58,7 @@ fn interaction(
                 score: *score,
                 label: SentimentLabel::Neutral,
                 frustrated: false,
+                cues: Vec::new(),
             });
         }
     }
@@ -88,6 +89,10 @@ fn memory(i: &Interaction, kind: MemoryKind, vector: [f32; 2], open: bool) -> Ar
         last_seen: m.sent_at,
         pinned: false,
         sentiment: Some(0.0),
+        frustrated: false,
+        cues: Vec::new(),
+        speaker: None,
+        seq: 0,
         edits: vec![],
     };
     let mut v = vector.to_vec();

@@ -1,12 +1,12 @@
 //! `unresolved_aging`: an open interaction whose last word is the customer's for more than H hours, or an
-//! agent's promise past its due time while the conversation is still open.
+//! agent's promise past its due time and not kept (whatever the ticket's status).
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{topic, Finding, Snapshot};
 use crate::domain::interaction::AuthorRole;
-use crate::domain::memory::MemoryKind;
+use crate::domain::lifecycle::overdue_at;
 
 /// Parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -42,15 +42,17 @@ pub fn detect(p: &Params, s: &Snapshot<'_>, now: DateTime<Utc>) -> Option<Findin
     let overdue = s
         .memories
         .iter()
-        .filter(|m| {
-            m.memory.kind == MemoryKind::Commitment && m.memory.open && m.memory.due_at.is_some_and(|d| d < now)
-        })
-        .min_by_key(|m| m.memory.due_at)?;
+        .filter(|m| overdue_at(&m.memory, now))
+        .min_by_key(|m| m.memory.due_at.unwrap_or(m.memory.observed_at))?;
     Some(Finding {
         reason_code: "overdue_commitment".into(),
         reason: format!(
             "a promise was due on {}: {}",
-            overdue.memory.due_at?.format("%Y-%m-%d"),
+            overdue
+                .memory
+                .due_at
+                .unwrap_or(overdue.memory.observed_at)
+                .format("%Y-%m-%d"),
             overdue.memory.text
         ),
         evidence: vec![

@@ -2,12 +2,15 @@
 //! issues, resolutions and commitments (with due times). Rules are precise rather than exhaustive: the raw
 //! message is always kept as a memory of its own.
 
+pub mod head;
+
 use chrono::{DateTime, Datelike, Duration, NaiveTime, TimeZone, Utc, Weekday};
 
-use super::interaction::AuthorRole;
-use super::memory::MemoryKind;
-use super::preferences::Channel;
-use super::text::{fold, sentences, Lang};
+use crate::domain::interaction::AuthorRole;
+use crate::domain::memory::MemoryKind;
+use crate::domain::preferences::Channel;
+use crate::domain::problems::ISSUE;
+use crate::domain::text::{fold, sentences, Lang};
 
 /// A memory found in one sentence.
 #[derive(Debug, Clone, PartialEq)]
@@ -233,84 +236,6 @@ fn fact(s: &str) -> Option<&'static str> {
         return None;
     }
     FACTS.iter().find(|(_, cues)| has(s, cues)).map(|(subject, _)| *subject)
-}
-
-const ISSUE: &[&str] = &[
-    "not working",
-    "doesn't work",
-    "does not work",
-    "stopped working",
-    "won't",
-    "broken",
-    "broke",
-    "error",
-    "crash",
-    "offline",
-    "disconnect",
-    "can't",
-    "cannot",
-    "unable",
-    "never arrived",
-    "hasn't arrived",
-    "not arrived",
-    "missing",
-    "lost",
-    "damaged",
-    "charged twice",
-    "double charge",
-    "overcharg",
-    "wrong",
-    "fail",
-    "bug",
-    "locked",
-    "keeps",
-    "still waiting",
-    "no response",
-    "problem",
-    "issue",
-    "ne fonctionne pas",
-    "ne marche pas",
-    "marche plus",
-    "fonctionne plus",
-    "panne",
-    "erreur",
-    "plante",
-    "hors ligne",
-    "deconnect",
-    "impossible",
-    "jamais recu",
-    "pas recu",
-    "pas arrive",
-    "jamais arrive",
-    "toujours pas",
-    "perdu",
-    "abime",
-    "casse",
-    "deux fois",
-    "double prelevement",
-    "bloque",
-    "probleme",
-    "souci",
-    "bug",
-    "n'arrive pas",
-];
-/// Whether folded, lowercased text reports something going wrong.
-pub fn reports_problem(folded: &str) -> bool {
-    has(folded, ISSUE)
-        || has(
-            folded,
-            &[
-                "didn't",
-                "did not",
-                "doesn't",
-                "isn't",
-                "wasn't",
-                "ne s'est pas",
-                "alors que",
-                "n'a pas",
-                "ne se",
-            ],
-        )
 }
 
 const RESOLUTION: &[&str] = &[

@@ -1,34 +1,10 @@
-//! Message sentiment for English and French: a lexicon with negation, intensifiers and diminishers, plus
-//! rules for sarcasm (praise words next to a complaint) and frustration markers (repetition, threats, shouting).
+//! The lexicon scorer: English and French word stems with weights, negation, intensifiers and diminishers, and
+//! rules for sarcasm and frustration markers. It is one input of the trained classifier, and the whole scorer
+//! when a model has no trained head.
 
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-
-use super::text::{fold, words, Lang};
-
-/// A message's sentiment.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct Sentiment {
-    /// From -1 (very negative) to 1 (very positive).
-    #[schema(example = -0.62)]
-    pub score: f32,
-    /// The score's band.
-    pub label: SentimentLabel,
-    /// The customer sounds exasperated: repeated problem, threat to leave, shouting.
-    pub frustrated: bool,
-}
-
-/// Sentiment band.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum SentimentLabel {
-    /// Score below -0.2.
-    Negative,
-    /// Between -0.2 and 0.2.
-    Neutral,
-    /// Above 0.2.
-    Positive,
-}
+use super::{Sentiment, SentimentLabel};
+use crate::domain::problems::reports_problem;
+use crate::domain::text::{fold, words, Lang};
 
 /// Accent-folded word stems and their weight. A stem matches a word that starts with it.
 const EN_LEXICON: &[(&str, f32)] = &[
@@ -486,7 +462,7 @@ const COURTESY: &[&str] = &[
 /// customers mix them. A long message is scored sentence by sentence (greetings and sign-offs left out), with
 /// complaints weighing double: one angry paragraph is not cancelled by a polite "thanks in advance".
 pub fn analyse(text: &str, lang: Lang) -> Sentiment {
-    let sentences: Vec<String> = super::text::sentences(text)
+    let sentences: Vec<String> = crate::domain::text::sentences(text)
         .into_iter()
         .filter(|s| {
             let folded = fold(&s.to_lowercase());
@@ -512,6 +488,7 @@ pub fn analyse(text: &str, lang: Lang) -> Sentiment {
         score,
         label: label_of(score),
         frustrated,
+        cues: Vec::new(),
     }
 }
 
@@ -585,7 +562,7 @@ fn analyse_one(text: &str, lang: Lang) -> Sentiment {
         }
     }
     // A calm problem report ("the sensor says open while the door is closed") is mildly negative.
-    if negative < 0.6 && super::extract::reports_problem(&joined) {
+    if negative < 0.6 && reports_problem(&joined) {
         negative += 0.7;
         total -= 0.7;
     }
@@ -670,6 +647,7 @@ fn analyse_one(text: &str, lang: Lang) -> Sentiment {
         score,
         label,
         frustrated,
+        cues: Vec::new(),
     }
 }
 
