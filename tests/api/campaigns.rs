@@ -43,7 +43,7 @@ async fn a_campaign_previews_then_queues_exactly_its_segment_once() {
     }
     let campaign = json!({
         "name": "Battery check-in",
-        "segment": {"plan": "pro", "query": "complained about battery life", "query_threshold": 0.4},
+        "segment": {"plan": "pro", "query": "complained about battery life"},
         "outreach": {"channels": ["email"], "priority": 2, "templates": {"en": "Hi {first_name}, about {topic}...", "fr": "Bonjour {first_name}..."}}
     });
     let created = expect(

@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{mean, sentiments, Finding, Snapshot};
-use crate::domain::memory::MemoryKind;
+use crate::domain::lifecycle::issue_open_at;
 
 /// Parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -53,10 +53,7 @@ pub fn detect(p: &Params, s: &Snapshot<'_>, now: DateTime<Utc>) -> Option<Findin
             i.fields.opened_at >= now - Duration::days(90)
                 && (i.fields.csat.is_some_and(|c| c <= 2) || i.fields.nps.is_some_and(|n| n <= 6))
         });
-        let open_issue = s
-            .memories
-            .iter()
-            .any(|m| m.memory.kind == MemoryKind::Issue && m.memory.open);
+        let open_issue = s.memories.iter().any(|m| issue_open_at(&m.memory, now));
         let mut signs = Vec::new();
         if mood.is_some_and(|m| m < p.sentiment_below) {
             signs.push(format!("sentiment {:.2}", mood.unwrap_or_default()));

@@ -88,18 +88,36 @@ pub fn detect(p: &Params, s: &Snapshot<'_>, now: DateTime<Utc>) -> Option<Findin
         .filter(|(_, about)| !about.is_empty())
         .collect();
     let window = Duration::days(p.days);
+    // Contacts about one problem form a group through any chain of similar pairs (A like B, B like C), as long as
+    // the whole group fits in the window and its latest contact is recent.
+    let n = recent.len();
+    let mut group_of: Vec<usize> = (0..n).collect();
+    fn root(g: &mut [usize], mut i: usize) -> usize {
+        while g[i] != i {
+            g[i] = g[g[i]];
+            i = g[i];
+        }
+        i
+    }
+    for a in 0..n {
+        for b in (a + 1)..n {
+            let (ia, ib) = (recent[a].0, recent[b].0);
+            let apart = (ib.fields.opened_at - ia.fields.opened_at).abs();
+            if apart <= window && similarity_of(&recent[a].1, &recent[b].1) >= p.similarity {
+                let (ra, rb) = (root(&mut group_of, a), root(&mut group_of, b));
+                group_of[ra] = rb;
+            }
+        }
+    }
     let mut best: Vec<usize> = Vec::new();
-    for (a, (ia, ma)) in recent.iter().enumerate() {
-        let group: Vec<usize> = (0..recent.len())
-            .filter(|&b| {
-                let ib = recent[b].0;
-                ib.fields.opened_at >= ia.fields.opened_at
-                    && ib.fields.opened_at - ia.fields.opened_at <= window
-                    && (b == a || similarity_of(ma, &recent[b].1) >= p.similarity)
-            })
-            .collect();
+    for r in 0..n {
+        let group: Vec<usize> = (0..n).filter(|i| root(&mut group_of.clone(), *i) == r).collect();
+        let first = group.iter().map(|&g| recent[g].0.fields.opened_at).min();
         let latest = group.iter().map(|&g| recent[g].0.fields.opened_at).max();
-        if group.len() > best.len() && latest.is_some_and(|l| l >= now - window) {
+        let fits = first
+            .zip(latest)
+            .is_some_and(|(f, l)| l - f <= window && l >= now - window);
+        if fits && group.len() > best.len() {
             best = group;
         }
     }

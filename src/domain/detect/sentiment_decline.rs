@@ -11,10 +11,10 @@ use crate::domain::mood;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
-    /// Recent (recency-weighted) mean at or below this can fire (default -0.5).
+    /// Recent (recency-weighted) mean at or below this fires with a frustrated message (default -0.5).
     #[serde(default = "threshold")]
     pub threshold: f32,
-    /// Without frustration, a fall of at least this against the baseline is needed (default 0.6).
+    /// A fall to below zero of at least this against the baseline fires too (default 0.6).
     #[serde(default = "margin")]
     pub margin: f32,
     /// Recent window in days (default 30).
@@ -44,12 +44,24 @@ fn two() -> usize {
     2
 }
 
-/// Fires when the customer's recent messages are negative (recency-weighted mean at or below the threshold) and
-/// either one of them is frustrated or they fell by the margin against the customer's own baseline: a calm
-/// problem report is not a decline, an exasperated run of messages is.
+/// Fires when the customer's recent messages are negative (recency-weighted mean at or below the threshold) with
+/// one of them frustrated, or when they turned negative, falling by the margin against the customer's own
+/// baseline: a calm problem report is not a decline, an exasperated run of messages is; a clearly happy last
+/// message ends it.
 pub fn detect(p: &Params, s: &Snapshot<'_>, now: DateTime<Utc>) -> Option<Finding> {
     let split = now - Duration::days(p.recent_days);
     let moods = mood::moods(s.memories);
+    // A clearly happy message ends what came before it ("angry, then happy").
+    let happy_since = moods
+        .iter()
+        .filter(|m| m.score > 0.5 && m.at <= now)
+        .map(|m| m.at)
+        .max();
+    let latest = moods.iter().filter(|m| m.at <= now).max_by_key(|m| m.at);
+    if happy_since.is_some_and(|h| latest.is_none_or(|l| l.at <= h)) || latest.is_some_and(|l| l.score > 0.2) {
+        // The customer's last word is content: whatever came before is settled.
+        return None;
+    }
     let recent: Vec<&mood::MessageMood> = moods.iter().filter(|m| m.at >= split && m.at <= now).collect();
     if recent.len() < p.min_messages {
         return None;
@@ -67,15 +79,12 @@ pub fn detect(p: &Params, s: &Snapshot<'_>, now: DateTime<Utc>) -> Option<Findin
     let r = recent.iter().zip(&weights).map(|(m, w)| m.score * w).sum::<f32>() / total.max(1e-6);
     let b = mean(&baseline);
     let frustrated = recent.iter().filter(|m| m.frustrated).count();
-    if r > p.threshold {
-        return None;
-    }
-    let reason = if frustrated > 0 {
+    let reason = if r <= p.threshold && frustrated > 0 {
         format!(
             "recent sentiment is low ({r:.2} over {} days) with {frustrated} frustrated messages",
             p.recent_days
         )
-    } else if let Some(b) = b.filter(|b| b - r >= p.margin) {
+    } else if let Some(b) = b.filter(|b| r < 0.0 && b - r >= p.margin) {
         format!("sentiment fell from {b:.2} to {r:.2}")
     } else {
         return None;

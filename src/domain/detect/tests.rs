@@ -100,6 +100,36 @@ fn memory(i: &Interaction, kind: MemoryKind, vector: [f32; 2], open: bool) -> Ar
     Arc::new(Indexed::new(memory, v))
 }
 
+/// The raw message memories ingest forms for the customer messages of `interactions` (with their sentiment).
+fn message_memories(interactions: &[Interaction]) -> Vec<Arc<Indexed>> {
+    let mut out = Vec::new();
+    for i in interactions {
+        for (seq, m) in i.fields.messages.iter().enumerate() {
+            let Some(sentiment) = m.sentiment.as_ref() else {
+                continue;
+            };
+            let mut memory = Memory::new(
+                WorkspaceId::default_workspace(),
+                MemoryKind::Message,
+                m.text.clone(),
+                Lang::En,
+                Provenance {
+                    customer_id: i.customer_id.clone(),
+                    interaction_id: i.fields.external_id.clone(),
+                    message_ids: vec![m.id.clone()],
+                },
+                m.sent_at,
+            );
+            memory.sentiment = Some(sentiment.score);
+            memory.frustrated = sentiment.frustrated;
+            memory.seq = seq as u32;
+            // A null vector: these stand for sentiment only and resemble nothing.
+            out.push(Arc::new(Indexed::new(memory, vec![0.0, 0.0])));
+        }
+    }
+    out
+}
+
 fn detect(
     detector: Detector,
     c: &Customer,
@@ -107,11 +137,13 @@ fn detect(
     memories: &[Arc<Indexed>],
     incidents: &[(Incident, Vec<f32>)],
 ) -> Option<Finding> {
+    let mut all: Vec<Arc<Indexed>> = memories.to_vec();
+    all.extend(message_memories(interactions));
     detector.detect(
         &Snapshot {
             customer: c,
             interactions,
-            memories,
+            memories: &all,
             incidents,
         },
         now(),
@@ -171,7 +203,7 @@ fn sentiment_decline_compares_recent_to_the_baseline() {
         5,
         "resolved",
         None,
-        &[("customer", "bad", -0.1, 0), ("customer", "worse", -0.2, 1)],
+        &[("customer", "bad", -0.4, 0), ("customer", "worse", -0.5, 1)],
     );
     let steady = interaction(
         "new",

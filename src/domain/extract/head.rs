@@ -26,7 +26,10 @@ pub const KINDS: [MemoryKind; 5] = [
 pub const FEATURES_EXTRA: usize = 2 + KINDS.len() + 3;
 
 /// Heads trained for the models Rappel knows, by model name.
-const HEADS: &[(&str, &str)] = &[];
+const HEADS: &[(&str, &str)] = &[(
+    crate::embed::MULTILINGUAL_E5_SMALL,
+    include_str!("heads/multilingual-e5-small.json"),
+)];
 
 /// Whether an author of this role can state this kind: customers report issues and state preferences, agents
 /// and bots promise; anyone may state a fix or a fact.
@@ -92,6 +95,11 @@ impl KindHead {
             .iter()
             .find(|(name, _)| *name == model)
             .and_then(|(_, json)| serde_json::from_str(json).ok())
+    }
+
+    /// The threshold of a kind (1 for a kind the head does not know).
+    pub fn threshold(&self, kind: MemoryKind) -> f32 {
+        self.kinds.iter().find(|k| k.kind == kind).map_or(1.0, |k| k.threshold)
     }
 
     /// The probability of each kind, in [`KINDS`] order (0 for a kind the role cannot state, or a feature vector of

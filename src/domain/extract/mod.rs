@@ -2,9 +2,12 @@
 //! issues, resolutions and commitments (with due times). Rules are precise rather than exhaustive: the raw
 //! message is always kept as a memory of its own.
 
+pub mod due;
 pub mod head;
 
-use chrono::{DateTime, Datelike, Duration, NaiveTime, TimeZone, Utc, Weekday};
+pub use self::due::due;
+
+use chrono::{DateTime, Utc};
 
 use crate::domain::interaction::AuthorRole;
 use crate::domain::memory::MemoryKind;
@@ -240,6 +243,24 @@ fn fact(s: &str) -> Option<&'static str> {
 
 const RESOLUTION: &[&str] = &[
     "fixed",
+    "i've corrected",
+    "i have corrected",
+    "i've updated",
+    "has been updated",
+    "has been disabled",
+    "has been reset",
+    "i've reset",
+    "i've disabled",
+    "je l'ai corrige",
+    "j'ai corrige",
+    "a ete corrige",
+    "est corrige",
+    "j'ai reinitialise",
+    "est desactivee",
+    "est desactive",
+    "j'ai desactive",
+    "a ete mis a jour",
+    "j'ai mis a jour",
     "resolved",
     "solved",
     "works now",
@@ -337,87 +358,6 @@ pub fn extract(text: &str, role: AuthorRole, sent_at: DateTime<Utc>, _lang: Lang
     out
 }
 
-const WEEKDAYS: &[(Weekday, &[&str])] = &[
-    (Weekday::Mon, &["monday", "lundi"]),
-    (Weekday::Tue, &["tuesday", "mardi"]),
-    (Weekday::Wed, &["wednesday", "mercredi"]),
-    (Weekday::Thu, &["thursday", "jeudi"]),
-    (Weekday::Fri, &["friday", "vendredi"]),
-    (Weekday::Sat, &["saturday", "samedi"]),
-    (Weekday::Sun, &["sunday", "dimanche"]),
-];
-
-fn end_of_day(day: chrono::NaiveDate) -> DateTime<Utc> {
-    Utc.from_utc_datetime(&day.and_time(NaiveTime::from_hms_opt(18, 0, 0).expect("valid time")))
-}
-
-/// The due time a commitment states, relative to when it was said (end of business day, UTC).
-pub fn due(s: &str, sent_at: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let today = sent_at.date_naive();
-    let number_before = |units: &[&str]| -> Option<i64> {
-        let words: Vec<&str> = s
-            .split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-            .collect();
-        words.windows(2).find_map(|w| {
-            if units.contains(&w[1]) {
-                // Promises beyond a year are not read as due times (and huge numbers cannot overflow).
-                w[0].parse::<i64>().ok().filter(|n| (0..=366 * 24).contains(n))
-            } else {
-                None
-            }
-        })
-    };
-    if let Some(h) = number_before(&["hours", "hour", "heures", "heure", "h"]) {
-        return sent_at.checked_add_signed(Duration::hours(h));
-    }
-    if let Some(d) = number_before(&["days", "day", "jours", "jour", "business"]) {
-        return Some(end_of_day(today + Duration::days(d)));
-    }
-    if has(s, &["tomorrow", "demain"]) {
-        let at = if has(s, &["noon", "midi"]) {
-            NaiveTime::from_hms_opt(12, 0, 0)
-        } else {
-            NaiveTime::from_hms_opt(18, 0, 0)
-        };
-        return Some(Utc.from_utc_datetime(&(today + Duration::days(1)).and_time(at.expect("valid time"))));
-    }
-    if has(
-        s,
-        &[
-            "today",
-            "tonight",
-            "this afternoon",
-            "aujourd'hui",
-            "ce soir",
-            "cet apres-midi",
-            "dans la journee",
-        ],
-    ) {
-        return Some(end_of_day(today));
-    }
-    if has(s, &["next week", "la semaine prochaine"]) {
-        return Some(end_of_day(today + Duration::days(7)));
-    }
-    if has(
-        s,
-        &["end of the week", "end of week", "fin de semaine", "fin de la semaine"],
-    ) {
-        return Some(end_of_day(next_weekday(today, Weekday::Fri)));
-    }
-    for (weekday, names) in WEEKDAYS {
-        if has(s, names) {
-            return Some(end_of_day(next_weekday(today, *weekday)));
-        }
-    }
-    None
-}
-
-fn next_weekday(from: chrono::NaiveDate, weekday: Weekday) -> chrono::NaiveDate {
-    let ahead = (weekday.num_days_from_monday() as i64 - from.weekday().num_days_from_monday() as i64).rem_euclid(7);
-    from + Duration::days(if ahead == 0 { 7 } else { ahead })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -473,21 +413,5 @@ mod tests {
             [MemoryKind::Issue]
         );
         assert!(kinds("Hello, how are you?", AuthorRole::Customer).is_empty());
-    }
-
-    #[test]
-    fn due_times_are_read_relative_to_the_message() {
-        let friday = due("we will refund you by friday", at()).unwrap();
-        assert_eq!(friday.to_rfc3339(), "2026-11-27T18:00:00+00:00");
-        assert_eq!(due("within 48 hours", at()).unwrap(), at() + Duration::hours(48));
-        assert_eq!(
-            due("je vous rappelle demain avant midi", at()).unwrap().to_rfc3339(),
-            "2026-11-26T12:00:00+00:00"
-        );
-        assert_eq!(
-            due("sous 3 jours", at()).unwrap().to_rfc3339(),
-            "2026-11-28T18:00:00+00:00"
-        );
-        assert_eq!(due("we will look into it", at()), None);
     }
 }

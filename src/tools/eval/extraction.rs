@@ -133,7 +133,8 @@ pub async fn evaluate(eval: &Eval) -> anyhow::Result<Vec<Row>> {
                     ));
                 }
             }
-            if let (true, Some(day)) = (m.kinds.contains(&MemoryKind::Commitment), &m.due) {
+            let detected = found.contains(&MemoryKind::Commitment);
+            if let (true, true, Some(day)) = (m.kinds.contains(&MemoryKind::Commitment), detected, &m.due) {
                 let predicted = memories
                     .iter()
                     .filter(|x| x.kind == MemoryKind::Commitment && x.provenance.message_ids.contains(&m.id))
@@ -144,6 +145,13 @@ pub async fn evaluate(eval: &Eval) -> anyhow::Result<Vec<Row>> {
                 entry.1 += 1;
                 if predicted.as_deref() == Some(day.as_str()) {
                     entry.0 += 1;
+                } else if conv.split == "dev" && errors.len() < 400 {
+                    errors.push(format!(
+                        "{} due want {day} got {predicted:?} (sent {}): {}",
+                        m.id,
+                        m.sent_at.format("%a %Y-%m-%d %H:%M"),
+                        m.text.chars().take(200).collect::<String>()
+                    ));
                 }
             }
         }
@@ -180,7 +188,7 @@ pub async fn evaluate(eval: &Eval) -> anyhow::Result<Vec<Row>> {
     for ((lang, split), (ok, n)) in &due {
         rows.push(Row::new(
             "extraction",
-            "commitment due day",
+            "due day of found promises",
             lang,
             split,
             "ingest",
