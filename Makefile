@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: run test fetch build openapi doctor bench bench-proactive eval lint
+.PHONY: run test fetch build openapi doctor bench bench-proactive eval train lint
 
 ## Start the server with the demo data on 127.0.0.1:8080 (fetches the model and ONNX Runtime first).
 run: build
@@ -42,6 +42,12 @@ bench-proactive: build
 ## Measure retrieval and sentiment quality on the labelled sets (release build).
 eval: build
 	./target/release/rappel eval
+
+## Retrain the sentiment head and the typed-memory classifier of the default model (writes src/domain/*/heads/).
+train: build
+	./scripts/fetch-training-data.sh
+	./target/release/rappel train sentiment
+	./target/release/rappel train extraction
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -88,8 +88,76 @@ pub(crate) fn memory_mib(field: &str) -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-/// Runs the benchmark and prints its numbers.
-pub async fn run(settings: &Settings, n: usize, memories: usize) -> anyhow::Result<()> {
+/// What one model measured.
+#[derive(Debug, Default, Clone)]
+pub struct Figures {
+    /// Model name.
+    pub model: String,
+    /// Batch-1 texts/s, p50 and p99 ms.
+    pub batch1: (f64, f64, f64),
+    /// Batch-32 texts/s.
+    pub batch32: f64,
+    /// Ingest messages/s and embedding-alone messages/s on the same texts.
+    pub ingest: (f64, f64),
+    /// Recall and context p50/p99 ms at 100 and 2,000 memories.
+    pub latency: Vec<(String, f64, f64, f64, f64)>,
+    /// Cross-customer search p50/p99 ms.
+    pub search: (f64, f64),
+    /// Bytes on disk per memory.
+    pub bytes_per_memory: f64,
+    /// Resident memory at the end, MiB.
+    pub rss_mib: f64,
+}
+
+/// Runs the benchmark for the configured model and, when given, another model directory, and prints a table.
+pub async fn run(settings: &Settings, n: usize, memories: usize, compare: Option<&str>) -> anyhow::Result<()> {
+    let mut all = Vec::new();
+    if let Some(other) = compare {
+        let other_settings = Settings {
+            model: other.to_owned(),
+            ..settings.clone()
+        };
+        all.push(measure(&other_settings, n, memories).await?);
+    }
+    all.push(measure(settings, n, memories).await?);
+    if all.len() > 1 {
+        println!(
+            "
+{:<40} {:>22} {:>22}",
+            "figure", all[0].model, all[1].model
+        );
+        let row = |name: &str, f: &dyn Fn(&Figures) -> String| {
+            println!("{name:<40} {:>22} {:>22}", f(&all[0]), f(&all[1]));
+        };
+        row("embedding batch 1 (texts/s)", &|f| format!("{:.0}", f.batch1.0));
+        row("embedding batch 1 p50 / p99 (ms)", &|f| {
+            format!("{:.1} / {:.1}", f.batch1.1, f.batch1.2)
+        });
+        row("embedding batch 32 (texts/s)", &|f| format!("{:.0}", f.batch32));
+        row("ingest (messages/s)", &|f| format!("{:.0}", f.ingest.0));
+        row("embedding alone, same texts (msg/s)", &|f| format!("{:.0}", f.ingest.1));
+        row("ingest / embedding alone", &|f| {
+            format!("{:.0} %", 100.0 * f.ingest.0 / f.ingest.1.max(1e-9))
+        });
+        for i in 0..all[0].latency.len().min(all[1].latency.len()) {
+            let label = all[0].latency[i].0.clone();
+            row(&format!("recall p50 / p99, {label} (ms)"), &|f| {
+                format!("{:.1} / {:.1}", f.latency[i].1, f.latency[i].2)
+            });
+            row(&format!("context p50 / p99, {label} (ms)"), &|f| {
+                format!("{:.1} / {:.1}", f.latency[i].3, f.latency[i].4)
+            });
+        }
+        row("search p50 / p99 (ms)", &|f| {
+            format!("{:.1} / {:.1}", f.search.0, f.search.1)
+        });
+        row("bytes on disk per memory", &|f| format!("{:.0}", f.bytes_per_memory));
+        row("resident memory at the end (MiB)", &|f| format!("{:.0}", f.rss_mib));
+    }
+    Ok(())
+}
+
+async fn measure(settings: &Settings, n: usize, memories: usize) -> anyhow::Result<Figures> {
     let n = n.max(32);
     // One inference call per 32 texts: the batch-32 figure must not be split by the configured batch size.
     let settings = Settings {
@@ -104,7 +172,11 @@ pub async fn run(settings: &Settings, n: usize, memories: usize) -> anyhow::Resu
         embedder.dimension(),
         started.elapsed().as_millis()
     );
-    embedding(Arc::clone(&embedder), n).await?;
+    let mut figures = Figures {
+        model: embedder.name().to_owned(),
+        ..Figures::default()
+    };
+    (figures.batch1, figures.batch32) = embedding(Arc::clone(&embedder), n).await?;
 
     let dir = tempfile::tempdir()?;
     let settings = Settings {
@@ -112,7 +184,7 @@ pub async fn run(settings: &Settings, n: usize, memories: usize) -> anyhow::Resu
         ..settings
     };
     let services = services(&settings, embedder, Arc::new(SystemClock)).await?;
-    ingest(&services).await?;
+    figures.ingest = ingest(&services).await?;
     let (small, large) = build_store(&services, memories).await?;
     let file = dir.path().join(crate::store::redb::DB_FILE);
     let total = services.index().len();
@@ -122,17 +194,20 @@ pub async fn run(settings: &Settings, n: usize, memories: usize) -> anyhow::Resu
         std::fs::metadata(&file)?.len() as f64 / total as f64,
         memory_mib("VmRSS:")
     );
+    figures.bytes_per_memory = std::fs::metadata(&file)?.len() as f64 / total as f64;
     for (label, customer) in [("100 memories", &small), ("2,000 memories", &large)] {
-        latency(&services, label, customer).await?;
+        let (r50, r99, c50, c99) = latency(&services, label, customer).await?;
+        figures.latency.push((label.to_owned(), r50, r99, c50, c99));
     }
-    search(&services).await?;
-    println!("resident memory at the end: {:.0} MiB", memory_mib("VmRSS:"));
-    Ok(())
+    figures.search = search(&services).await?;
+    figures.rss_mib = memory_mib("VmRSS:");
+    println!("resident memory at the end: {:.0} MiB", figures.rss_mib);
+    Ok(figures)
 }
 
-async fn embedding(embedder: Arc<dyn Embedder>, n: usize) -> anyhow::Result<()> {
+async fn embedding(embedder: Arc<dyn Embedder>, n: usize) -> anyhow::Result<((f64, f64, f64), f64)> {
     let texts = sentences(n);
-    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+    tokio::task::spawn_blocking(move || -> anyhow::Result<((f64, f64, f64), f64)> {
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         embedder.embed(&refs[..8], TextRole::Passage)?; // warm-up
         let mut singles = Vec::with_capacity(n);
@@ -158,7 +233,10 @@ async fn embedding(embedder: Arc<dyn Embedder>, n: usize) -> anyhow::Result<()> 
             rate(batch32),
             batch1.as_secs_f64() / batch32.as_secs_f64()
         );
-        Ok(())
+        Ok((
+            (rate(batch1), percentile(&singles, 0.5), percentile(&singles, 0.99)),
+            rate(batch32),
+        ))
     })
     .await?
 }
@@ -176,7 +254,7 @@ async fn new_customer(services: &Services, external_id: &str) -> anyhow::Result<
     Ok(customer)
 }
 
-async fn ingest(services: &Services) -> anyhow::Result<()> {
+async fn ingest(services: &Services) -> anyhow::Result<(f64, f64)> {
     let principal = operator(WorkspaceId::default_workspace());
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     let (customers, per_customer, per_interaction) = (20, 10, 4);
@@ -230,7 +308,7 @@ async fn ingest(services: &Services) -> anyhow::Result<()> {
         services.index().len(),
         messages as f64 / floor
     );
-    Ok(())
+    Ok((messages as f64 / elapsed, messages as f64 / floor))
 }
 
 /// Builds the large store: a pool of embedded sentences, reused with a small perturbation per memory.
@@ -325,7 +403,7 @@ async fn flush(services: &Services, batch: Vec<StoredMemory>) -> anyhow::Result<
     Ok(())
 }
 
-async fn latency(services: &Services, label: &str, customer: &Customer) -> anyhow::Result<()> {
+async fn latency(services: &Services, label: &str, customer: &Customer) -> anyhow::Result<(f64, f64, f64, f64)> {
     let principal = operator(WorkspaceId::default_workspace());
     let queries = sentences(200);
     let mut recall = Vec::new();
@@ -363,10 +441,15 @@ async fn latency(services: &Services, label: &str, customer: &Customer) -> anyho
         percentile(&context, 0.99),
         queries.len()
     );
-    Ok(())
+    Ok((
+        percentile(&recall, 0.5),
+        percentile(&recall, 0.99),
+        percentile(&context, 0.5),
+        percentile(&context, 0.99),
+    ))
 }
 
-async fn search(services: &Services) -> anyhow::Result<()> {
+async fn search(services: &Services) -> anyhow::Result<(f64, f64)> {
     let principal = operator(WorkspaceId::default_workspace());
     let mut times = Vec::new();
     for q in sentences(50) {
@@ -392,5 +475,5 @@ async fn search(services: &Services) -> anyhow::Result<()> {
         percentile(&times, 0.99),
         times.len()
     );
-    Ok(())
+    Ok((percentile(&times, 0.5), percentile(&times, 0.99)))
 }

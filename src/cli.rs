@@ -97,6 +97,10 @@ pub enum Command {
         /// Customers of the proactive population.
         #[arg(long, default_value_t = 10_000)]
         customers: usize,
+        /// Also measure this model directory first, and print both side by side (e.g.
+        /// .cache/models/all-minilm-l6-v2).
+        #[arg(long)]
+        compare_model: Option<String>,
     },
 }
 
@@ -199,13 +203,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             memories,
             proactive,
             customers,
+            compare_model,
         } => {
             if proactive {
                 crate::bench_proactive::run(&settings, customers, memories.max(customers))
                     .await
                     .map(|()| ExitCode::SUCCESS)
             } else {
-                crate::bench::run(&settings, texts, memories)
+                crate::bench::run(&settings, texts, memories, compare_model.as_deref())
                     .await
                     .map(|()| ExitCode::SUCCESS)
             }

@@ -130,6 +130,16 @@ pub fn embedding_plan(drafts: &[Draft]) -> (Vec<String>, Vec<usize>) {
     (texts, slots)
 }
 
+/// A typed memory found in a message, before it becomes a draft.
+struct Typed {
+    kind: MemoryKind,
+    text: String,
+    subject: Option<String>,
+    due_at: Option<DateTime<Utc>>,
+    preference: Option<PreferenceUpdate>,
+    window: usize,
+}
+
 /// Adds the typed memories of each new message, after embedding. With a classifier for the model, a kind is
 /// present when the classifier says so for one of the message's windows (the rules' verdicts are among its
 /// inputs); its memory is the rules' sentence when they found one, the window otherwise. Without a classifier the
@@ -152,20 +162,19 @@ pub fn derive(
         let lang = drafts[first].memory.language;
         let found = extract(&message.text, message.role, message.sent_at, lang);
         let window_of = |text: &str| windows.iter().copied().find(|i| drafts[*i].memory.text.contains(text));
-        // (kind, text, subject, due, preference, window)
-        let mut typed: Vec<(
-            MemoryKind,
-            String,
-            Option<String>,
-            Option<DateTime<Utc>>,
-            Option<PreferenceUpdate>,
-            usize,
-        )> = Vec::new();
+        let mut typed: Vec<Typed> = Vec::new();
         match head {
             None => {
                 for f in found {
                     let w = window_of(&f.text).unwrap_or(first);
-                    typed.push((f.kind, f.text, f.subject, f.due_at, f.preference, w));
+                    typed.push(Typed {
+                        kind: f.kind,
+                        text: f.text,
+                        subject: f.subject,
+                        due_at: f.due_at,
+                        preference: f.preference,
+                        window: w,
+                    });
                 }
             }
             Some(head) => {
@@ -199,26 +208,41 @@ pub fn derive(
                     for f in found.iter().filter(|f| f.kind == kind) {
                         from_rules = true;
                         let at = window_of(&f.text).unwrap_or(w);
-                        typed.push((
+                        typed.push(Typed {
                             kind,
-                            f.text.clone(),
-                            f.subject.clone(),
-                            f.due_at,
-                            f.preference.clone(),
-                            at,
-                        ));
+                            text: f.text.clone(),
+                            subject: f.subject.clone(),
+                            due_at: f.due_at,
+                            preference: f.preference.clone(),
+                            window: at,
+                        });
                     }
                     if !from_rules {
                         let text = drafts[w].memory.text.clone();
                         let due_at = (kind == MemoryKind::Commitment)
                             .then(|| due(&normalise(&text), message.sent_at))
                             .flatten();
-                        typed.push((kind, text, None, due_at, None, w));
+                        typed.push(Typed {
+                            kind,
+                            text,
+                            subject: None,
+                            due_at,
+                            preference: None,
+                            window: w,
+                        });
                     }
                 }
             }
         }
-        for (kind, text, subject, due_at, preference, w) in typed {
+        for Typed {
+            kind,
+            text,
+            subject,
+            due_at,
+            preference,
+            window: w,
+        } in typed
+        {
             let mut memory = drafts[w].memory.clone();
             memory.id = super::memory::new_memory_id();
             memory.kind = kind;

@@ -55,7 +55,7 @@ fn items(embedder: &dyn Embedder, convs: &[Conversation]) -> anyhow::Result<Vec<
         &texts,
         |i| {
             meta.get(i)
-                .filter(|(_, _, id)| crate::domain::recall::term_hash(id) % 2 == 0)
+                .filter(|(_, _, id)| crate::domain::recall::term_hash(id).is_multiple_of(2))
                 .map(|(role, _, _)| {
                     if *role == AuthorRole::Customer {
                         "Alex Morgan"

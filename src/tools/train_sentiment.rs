@@ -32,7 +32,7 @@ fn fnv(s: &str) -> u64 {
 
 /// Whether a team text belongs to the validation slice used to pick the settings (about one in seven).
 fn validation(id: &str) -> bool {
-    fnv(id) % 7 == 0
+    fnv(id).is_multiple_of(7)
 }
 
 fn lang_of(l: &LabelledText) -> Lang {
@@ -52,7 +52,7 @@ fn embed(embedder: &dyn Embedder, set: &[LabelledText], what: &str) -> anyhow::R
         &texts,
         |i| {
             set.get(i)
-                .filter(|l| fnv(&l.id) % 2 == 0)
+                .filter(|l| fnv(&l.id).is_multiple_of(2))
                 .map(|l| NAMES[(fnv(&l.id) % 8) as usize].to_owned())
         },
         |done| bar.set_position(done as u64),
