@@ -31,8 +31,11 @@ fn three() -> usize {
 fn fourteen() -> i64 {
     14
 }
+/// multilingual-e5-small, first customer messages of two contacts: the same problem scores 0.85-0.94 on the
+/// demo's storylines, contacts of one customer about different problems 0.83 (median) to 0.88 (90th
+/// percentile); a shared error code or a chain of similar contacts settles the rest (README, "Thresholds").
 fn similarity() -> f32 {
-    0.6
+    0.88
 }
 
 /// What a contact is about: the issues the customer reported in it, and the raw text of their first message.
