@@ -21,7 +21,6 @@ use crate::domain::sentiment::analyse;
 use crate::domain::text::Lang;
 use crate::domain::{normalise_unit, Customer, CustomerFields, WorkspaceId};
 use crate::embed::TextRole;
-use crate::jobs::{definition, Jobs};
 use crate::service::clock::SystemClock;
 use crate::service::outreach::{AckRequest, AckStatus, QueueRequest};
 use crate::service::{operator, Services};
@@ -61,15 +60,15 @@ pub async fn run(settings: &Settings, customers: usize, memories: usize) -> anyh
         t.elapsed().as_secs_f64(),
         memory_mib("VmRSS:")
     );
-    let jobs = Jobs::new(definition::load_dir(&settings.jobs_dir)?);
+    services
+        .seed_jobs(crate::jobs::files::load_dir(&settings.jobs_dir)?)
+        .await?;
+    let principal = crate::service::operator(crate::domain::WorkspaceId::default_workspace());
     let t = Instant::now();
     let mut queued = 0;
-    for job in jobs.definitions() {
+    for job in services.job_definitions().await? {
         let one = Instant::now();
-        let run = jobs
-            .run(&services, &job.id, None, "bench")
-            .await
-            .expect("not running")?;
+        let run = services.run_job(&principal, &job.id, "bench").await?;
         queued += run.queued;
         println!(
             "  job {:<18} {:>6.2} s: {} matches, {} queued, skipped {:?}",

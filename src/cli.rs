@@ -63,6 +63,12 @@ pub enum Command {
         #[command(subcommand)]
         action: KeyAction,
     },
+    /// Write the live job definitions to a folder as TOML files (the format of `jobs/`).
+    ExportJobs {
+        /// The folder to write to.
+        #[arg(long)]
+        to: PathBuf,
+    },
     /// Re-embed every memory with the configured model (after changing `model`); resumable, safe to interrupt.
     Reembed,
     /// Train a model of Rappel's from the labelled sets (see README).
@@ -185,6 +191,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Openapi => emit(&crate::http::openapi_spec().to_pretty_json()?),
         Command::Keys { action } => keys(&settings, action).await,
         Command::Reembed => reembed(&settings).await,
+        Command::ExportJobs { to } => {
+            let services = offline_services(&settings)?;
+            let jobs = services.job_definitions().await?;
+            crate::jobs::files::write_dir(&to, &jobs)?;
+            println!("wrote {} job definitions to {}", jobs.len(), to.display());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Train { what } => {
             let embedder = startup::load_embedder(&settings).await?;
             tokio::task::spawn_blocking(move || match what {
@@ -246,9 +259,13 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<ExitCode> {
                     "demo fixtures loaded"
                 );
                 // A first look at the proactive side: every enabled job runs once over the demo data.
-                for job in app.jobs.definitions().into_iter().filter(|j| j.enabled) {
-                    if let Some(Ok(run)) = app.jobs.run(&app.services, &job.id, None, "demo").await {
-                        tracing::info!(job = %job.id, matches = run.matches, queued = run.queued, "demo job run");
+                let demo = operator(WorkspaceId::default_workspace());
+                for job in app.services.job_definitions().await?.into_iter().filter(|j| j.enabled) {
+                    match app.services.run_job(&demo, &job.id, "demo").await {
+                        Ok(run) => {
+                            tracing::info!(job = %job.id, matches = run.matches, queued = run.queued, "demo job run")
+                        }
+                        Err(e) => tracing::error!(job = %job.id, error = %e, "demo job run failed"),
                     }
                 }
             }
@@ -269,8 +286,8 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<ExitCode> {
         addr = %app.server.addr(), ready_ms = started.elapsed().as_millis() as u64,
         "Rappel listening on http://{} (Swagger UI at /swagger-ui/)", app.server.addr()
     );
-    app.jobs.tick(&app.services, "startup").await;
-    let mut scheduler = crate::jobs::start(app.services.clone(), app.jobs.clone(), settings.retention()).await?;
+    app.services.tick("startup").await;
+    let mut scheduler = crate::jobs::start(app.services.clone(), settings.retention()).await?;
     app.server.run().await?;
     scheduler.shutdown().await?;
     tracing::info!("stopped");

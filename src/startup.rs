@@ -10,7 +10,6 @@ use crate::config::Settings;
 use crate::domain::WorkspaceId;
 use crate::embed::{Embedder, FastEmbedder, ModelSource};
 use crate::http::Server;
-use crate::jobs::Jobs;
 use crate::service::{import, operator, Clock, Services, SystemClock};
 use crate::store::{ModelStamp, RedbStore};
 
@@ -56,8 +55,6 @@ pub async fn services(
 pub struct Application {
     /// The use cases (for the demo loader and tests).
     pub services: Services,
-    /// The proactive jobs.
-    pub jobs: Jobs,
     /// The HTTP server, bound but not yet running.
     pub server: Server,
 }
@@ -78,18 +75,16 @@ impl Application {
             Some(e) => e,
             None => load_embedder(settings).await?,
         };
-        let jobs = Jobs::from_dir(&settings.jobs_dir)?;
+        let seeds = crate::jobs::files::load_dir(&settings.jobs_dir)?;
         let services = services(settings, embedder, clock).await?;
+        let seeded = services.seed_jobs(seeds).await?;
+        if seeded > 0 {
+            tracing::info!(jobs = seeded, dir = %settings.jobs_dir.display(), "job definitions seeded from the folder");
+        }
         let listener =
             TcpListener::bind(&settings.bind).with_context(|| format!("cannot listen on {}", settings.bind))?;
-        let server = Server::build(
-            services.clone(),
-            jobs.clone(),
-            listener,
-            settings.max_body_bytes,
-            settings.workers,
-        )?;
-        Ok(Self { services, jobs, server })
+        let server = Server::build(services.clone(), listener, settings.max_body_bytes, settings.workers)?;
+        Ok(Self { services, server })
     }
 }
 

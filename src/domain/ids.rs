@@ -55,6 +55,13 @@ string_id!(
 #[schema(value_type = String, example = "default")]
 pub struct WorkspaceId(String);
 
+impl Default for WorkspaceId {
+    /// The default workspace.
+    fn default() -> Self {
+        Self::default_workspace()
+    }
+}
+
 impl WorkspaceId {
     /// The workspace the bootstrap admin key and the demo data belong to.
     pub const DEFAULT: &'static str = "default";

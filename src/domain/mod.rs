@@ -13,6 +13,7 @@ pub mod ids;
 pub mod incident;
 pub mod interaction;
 pub mod invalid;
+pub mod job;
 pub mod job_run;
 pub mod learn;
 pub mod lifecycle;
@@ -48,4 +49,15 @@ pub fn normalise_unit(v: &mut [f32]) {
     if norm > 0.0 {
         v.iter_mut().for_each(|x| *x /= norm);
     }
+}
+
+/// What an upsert did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upserted {
+    /// A new record was created.
+    Created,
+    /// An existing record changed.
+    Updated,
+    /// The stored record was already identical; nothing was written.
+    Unchanged,
 }

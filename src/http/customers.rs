@@ -10,9 +10,9 @@ use utoipa::IntoParams;
 use super::auth::Caller;
 use super::error::ApiError;
 use super::responses::{AuthErrors, BodyErrors, Conflict, NotFound, QueryErrors};
+use crate::domain::Upserted;
 use crate::domain::{Customer, CustomerFields, CustomerFilter, Page};
 use crate::service::{CustomerExport, Services};
-use crate::store::Upserted;
 
 /// Path of one customer.
 #[derive(Deserialize, IntoParams)]

@@ -9,7 +9,6 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::service::ServiceError;
-use crate::store::StoreError;
 
 /// An RFC 9457 problem document. Clients match on `code`, which never changes meaning.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -162,19 +161,17 @@ impl From<ServiceError> for ApiError {
                     "the embedding model failed; see the server log",
                 )
             }
-            ServiceError::Store(cause) => store_error(cause),
+            ServiceError::Store(cause) => {
+                tracing::error!(error = %cause, "store failed");
+                Self::new(
+                    S::INTERNAL_SERVER_ERROR,
+                    "internal_error",
+                    "Internal error",
+                    "the store failed; see the server log",
+                )
+            }
         }
     }
-}
-
-fn store_error(cause: StoreError) -> ApiError {
-    tracing::error!(error = %cause, "store failed");
-    ApiError::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "internal_error",
-        "Internal error",
-        "the store failed; see the server log",
-    )
 }
 
 /// Maps a JSON body extractor error.

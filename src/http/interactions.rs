@@ -12,8 +12,8 @@ use super::error::ApiError;
 use super::responses::{AuthErrors, BodyErrors, NotFound, QueryErrors};
 use crate::domain::interaction::{Interaction, InteractionChannel, InteractionInput, InteractionStatus, Message};
 use crate::domain::Page;
+use crate::domain::Upserted;
 use crate::service::{InteractionFilter, Services};
-use crate::store::Upserted;
 
 /// Path of one interaction.
 #[derive(Deserialize, IntoParams)]

@@ -16,7 +16,6 @@ use super::request_id::request_id;
 use super::{
     campaigns, customers, health, incidents, interactions, jobs, keys, memories, outreach, preferences, recall,
 };
-use crate::jobs::Jobs;
 use crate::service::Services;
 
 /// Registers every documented route. Used by the server and by [`openapi_spec`], so the spec cannot miss one.
@@ -113,20 +112,17 @@ impl Server {
     /// Builds the server on an already bound listener (port 0 in tests).
     pub fn build(
         services: Services,
-        jobs: Jobs,
         listener: TcpListener,
         max_body_bytes: usize,
         workers: usize,
     ) -> std::io::Result<Self> {
         let addr = listener.local_addr()?;
         let services = web::Data::new(services);
-        let jobs = web::Data::new(jobs);
         let mut server = HttpServer::new(move || {
             let (app, api) = App::new()
                 .into_utoipa_app()
                 .openapi(ApiDoc::openapi())
                 .app_data(services.clone())
-                .app_data(jobs.clone())
                 .app_data(json_config(max_body_bytes))
                 .app_data(web::PayloadConfig::new(max_body_bytes))
                 .app_data(web::QueryConfig::default().error_handler(query_error))

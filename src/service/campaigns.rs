@@ -9,6 +9,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::outreach::Target;
+use super::runs::{new_run, RunPlan};
 use super::{require, ServiceError, Services};
 use crate::domain::campaign::{Campaign, CampaignInput};
 use crate::domain::detect::Snapshot;
@@ -260,68 +261,58 @@ impl Services {
         require(principal, Scope::Write)?;
         let mut campaign = self.get_campaign(principal, id).await?;
         let now = self.now();
-        let mut run = JobRun {
-            id: format!("run_{}", ulid::Ulid::new().to_string().to_lowercase()),
-            job_id: format!("campaign:{}", campaign.id),
-            trigger: trigger.to_owned(),
-            started_at: now,
-            ..Default::default()
-        };
+        let job_id = format!("campaign:{}", campaign.id);
+        let mut run = new_run(&job_id, principal, trigger, now);
         run.customers_scanned = self.all_customers(principal, Default::default()).await?.len() as u64;
-        for (customer, selected) in self.select(principal, &campaign).await? {
-            run.matches += 1;
-            let target = Target {
+        let targets = self
+            .select(principal, &campaign)
+            .await?
+            .into_iter()
+            .map(|(customer, selected)| Target {
                 customer_id: customer.id.to_string(),
                 external_id: customer.fields.external_id.clone(),
                 reason_code: format!("campaign:{}", campaign.id),
                 reason: format!("{}: {}", campaign.fields.name, selected.reason),
                 evidence: Vec::new(),
                 topic: campaign.fields.segment.query.clone(),
-            };
-            let source = OutreachSource {
+            })
+            .collect();
+        let plan = RunPlan {
+            job_id,
+            trigger,
+            source: OutreachSource {
                 kind: "campaign".into(),
                 id: campaign.id.clone(),
-            };
-            let (spec, cooldown) = (&campaign.fields.outreach, campaign.fields.cooldown_hours);
-            self.queue_into_run(principal, source, spec, cooldown, target, &mut run)
-                .await;
-        }
-        run.finished_at = Some(self.now());
+            },
+            spec: &campaign.fields.outreach,
+            cooldown_hours: campaign.fields.cooldown_hours,
+        };
+        let run = self.execute_run(principal, plan, run, targets).await?;
         campaign.last_run_at = Some(now);
-        let (stored_run, stored_campaign) = (run.clone(), campaign);
-        self.blocking(move |s| {
-            s.save_job_run(&stored_run)?;
-            s.put_campaign(&stored_campaign)
-        })
-        .await?;
+        self.blocking(move |s| s.put_campaign(&campaign)).await?;
         Ok(run)
     }
 
-    /// Runs every scheduled campaign whose latest scheduled time is after its last run (or its creation).
-    pub async fn tick_campaigns(&self) -> Result<(), ServiceError> {
+    /// Runs the workspace's scheduled campaigns whose latest scheduled time is after their last run (or their
+    /// creation); one failing campaign is logged and the others run.
+    pub(super) async fn tick_campaigns(&self, principal: &Principal) -> Result<(), ServiceError> {
         let now = self.now();
-        for ws in self
-            .list_workspaces(&super::operator(crate::domain::WorkspaceId::default_workspace()))
-            .await?
-        {
-            let principal = super::operator(ws.id.clone());
-            for campaign in self.list_campaigns(&principal).await? {
-                let Some(schedule) = &campaign.fields.schedule else {
-                    continue;
-                };
-                let Ok(tz) = chrono_tz::Tz::from_str(&campaign.fields.timezone) else {
-                    continue;
-                };
-                let Ok(cron) = crate::domain::schedule::parse_cron(schedule) else {
-                    continue;
-                };
-                let Ok(due) = cron.find_previous_occurrence(&now.with_timezone(&tz), true) else {
-                    continue;
-                };
-                if due.with_timezone(&chrono::Utc) > campaign.last_run_at.unwrap_or(campaign.created_at) {
-                    if let Err(e) = self.run_campaign(&principal, &campaign.id, "schedule").await {
-                        tracing::error!(campaign = %campaign.id, error = %e, "campaign run failed");
-                    }
+        for campaign in self.list_campaigns(principal).await? {
+            let Some(schedule) = &campaign.fields.schedule else {
+                continue;
+            };
+            let Ok(tz) = chrono_tz::Tz::from_str(&campaign.fields.timezone) else {
+                continue;
+            };
+            let Ok(cron) = crate::domain::schedule::parse_cron(schedule) else {
+                continue;
+            };
+            let Ok(due) = cron.find_previous_occurrence(&now.with_timezone(&tz), true) else {
+                continue;
+            };
+            if due.with_timezone(&chrono::Utc) > campaign.last_run_at.unwrap_or(campaign.created_at) {
+                if let Err(e) = self.run_campaign(principal, &campaign.id, "schedule").await {
+                    tracing::error!(campaign = %campaign.id, error = %e, "campaign run failed");
                 }
             }
         }

@@ -334,19 +334,4 @@ impl Services {
         let interactions = self.blocking(move |s| s.list_interactions(&ws, &cid)).await?;
         Ok((interactions, self.index.customer(&customer.workspace, &customer.id)))
     }
-
-    /// Records a job run.
-    pub async fn save_job_run(&self, run: crate::domain::job_run::JobRun) -> Result<(), ServiceError> {
-        Ok(self.blocking(move |s| s.save_job_run(&run)).await?)
-    }
-
-    /// A job's runs, newest first.
-    pub async fn job_runs(
-        &self,
-        job_id: &str,
-        limit: usize,
-    ) -> Result<Vec<crate::domain::job_run::JobRun>, ServiceError> {
-        let id = job_id.to_owned();
-        Ok(self.blocking(move |s| s.job_runs(&id, limit)).await?)
-    }
 }

@@ -12,12 +12,14 @@ pub mod health;
 pub mod import;
 mod incidents;
 mod interactions;
+pub mod jobs;
 mod memories;
 pub mod outreach;
 mod preferences;
 mod prompt;
 pub mod recall;
 pub mod reembed;
+mod runs;
 
 use std::sync::Arc;
 
@@ -49,6 +51,10 @@ pub struct Services {
     sentiment: Option<Arc<SentimentHead>>,
     /// The typed-memory classifier trained for the embedding model, when there is one.
     kinds: Option<Arc<KindHead>>,
+    /// One lock per (job, workspace).
+    job_locks: jobs::JobLocks,
+    /// When these services started (a job that never ran in a workspace is due from then).
+    started_at: chrono::DateTime<chrono::Utc>,
     /// Serialises every change to interactions and memories, so the store and the index never diverge.
     write_lock: Arc<tokio::sync::Mutex<()>>,
     weights: Weights,
@@ -72,9 +78,12 @@ impl Services {
             );
         }
         let kinds = KindHead::for_model(embedder.name()).map(Arc::new);
+        let started_at = clock.now();
         Ok(Self {
             sentiment,
             kinds,
+            job_locks: jobs::JobLocks::default(),
+            started_at,
             store,
             embedder,
             clock,

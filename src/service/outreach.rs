@@ -252,37 +252,6 @@ impl Services {
         }
     }
 
-    /// Queues one item for a job or campaign run with its outreach spec, and counts the outcome in `run`
-    /// (queued, skipped by rule, or an error line).
-    pub async fn queue_into_run(
-        &self,
-        principal: &Principal,
-        source: OutreachSource,
-        spec: &crate::domain::outreach::OutreachSpec,
-        cooldown_hours: u32,
-        target: Target,
-        run: &mut crate::domain::job_run::JobRun,
-    ) {
-        let request = QueueRequest {
-            customer_id: target.customer_id,
-            reason_code: target.reason_code,
-            reason: target.reason,
-            evidence: target.evidence,
-            channels: spec.channels.clone(),
-            templates: spec.templates.clone(),
-            topic: target.topic,
-            priority: Some(spec.priority),
-            not_before: None,
-            expires_at: None,
-            cooldown_hours: Some(cooldown_hours),
-        };
-        match self.queue_outreach(principal, source, request).await {
-            Ok(QueueOutcome::Queued { .. }) => run.queued += 1,
-            Ok(QueueOutcome::Skipped { rule }) => *run.skipped.entry(rule.code().to_owned()).or_default() += 1,
-            Err(e) => run.errors.push(format!("{}: {e}", target.external_id)),
-        }
-    }
-
     /// Hands out due items to a sender.
     pub async fn claim_outreach(
         &self,

@@ -13,6 +13,7 @@ use crate::domain::campaign::Campaign;
 use crate::domain::health::Health;
 use crate::domain::incident::Incident;
 use crate::domain::interaction::Interaction;
+use crate::domain::job::JobDefinition;
 use crate::domain::job_run::JobRun;
 use crate::domain::memory::Memory;
 use crate::domain::outreach::OutreachItem;
@@ -100,16 +101,7 @@ pub enum StoreError {
     Database(#[from] ::redb::Error),
 }
 
-/// What an upsert did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Upserted {
-    /// A new customer was created.
-    Created,
-    /// An existing customer's profile changed.
-    Updated,
-    /// The stored profile was already identical; nothing was written.
-    Unchanged,
-}
+pub use crate::domain::Upserted;
 
 /// A change computed from the current value inside the write transaction.
 pub type Change<'a, T> = &'a mut dyn FnMut(&T) -> Result<T, InvalidInput>;
@@ -354,10 +346,23 @@ pub trait OutreachRepo: Send + Sync {
 
 /// Job run records.
 pub trait JobRepo: Send + Sync {
-    /// Saves (or replaces) a run.
+    /// Saves (or replaces) a run, in its workspace.
     fn save_job_run(&self, run: &JobRun) -> Result<(), StoreError>;
-    /// A job's runs, newest first, at most `limit`.
-    fn job_runs(&self, job_id: &str, limit: usize) -> Result<Vec<JobRun>, StoreError>;
+    /// A job's runs in a workspace, newest first, at most `limit`.
+    fn job_runs(&self, workspace: &WorkspaceId, job_id: &str, limit: usize) -> Result<Vec<JobRun>, StoreError>;
+    /// Stores the definitions once in the store's life (a new store is seeded from the `jobs/` folder); returns
+    /// how many were stored (0 when the store was seeded before).
+    fn seed_jobs(&self, jobs: &[JobDefinition]) -> Result<usize, StoreError>;
+    /// Every job definition, by id.
+    fn list_jobs(&self) -> Result<Vec<JobDefinition>, StoreError>;
+    /// One definition.
+    fn get_job(&self, id: &str) -> Result<Option<JobDefinition>, StoreError>;
+    /// Adds a definition; false when one with this id exists.
+    fn insert_job(&self, job: &JobDefinition) -> Result<bool, StoreError>;
+    /// Replaces a definition; false when none has this id.
+    fn replace_job(&self, job: &JobDefinition) -> Result<bool, StoreError>;
+    /// Deletes a definition (its runs stay); false when none has this id.
+    fn delete_job(&self, id: &str) -> Result<bool, StoreError>;
 }
 
 /// Declared incidents.

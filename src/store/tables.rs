@@ -34,8 +34,13 @@ pub const OUTREACH_BY_CUSTOMER: TableDefinition<(&str, &str, &str), &str> =
     TableDefinition::new("outreach_by_customer");
 /// (workspace, customer id, de-duplication key) -> outreach item id.
 pub const OUTREACH_DEDUPE: TableDefinition<(&str, &str, &str), &str> = TableDefinition::new("outreach_dedupe");
-/// (job id, run id) -> job run.
-pub const JOB_RUNS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("job_runs");
+/// (workspace, job id, run id) -> job run. (Schema 1 had `job_runs`, keyed by job and run only: runs of every
+/// workspace mixed; it is dropped when a schema-1 store is opened.)
+pub const JOB_RUNS: TableDefinition<(&str, &str, &str), &[u8]> = TableDefinition::new("job_runs_by_workspace");
+/// The schema-1 run table, only named to drop it.
+pub const JOB_RUNS_V1: &str = "job_runs";
+/// job id -> job definition (seeded from the `jobs/` folder once, then changed through the API).
+pub const JOB_DEFINITIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("job_definitions");
 /// (workspace, 5 - priority, not_before in µs, item id) -> "": queued items in the order they are handed out.
 pub const OUTREACH_DUE: TableDefinition<(&str, u8, i64, &str), &str> = TableDefinition::new("outreach_due");
 /// (workspace, lease end in µs, item id) -> "": claimed items, by when their lease ends.

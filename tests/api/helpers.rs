@@ -97,6 +97,21 @@ impl TestApp {
     }
 }
 
+/// Stops a server and starts a new one on the same store, once the old one has let go of it.
+pub async fn restart(app: TestApp) -> TestApp {
+    let (data_dir, tempdir) = app.stop().await;
+    for _ in 0..50 {
+        match rappel::store::RedbStore::open(&data_dir, None) {
+            Ok(store) => {
+                drop(store);
+                return spawn_at(&data_dir, tempdir).await;
+            }
+            Err(_) => actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await,
+        }
+    }
+    panic!("the store is still held 5 s after the server stopped");
+}
+
 /// Starts a server on a fresh temp dir.
 pub async fn spawn() -> TestApp {
     let dir = tempfile::tempdir().unwrap();

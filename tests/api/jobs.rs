@@ -1,90 +1,90 @@
-//! Every job over the demo data at a fixed time: exactly the customers the demo storylines call for get an item.
+//! Proactive jobs over HTTP: every job over the demo data at the demo's morning targets exactly the storyline
+//! customers; definitions live with the data (the jobs/ folder only seeds a new store and is never written); runs
+//! and their history belong to one workspace.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
-use rappel::config::Settings;
-use rappel::domain::outreach::OutreachState;
-use rappel::domain::WorkspaceId;
-use rappel::jobs::{definition, Jobs};
-use rappel::service::clock::FixedClock;
-use rappel::service::{import, operator, Services};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
 
-use crate::helpers::embedder;
+use crate::helpers::{expect, expect_problem, restart, spawn_demo, spawn_with, TestApp};
 
-/// The demo's reference time.
-const NOW: &str = "2026-11-25T09:00:00Z";
-
-async fn demo_services(dir: &std::path::Path) -> Services {
-    let settings = Settings {
-        data_dir: dir.to_owned(),
-        ..Settings::default()
-    };
-    let services = rappel::startup::services(&settings, embedder(), Arc::new(FixedClock(NOW.parse().unwrap())))
-        .await
-        .unwrap();
-    let mut records = import::read_file("fixtures/demo/customers.ndjson".as_ref()).unwrap();
-    records.extend(import::read_file("fixtures/demo/interactions.ndjson".as_ref()).unwrap());
-    let stats = services
-        .import(&WorkspaceId::default_workspace(), records, |_| {})
-        .await
-        .unwrap();
-    assert_eq!(stats.failed, 0, "{:?}", stats.errors);
-    services
+async fn run(app: &TestApp, job: &str) -> Value {
+    expect(
+        app.req(Method::POST, &format!("/v1/jobs/{job}/run"))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await
 }
 
-/// External ids of the customers with an item from `job`, and the runs' skip counts.
-async fn queued_by(services: &Services, job: &str) -> Vec<String> {
-    let principal = operator(WorkspaceId::default_workspace());
-    let filter = rappel::service::outreach::OutreachFilter {
-        source: Some(job.into()),
-        ..Default::default()
-    };
-    let items = services
-        .list_outreach(&principal, filter, None, 100)
-        .await
+fn matched(run: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = run["matched"]
+        .as_array()
         .unwrap()
-        .items;
-    let mut out = Vec::new();
-    for item in items {
-        assert_eq!(item.state, OutreachState::Queued);
-        let c = services
-            .get_customer(&principal, item.customer_id.as_str())
-            .await
-            .unwrap();
-        out.push(c.fields.external_id);
-    }
-    out.sort();
-    out
+        .iter()
+        .map(|m| m["external_id"].as_str().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    ids
 }
 
 #[actix_web::test]
 async fn every_job_over_the_demo_data_targets_exactly_the_storyline_customers() {
-    let dir = tempfile::tempdir().unwrap();
-    let services = demo_services(dir.path()).await;
-    let jobs = Jobs::new(definition::load_dir("jobs".as_ref()).unwrap());
-    let principal = operator(WorkspaceId::default_workspace());
-    let incident = serde_json::from_value(serde_json::json!({
-        "title": "Lumen Hub v1 goes offline every night",
-        "description": "Since the cloud relay 3.2.0 rollout, Lumen Hub v1 units disconnect at night, roughly between 2 and 6 am; the app shows the hub offline until morning.",
-        "product": "Lumen Hub v1",
-        "started_at": "2026-10-21T00:00:00Z"
-    }))
-    .unwrap();
-    let incident = services.declare_incident(&principal, incident).await.unwrap();
-    let now: chrono::DateTime<chrono::Utc> = NOW.parse().unwrap();
-    let ws = WorkspaceId::default_workspace();
+    let app = spawn_demo().await;
+    let incident = expect(
+        app.req(Method::POST, "/v1/incidents")
+            .json(&json!({
+                "title": "Lumen Hub v1 goes offline every night",
+                "description": "Since the cloud relay 3.2.0 rollout, Lumen Hub v1 units disconnect at night, roughly between 2 and 6 am; the app shows the hub offline until morning.",
+                "product": "Lumen Hub v1",
+                "started_at": "2026-10-21T00:00:00Z"
+            }))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::CREATED,
+    )
+    .await;
+    let jobs = expect(app.req(Method::GET, "/v1/jobs").send().await.unwrap(), StatusCode::OK).await;
+    let ids: Vec<String> = jobs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["definition"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 6);
 
-    // What each detector matches, before any contact rule.
-    let mut matched = BTreeMap::new();
-    for job in jobs.definitions() {
-        let found = rappel::jobs::run::findings(&services, &job, &ws, now).await.unwrap();
-        let mut ids: Vec<String> = found.iter().map(|(c, _)| c.fields.external_id.clone()).collect();
-        ids.sort();
-        println!("{}: {ids:?}", job.id);
-        matched.insert(job.id.clone(), ids);
+    let mut runs = BTreeMap::new();
+    for id in &ids {
+        let r = run(&app, id).await;
+        println!("{id}: {:?}", matched(&r));
+        assert_eq!(r["customers_scanned"], 48);
+        assert!(r["errors"].as_array().unwrap().is_empty(), "{r}");
+        let skipped: u64 = r["skipped"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_u64().unwrap())
+            .sum();
+        assert_eq!(
+            r["queued"].as_u64().unwrap() + skipped,
+            r["matches"].as_u64().unwrap(),
+            "{r}"
+        );
+        for m in r["matched"].as_array().unwrap() {
+            let never = ["cus-1012", "cus-1041", "cus-1044"].contains(&m["external_id"].as_str().unwrap());
+            assert!(
+                !never || m["outcome"] != "queued",
+                "{id} queued {m}, who must not be contacted"
+            );
+            assert!(!m["reason"].as_str().unwrap().is_empty());
+        }
+        runs.insert(id.clone(), r);
     }
-    let m = |job: &str| matched[job].iter().map(String::as_str).collect::<Vec<_>>();
+    let m = |job: &str| matched(&runs[job]);
     // 1004 and 1033 renew within 30 days in trouble, 1017 too (renewing, csat 2, unanswered ticket); 1023 went
     // silent after being active. Near misses 1009 and 1039 (happy, renewing) and 1022 (45 days away) are not matched.
     assert_eq!(m("churn_risk"), ["cus-1004", "cus-1017", "cus-1023", "cus-1033"]);
@@ -115,51 +115,56 @@ async fn every_job_over_the_demo_data_targets_exactly_the_storyline_customers() 
         ["cus-1003", "cus-1008", "cus-1011", "cus-1014", "cus-1021", "cus-1027", "cus-1032", "cus-1040", "cus-1046"]
     );
 
-    // Running every job queues an item per match unless a rule says no; do-not-contact customers never get one.
-    let mut got = BTreeMap::new();
-    for job in jobs.definitions() {
-        let run = jobs.run(&services, &job.id, None, "manual").await.unwrap().unwrap();
-        assert!(run.errors.is_empty(), "{:?}", run.errors);
-        assert_eq!(run.customers_scanned, 48);
-        assert_eq!(run.matches as usize, matched[&job.id].len());
-        assert_eq!(run.queued + run.skipped.values().sum::<u64>(), run.matches, "{run:?}");
-        let queued = queued_by(&services, &job.id).await;
-        assert!(queued.iter().all(|c| matched[&job.id].contains(c)));
-        got.insert(job.id.clone(), queued);
-    }
-    for (job, customers) in &got {
-        for never in ["cus-1012", "cus-1041", "cus-1044"] {
-            assert!(
-                !customers.iter().any(|c| c == never),
-                "{job} queued {never}, who must not be contacted"
-            );
-        }
-    }
     // Running again queues nothing new.
-    for job in jobs.definitions() {
-        let again = jobs.run(&services, &job.id, None, "manual").await.unwrap().unwrap();
-        assert_eq!(again.queued, 0, "{} queued again", job.id);
+    for id in &ids {
+        assert_eq!(run(&app, id).await["queued"], 0, "{id} queued again");
     }
     // Once the incident is resolved, the customers who reported it get a follow-up.
-    let patch =
-        serde_json::json!({"ended_at": "2026-11-24T12:00:00Z", "resolution": "Hub v1 firmware 1.9.3 fixes it."});
-    services.patch_incident(&principal, &incident.id, patch).await.unwrap();
-    let follow_up = rappel::jobs::run::findings(&services, &jobs.get("incident_match").unwrap(), &ws, now)
-        .await
-        .unwrap();
-    assert_eq!(follow_up.len(), matched["incident_match"].len());
-    assert!(follow_up
+    let path = format!("/v1/incidents/{}", incident["id"].as_str().unwrap());
+    let patch = json!({"ended_at": "2026-11-24T12:00:00Z", "resolution": "Hub v1 firmware 1.9.3 fixes it."});
+    expect(
+        app.req(Method::PATCH, &path).json(&patch).send().await.unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    let follow_up = run(&app, "incident_match").await;
+    assert_eq!(matched(&follow_up), m("incident_match"));
+    assert!(follow_up["matched"]
+        .as_array()
+        .unwrap()
         .iter()
-        .all(|(_, f)| f.reason_code.starts_with("incident_resolved:") && f.reason.contains("1.9.3")));
+        .all(|x| x["reason"].as_str().unwrap().contains("1.9.3")));
+    let history = expect(
+        app.req(Method::GET, "/v1/jobs/incident_match/runs")
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        history.as_array().unwrap().len(),
+        3,
+        "newest first, this workspace's runs"
+    );
+    assert_eq!(history[0]["id"], follow_up["id"]);
+}
+
+fn folder_bytes(dir: &std::path::Path) -> BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let p = e.unwrap().path();
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
+        .collect()
 }
 
 #[actix_web::test]
-async fn operators_create_update_and_delete_job_definitions_in_the_folder() {
-    use reqwest::{Method, StatusCode};
-
-    use crate::helpers::{expect, expect_problem};
-
-    // A server whose jobs folder is a copy of jobs/, in a temp dir.
+async fn operators_change_job_definitions_in_the_store_and_the_folder_is_never_written() {
     let dir = tempfile::tempdir().unwrap();
     let jobs_dir = dir.path().join("jobs");
     std::fs::create_dir(&jobs_dir).unwrap();
@@ -169,60 +174,121 @@ async fn operators_create_update_and_delete_job_definitions_in_the_folder() {
             std::fs::copy(&path, jobs_dir.join(path.file_name().unwrap())).unwrap();
         }
     }
-    let app = crate::helpers::spawn_with(|s| s.jobs_dir = jobs_dir.clone()).await;
+    let before = folder_bytes(&jobs_dir);
+    let app = spawn_with(|s| s.jobs_dir = jobs_dir.clone()).await;
     let list = expect(app.req(Method::GET, "/v1/jobs").send().await.unwrap(), StatusCode::OK).await;
-    assert_eq!(list.as_array().unwrap().len(), 6);
+    assert_eq!(list.as_array().unwrap().len(), 6, "seeded from the folder");
 
     let mut job = list[0]["definition"].clone();
-    job["id"] = serde_json::json!("copy_of_first");
+    job["id"] = json!("copy_of_first");
     let created = expect(
         app.req(Method::POST, "/v1/jobs").json(&job).send().await.unwrap(),
         StatusCode::CREATED,
     )
     .await;
     assert_eq!(created["definition"]["id"], "copy_of_first");
-    assert!(jobs_dir.join("copy_of_first.toml").is_file());
     expect_problem(
         app.req(Method::POST, "/v1/jobs").json(&job).send().await.unwrap(),
         StatusCode::CONFLICT,
         "job_exists",
     )
     .await;
-
     let res = app
         .req(Method::PATCH, "/v1/jobs/copy_of_first")
-        .json(&serde_json::json!({"enabled": false}))
+        .json(&json!({"enabled": false}))
         .send()
         .await
         .unwrap();
     assert_eq!(expect(res, StatusCode::OK).await["definition"]["enabled"], false);
-    let reloaded = rappel::jobs::definition::load_dir(&jobs_dir).unwrap();
-    assert!(
-        !reloaded.iter().find(|j| j.id == "copy_of_first").unwrap().enabled,
-        "the change is in the file"
-    );
     let res = app
         .req(Method::PATCH, "/v1/jobs/copy_of_first")
-        .json(&serde_json::json!({"schedule": "every minute"}))
+        .json(&json!({"schedule": "every minute"}))
         .send()
         .await
         .unwrap();
     expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "invalid_job").await;
-
-    let read_only = app.key_with(&["write"]).await;
+    let writer = app.key_with(&["write"]).await;
     let res = app
-        .req_as(&read_only, Method::DELETE, "/v1/jobs/copy_of_first")
+        .req_as(&writer, Method::DELETE, "/v1/jobs/low_csat_followup")
         .send()
         .await
         .unwrap();
     expect_problem(res, StatusCode::FORBIDDEN, "insufficient_scope").await;
-    let res = app.req(Method::DELETE, "/v1/jobs/copy_of_first").send().await.unwrap();
+    let res = app
+        .req(Method::DELETE, "/v1/jobs/low_csat_followup")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    assert!(!jobs_dir.join("copy_of_first.toml").exists());
     expect_problem(
-        app.req(Method::GET, "/v1/jobs/copy_of_first").send().await.unwrap(),
+        app.req(Method::GET, "/v1/jobs/low_csat_followup").send().await.unwrap(),
         StatusCode::NOT_FOUND,
         "job_not_found",
     )
     .await;
+    assert_eq!(folder_bytes(&jobs_dir), before, "the jobs folder is never written");
+
+    // After a restart the store's definitions stand: the deleted seed stays deleted, the new job stays.
+    let app = restart(app).await;
+    let list = expect(app.req(Method::GET, "/v1/jobs").send().await.unwrap(), StatusCode::OK).await;
+    let ids: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["definition"]["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&"copy_of_first") && !ids.contains(&"low_csat_followup"),
+        "{ids:?}"
+    );
+}
+
+#[actix_web::test]
+async fn runs_and_their_history_belong_to_one_workspace() {
+    let app = crate::helpers::spawn().await;
+    let created = expect(
+        app.req(Method::POST, "/v1/workspaces")
+            .json(&json!({"id": "acme", "name": "Acme"}))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::CREATED,
+    )
+    .await;
+    let acme = created["admin_key"]["secret"].as_str().unwrap().to_owned();
+    let ours = run(&app, "low_csat_followup").await;
+    assert_eq!(ours["workspace"], "default");
+    let theirs = expect(
+        app.req_as(&acme, Method::GET, "/v1/jobs/low_csat_followup/runs")
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(theirs, json!([]), "another workspace sees none of our runs");
+    let view = expect(
+        app.req_as(&acme, Method::GET, "/v1/jobs/low_csat_followup")
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    assert!(view["last_run"].is_null(), "{view}");
+    let res = app
+        .req_as(&acme, Method::POST, "/v1/jobs/low_csat_followup/run")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(expect(res, StatusCode::OK).await["workspace"], "acme");
+    let ours_again = expect(
+        app.req(Method::GET, "/v1/jobs/low_csat_followup/runs")
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(ours_again.as_array().unwrap().len(), 1, "their run is not ours");
 }

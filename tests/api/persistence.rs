@@ -1,7 +1,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{customer_body, expect, spawn, spawn_at};
+use crate::helpers::{customer_body, expect, restart, spawn};
 
 #[actix_web::test]
 async fn data_written_before_a_restart_is_read_back_after_it() {
@@ -18,21 +18,8 @@ async fn data_written_before_a_restart_is_read_back_after_it() {
     )
     .await;
     let key = app.key_with(&["read"]).await;
-    let (data_dir, tempdir) = app.stop().await;
-
-    // The store is released once the server has stopped; reopen it with a new server.
-    let mut reopened = None;
-    for _ in 0..50 {
-        match rappel::store::RedbStore::open(&data_dir, None) {
-            Ok(store) => {
-                drop(store);
-                reopened = Some(spawn_at(&data_dir, tempdir).await);
-                break;
-            }
-            Err(_) => actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await,
-        }
-    }
-    let app = reopened.expect("the store is released after the server stops");
+    // The store is released once the server has stopped; a new server reopens it.
+    let app = restart(app).await;
     assert_eq!(
         expect(
             app.req(Method::GET, &format!("/v1/customers/{id}"))

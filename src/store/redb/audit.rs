@@ -67,6 +67,7 @@ impl RedbStore {
         bytes_hit("outreach_dedupe", scan(&txn, OUTREACH_DEDUPE, needle)?, &mut found);
         bytes_hit("outreach_due", scan(&txn, OUTREACH_DUE, needle)?, &mut found);
         bytes_hit("outreach_leased", scan(&txn, OUTREACH_LEASED, needle)?, &mut found);
+        bytes_hit("job_runs", scan_bytes(&txn, JOB_RUNS, needle)?, &mut found);
         Ok(found)
     }
 }

@@ -214,6 +214,23 @@ impl CustomerRepo for RedbStore {
             let mut outreach = txn.open_table(OUTREACH)?;
             let mut due = txn.open_table(OUTREACH_DUE)?;
             let mut leased = txn.open_table(OUTREACH_LEASED)?;
+            // Run records list who matched and why: the customer's lines go too.
+            let mut runs = txn.open_table(crate::store::tables::JOB_RUNS)?;
+            let run_range = (ws, "", "")..(ws, end.as_str(), "");
+            let mut scrubbed: Vec<((String, String), Vec<u8>)> = Vec::new();
+            for entry in runs.range(run_range)? {
+                let (key, value) = entry?;
+                let mut run: crate::domain::job_run::JobRun = decode("job_runs", value.value())?;
+                let before = run.matched.len();
+                run.matched.retain(|m| m.customer_id != cid);
+                if run.matched.len() != before {
+                    let (_, job, id) = key.value();
+                    scrubbed.push(((job.to_owned(), id.to_owned()), encode(&run)));
+                }
+            }
+            for ((job, id), bytes) in scrubbed {
+                runs.insert((ws, job.as_str(), id.as_str()), bytes.as_slice())?;
+            }
             for entry in by_customer.extract_from_if(range, |_, _| true)? {
                 let (key, _) = entry?;
                 if let Some(v) = outreach.remove((ws, key.value().2))? {

@@ -18,8 +18,9 @@ pub const REEMBED_CURSOR: &str = "reembed_cursor";
 /// See [`REEMBED_TARGET`].
 pub const REEMBED_DONE: &str = "reembed_done";
 
-/// The schema this binary writes and reads.
-pub const SCHEMA_VERSION: u32 = 1;
+/// The schema this binary writes and reads. Version 2 keys job runs by workspace (schema 1's shared run table is
+/// dropped on open: its runs could not be told apart by workspace) and stores job definitions.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Refuses stores it must not touch (checked in a read transaction, before anything is written), then creates
 /// missing tables and stamps a new store.
@@ -28,7 +29,13 @@ pub fn init(db: &Database, model: Option<&ModelStamp>) -> Result<(), StoreError>
     let txn = db.begin_write()?;
     {
         let mut meta = txn.open_table(META)?;
-        if meta.get("schema_version")?.is_none() {
+        let found = meta.get("schema_version")?.and_then(|v| v.value().parse::<u32>().ok());
+        if found.is_some_and(|v| v < 2) {
+            let old: ::redb::TableDefinition<(&str, &str), &[u8]> =
+                ::redb::TableDefinition::new(crate::store::tables::JOB_RUNS_V1);
+            txn.delete_table(old)?;
+        }
+        if found != Some(SCHEMA_VERSION) {
             meta.insert("schema_version", SCHEMA_VERSION.to_string().as_str())?;
         }
         if let Some(model) = model {
@@ -75,6 +82,7 @@ pub fn init(db: &Database, model: Option<&ModelStamp>) -> Result<(), StoreError>
         txn.open_table(crate::store::tables::OUTREACH_DUE)?;
         txn.open_table(crate::store::tables::OUTREACH_LEASED)?;
         txn.open_table(crate::store::tables::JOB_RUNS)?;
+        txn.open_table(crate::store::tables::JOB_DEFINITIONS)?;
         txn.open_table(OUTREACH_BY_CUSTOMER)?;
         txn.open_table(OUTREACH_DEDUPE)?;
     }

@@ -1,61 +1,11 @@
-//! Job definitions: one TOML file per job in the top-level `jobs/` folder, validated at start-up.
+//! The job files: one TOML file per job in the top-level `jobs/` folder, read to seed a new store and written
+//! by `rappel jobs export`. The only code that reads or writes them; a running server never writes them.
 
 use std::path::Path;
-use std::str::FromStr;
 
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use crate::domain::job::JobDefinition;
 
-use crate::domain::detect::Detector;
-use crate::domain::WorkspaceId;
-
-pub use crate::domain::outreach::OutreachSpec;
-
-fn utc() -> String {
-    "UTC".into()
-}
-
-fn yes() -> bool {
-    true
-}
-
-fn week() -> u32 {
-    168
-}
-
-/// A scheduled detector and the outreach it queues.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct JobDefinition {
-    /// Slug, the file's name without `.toml`.
-    #[schema(example = "sentiment_decline")]
-    pub id: String,
-    /// What the job is for.
-    pub description: String,
-    /// Cron schedule with seconds first (`0 0 9 * * *`: every day at 09:00).
-    #[schema(example = "0 0 9 * * *")]
-    pub schedule: String,
-    /// Time zone of the schedule.
-    #[serde(default = "utc")]
-    pub timezone: String,
-    /// Disabled jobs only run on demand.
-    #[serde(default = "yes")]
-    pub enabled: bool,
-    /// The same customer, reason and evidence give no second item within this many hours.
-    #[serde(default = "week")]
-    pub cooldown_hours: u32,
-    /// Only customers whose health (0-100) is at most this.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_health: Option<u8>,
-    /// The detector and its parameters.
-    #[schema(value_type = Object)]
-    pub detector: Detector,
-    /// What to queue.
-    pub outreach: OutreachSpec,
-}
-
-/// A definition that cannot be used.
+/// A job file that cannot be used.
 #[derive(Debug, thiserror::Error)]
 #[error("job definition {file}: {reason}")]
 pub struct DefinitionError {
@@ -65,34 +15,8 @@ pub struct DefinitionError {
     pub reason: String,
 }
 
-pub use crate::domain::schedule::parse_cron;
-
-impl JobDefinition {
-    /// Checks the id, the schedule, the time zone, the templates and the priority.
-    pub fn validate(&self) -> Result<(), String> {
-        WorkspaceId::parse(&self.id).map_err(|_| "id must be a slug of a-z, 0-9, '-' and '_'".to_owned())?;
-        parse_cron(&self.schedule)?;
-        chrono_tz::Tz::from_str(&self.timezone).map_err(|_| format!("unknown time zone {:?}", self.timezone))?;
-        if !self.outreach.templates.contains_key("en") {
-            return Err("outreach.templates needs at least an \"en\" template".into());
-        }
-        if !(1..=5).contains(&self.outreach.priority) {
-            return Err("outreach.priority must be between 1 and 5".into());
-        }
-        Ok(())
-    }
-
-    /// The latest scheduled time at or before `now`.
-    pub fn previous_fire(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let tz = chrono_tz::Tz::from_str(&self.timezone).ok()?;
-        let cron = parse_cron(&self.schedule).ok()?;
-        cron.find_previous_occurrence(&now.with_timezone(&tz), true)
-            .ok()
-            .map(|t| t.with_timezone(&Utc))
-    }
-}
-
-/// Loads and validates every `*.toml` of `dir`, sorted by id; any invalid file is an error naming it.
+/// Loads and validates every `*.toml` of `dir`, sorted by id; any invalid file is an error naming it. A missing
+/// folder holds no job.
 pub fn load_dir(dir: &Path) -> Result<Vec<JobDefinition>, DefinitionError> {
     let err = |file: &Path, reason: String| DefinitionError {
         file: file.display().to_string(),
@@ -120,9 +44,25 @@ pub fn load_dir(dir: &Path) -> Result<Vec<JobDefinition>, DefinitionError> {
     Ok(jobs)
 }
 
+/// Writes each definition to `dir` as `<id>.toml` (created when missing).
+pub fn write_dir(dir: &Path, jobs: &[JobDefinition]) -> Result<(), DefinitionError> {
+    let err = |file: &Path, reason: String| DefinitionError {
+        file: file.display().to_string(),
+        reason,
+    };
+    std::fs::create_dir_all(dir).map_err(|e| err(dir, e.to_string()))?;
+    for job in jobs {
+        let path = dir.join(format!("{}.toml", job.id));
+        let text = toml::to_string_pretty(job).map_err(|e| err(&path, e.to_string()))?;
+        std::fs::write(&path, text).map_err(|e| err(&path, e.to_string()))?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::{DateTime, Utc};
 
     #[test]
     fn the_jobs_folder_loads_and_validates() {
@@ -157,6 +97,14 @@ mod tests {
         )
         .unwrap();
         assert!(load_dir(dir.path()).is_err());
+    }
+
+    #[test]
+    fn exported_files_load_back_identical() {
+        let jobs = load_dir(Path::new("jobs")).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        write_dir(dir.path(), &jobs).unwrap();
+        assert_eq!(load_dir(dir.path()).unwrap(), jobs);
     }
 
     #[test]

@@ -1,0 +1,82 @@
+//! A job definition: a scheduled detector and the outreach it queues. Operators write them (the `jobs/` folder
+//! seeds a new store; the API changes them afterwards), the service stores them with the data.
+
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::detect::Detector;
+use super::schedule::parse_cron;
+use super::WorkspaceId;
+
+pub use super::outreach::OutreachSpec;
+
+fn utc() -> String {
+    "UTC".into()
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn week() -> u32 {
+    168
+}
+
+/// A scheduled detector and the outreach it queues.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JobDefinition {
+    /// Slug (the seed file's name without `.toml`).
+    #[schema(example = "sentiment_decline")]
+    pub id: String,
+    /// What the job is for.
+    pub description: String,
+    /// Cron schedule with seconds first (`0 0 9 * * *`: every day at 09:00).
+    #[schema(example = "0 0 9 * * *")]
+    pub schedule: String,
+    /// Time zone of the schedule.
+    #[serde(default = "utc")]
+    pub timezone: String,
+    /// Disabled jobs only run on demand.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// The same customer, reason and evidence give no second item within this many hours.
+    #[serde(default = "week")]
+    pub cooldown_hours: u32,
+    /// Only customers whose health (0-100) is at most this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_health: Option<u8>,
+    /// The detector and its parameters.
+    #[schema(value_type = Object)]
+    pub detector: Detector,
+    /// What to queue.
+    pub outreach: OutreachSpec,
+}
+
+impl JobDefinition {
+    /// Checks the id, the schedule, the time zone, the templates and the priority.
+    pub fn validate(&self) -> Result<(), String> {
+        WorkspaceId::parse(&self.id).map_err(|_| "id must be a slug of a-z, 0-9, '-' and '_'".to_owned())?;
+        parse_cron(&self.schedule)?;
+        chrono_tz::Tz::from_str(&self.timezone).map_err(|_| format!("unknown time zone {:?}", self.timezone))?;
+        if !self.outreach.templates.contains_key("en") {
+            return Err("outreach.templates needs at least an \"en\" template".into());
+        }
+        if !(1..=5).contains(&self.outreach.priority) {
+            return Err("outreach.priority must be between 1 and 5".into());
+        }
+        Ok(())
+    }
+
+    /// The latest scheduled time at or before `now`.
+    pub fn previous_fire(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let tz = chrono_tz::Tz::from_str(&self.timezone).ok()?;
+        let cron = parse_cron(&self.schedule).ok()?;
+        cron.find_previous_occurrence(&now.with_timezone(&tz), true)
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
+    }
+}
