@@ -219,11 +219,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             compare_model,
         } => {
             if proactive {
-                crate::bench_proactive::run(&settings, customers, memories.max(customers))
+                crate::tools::bench_proactive::run(&settings, customers, memories.max(customers))
                     .await
                     .map(|()| ExitCode::SUCCESS)
             } else {
-                crate::bench::run(&settings, texts, memories, compare_model.as_deref())
+                crate::tools::bench::run(&settings, texts, memories, compare_model.as_deref())
                     .await
                     .map(|()| ExitCode::SUCCESS)
             }
@@ -287,7 +287,7 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<ExitCode> {
         "Rappel listening on http://{} (Swagger UI at /swagger-ui/)", app.server.addr()
     );
     app.services.tick("startup").await;
-    let mut scheduler = crate::jobs::start(app.services.clone(), settings.retention()).await?;
+    let mut scheduler = crate::jobs::start(app.services.clone()).await?;
     app.server.run().await?;
     scheduler.shutdown().await?;
     tracing::info!("stopped");

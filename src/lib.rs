@@ -3,8 +3,6 @@
 //! Layers, one direction only: [`http`] (transport) -> [`service`] (use cases) -> [`domain`] (rules),
 //! [`store`] (the only redb code) and [`embed`] (the only fastembed code).
 
-pub mod bench;
-pub mod bench_proactive;
 pub mod cli;
 pub mod config;
 pub mod doctor;

@@ -46,7 +46,8 @@ pub async fn services(
     let store = open_store(&settings.data_dir, embedder.as_ref())?;
     tracing::info!(path = %store.path().display(), "store open");
     let services = Services::new(Arc::new(store), embedder, clock, settings.admin_key.as_deref())?
-        .with_weights(settings.weights());
+        .with_weights(settings.weights())
+        .with_retention(settings.retention());
     services.ensure_workspace(&WorkspaceId::default_workspace()).await?;
     Ok(services)
 }

@@ -14,7 +14,8 @@ use super::error::{json_error, path_error, query_error, ApiError};
 use super::openapi::ApiDoc;
 use super::request_id::request_id;
 use super::{
-    campaigns, customers, health, incidents, interactions, jobs, keys, memories, outreach, preferences, recall,
+    campaigns, customers, health, incidents, interactions, jobs, keys, maintenance, memories, outreach, preferences,
+    recall,
 };
 use crate::service::Services;
 
@@ -73,6 +74,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .service(jobs::create_job)
             .service(jobs::update_job)
             .service(jobs::delete_job)
+            .service(maintenance::retention)
+            .service(maintenance::health)
             .service(keys::create_key)
             .service(keys::list_keys)
             .service(keys::revoke_key)

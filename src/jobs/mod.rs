@@ -6,7 +6,7 @@ pub mod files;
 
 use tokio_cron_scheduler::{Job, JobScheduler, JobSchedulerError};
 
-use crate::service::{Retention, Services};
+use crate::service::Services;
 
 /// When retention runs: every day at 03:15 UTC (6 fields, seconds first).
 pub const RETENTION_SCHEDULE: &str = "0 15 3 * * *";
@@ -16,7 +16,7 @@ pub const HEALTH_SCHEDULE: &str = "0 0 4 * * *";
 pub const TICK_SCHEDULE: &str = "0 * * * * *";
 
 /// Starts the scheduler: the ticker, the retention sweep and the health sweep.
-pub async fn start(services: Services, retention: Retention) -> Result<JobScheduler, JobSchedulerError> {
+pub async fn start(services: Services) -> Result<JobScheduler, JobSchedulerError> {
     let scheduler = JobScheduler::new().await?;
     let ticker_services = services.clone();
     let ticker = Job::new_async(TICK_SCHEDULE, move |_, _| {
@@ -30,7 +30,7 @@ pub async fn start(services: Services, retention: Retention) -> Result<JobSchedu
         Box::pin(async move {
             let span = tracing::info_span!("job", name = "retention");
             let _enter = span.enter();
-            if let Err(e) = services.enforce_retention(retention).await {
+            if let Err(e) = services.enforce_retention(services.retention()).await {
                 tracing::error!(error = %e, "retention failed");
             }
         })

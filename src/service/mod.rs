@@ -3,6 +3,7 @@
 
 mod access;
 pub mod across;
+mod bulk;
 pub mod campaigns;
 pub mod clock;
 mod customers;
@@ -58,6 +59,8 @@ pub struct Services {
     /// Serialises every change to interactions and memories, so the store and the index never diverge.
     write_lock: Arc<tokio::sync::Mutex<()>>,
     weights: Weights,
+    /// Days kept per memory kind, for the retention sweep.
+    retention: Retention,
 }
 
 impl Services {
@@ -91,6 +94,7 @@ impl Services {
             index,
             write_lock: Arc::default(),
             weights: Weights::default(),
+            retention: Retention::default(),
         })
     }
 
@@ -100,23 +104,24 @@ impl Services {
         self
     }
 
+    /// Uses these retention limits.
+    pub fn with_retention(mut self, retention: Retention) -> Self {
+        self.retention = retention;
+        self
+    }
+
+    /// The retention limits.
+    pub fn retention(&self) -> Retention {
+        self.retention
+    }
+
     /// The recall weights.
     pub fn weights(&self) -> &Weights {
         &self.weights
     }
 
-    /// The in-memory memory index.
-    pub fn index(&self) -> &Arc<MemoryIndex> {
-        &self.index
-    }
-
-    /// The embedding model.
-    pub fn embedder(&self) -> &Arc<dyn Embedder> {
-        &self.embedder
-    }
-
-    /// The store.
-    pub fn store(&self) -> &Arc<dyn Store> {
+    /// The store (the import's customer path writes it in one blocking call).
+    fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }
 

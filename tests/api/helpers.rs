@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 use actix_web::dev::ServerHandle;
 use rappel::config::Settings;
 use rappel::embed::{Embedder, FastEmbedder, ModelSource};
-use rappel::service::clock::FixedClock;
+use rappel::service::clock::{FixedClock, ManualClock};
 use rappel::service::{Clock, SystemClock};
 use rappel::startup::Application;
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
@@ -97,19 +97,22 @@ impl TestApp {
     }
 }
 
-/// Stops a server and starts a new one on the same store, once the old one has let go of it.
-pub async fn restart(app: TestApp) -> TestApp {
-    let (data_dir, tempdir) = app.stop().await;
+/// Waits until no process holds the store in `data_dir` (a stopped server lets go of it shortly after).
+pub async fn released(data_dir: &Path) {
     for _ in 0..50 {
-        match rappel::store::RedbStore::open(&data_dir, None) {
-            Ok(store) => {
-                drop(store);
-                return spawn_at(&data_dir, tempdir).await;
-            }
+        match rappel::store::RedbStore::open(data_dir, None) {
+            Ok(store) => return drop(store),
             Err(_) => actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await,
         }
     }
     panic!("the store is still held 5 s after the server stopped");
+}
+
+/// Stops a server and starts a new one on the same store, once the old one has let go of it.
+pub async fn restart(app: TestApp) -> TestApp {
+    let (data_dir, tempdir) = app.stop().await;
+    released(&data_dir).await;
+    spawn_at(&data_dir, tempdir).await
 }
 
 /// Starts a server on a fresh temp dir.
@@ -133,6 +136,15 @@ pub async fn spawn_at(data_dir: &Path, dir: Option<tempfile::TempDir>) -> TestAp
 
 /// The demo's reference time: the storylines are told as of this morning.
 pub const DEMO_NOW: &str = "2026-11-25T09:00:00Z";
+
+/// Starts a server on a fresh temp dir whose clock the test moves.
+pub async fn spawn_clocked(at: &str) -> (TestApp, Arc<ManualClock>) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_owned();
+    let clock = Arc::new(ManualClock::new(at.parse().unwrap()));
+    let app = spawn_inner(&path, Some(dir), |_| {}, clock.clone(), false).await;
+    (app, clock)
+}
 
 /// Starts a server whose clock stands still at `DEMO_NOW`, with the demo fixtures loaded.
 pub async fn spawn_demo() -> TestApp {

@@ -88,54 +88,72 @@ fn the_import_command_reports_counts_and_bad_lines_and_export_prints_the_record(
 
 #[actix_web::test]
 async fn importing_customers_and_interactions_twice_changes_nothing() {
-    use std::sync::Arc;
+    use reqwest::{Method, StatusCode};
 
-    use rappel::config::Settings;
-    use rappel::service::clock::SystemClock;
+    use crate::helpers::{expect, spawn_at};
 
+    // All customers and the first 60 demo interactions, imported twice with the real command.
     let dir = tempfile::tempdir().unwrap();
-    let settings = Settings {
-        data_dir: dir.path().to_owned(),
-        ..Settings::default()
+    let data = dir.path().join("data");
+    let file = dir.path().join("some.ndjson");
+    let interactions = std::fs::read_to_string("fixtures/demo/interactions.ndjson").unwrap();
+    let some: Vec<&str> = interactions.lines().take(60).collect();
+    std::fs::write(
+        &file,
+        format!("{}{}\n", std::fs::read_to_string(DEMO).unwrap(), some.join("\n")),
+    )
+    .unwrap();
+    let import = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_rappel"))
+            .args(["import", file.to_str().unwrap()])
+            .env("RAPPEL_DATA_DIR", &data)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
     };
-    let services = rappel::startup::services(&settings, crate::helpers::embedder(), Arc::new(SystemClock))
-        .await
-        .unwrap();
-    let ws = WorkspaceId::default_workspace();
-    // All customers, and the first 60 demo interactions (the whole file takes too long in a debug build).
-    let records = || {
-        let mut r = import::read_file(DEMO.as_ref()).unwrap();
-        r.extend(
-            import::read_file("fixtures/demo/interactions.ndjson".as_ref())
+    let first = import();
+    assert!(first.contains(" 0 failed"), "{first}");
+    let exports = |app: &crate::helpers::TestApp| {
+        let app_client = (app.client.clone(), app.base.clone());
+        async move {
+            let (client, base) = app_client;
+            let list: serde_json::Value = client
+                .get(format!("{base}/v1/customers?limit=100"))
+                .bearer_auth(crate::helpers::ADMIN_KEY)
+                .send()
+                .await
                 .unwrap()
-                .into_iter()
-                .take(60),
-        );
-        r
+                .json()
+                .await
+                .unwrap();
+            let mut out = Vec::new();
+            for c in list["items"].as_array().unwrap() {
+                let mut export: serde_json::Value = client
+                    .get(format!("{base}/v1/customers/{}/export", c["id"].as_str().unwrap()))
+                    .bearer_auth(crate::helpers::ADMIN_KEY)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                export.as_object_mut().unwrap().remove("exported_at");
+                out.push(export);
+            }
+            out
+        }
     };
-    let first = services.import(&ws, records(), |_| {}).await.unwrap();
-    assert_eq!(first.failed, 0, "{:?}", first.errors);
-    let before = snapshot(&services).await;
-    let memories = services.index().len();
-    let second = services.import(&ws, records(), |_| {}).await.unwrap();
-    assert_eq!(second.unchanged, second.records, "{second:?}");
-    assert_eq!(services.index().len(), memories);
-    assert_eq!(snapshot(&services).await, before, "a second import changed stored data");
-}
+    let app = spawn_at(&data, None).await;
+    let before = exports(&app).await;
+    assert_eq!(before.len(), 48);
+    let ready = expect(app.req(Method::GET, "/readyz").send().await.unwrap(), StatusCode::OK).await;
+    assert_eq!(ready["status"], "ready");
+    app.stop().await;
+    crate::helpers::released(&data).await;
 
-/// Every customer's export, without its time stamp.
-async fn snapshot(services: &rappel::service::Services) -> Vec<serde_json::Value> {
-    let principal = rappel::service::operator(WorkspaceId::default_workspace());
-    let mut out = Vec::new();
-    let customers = services
-        .list_customers(&principal, Default::default(), None, 100)
-        .await
-        .unwrap();
-    for c in customers.items {
-        let export = services.export_customer(&principal, c.id.as_str()).await.unwrap();
-        let mut v = serde_json::to_value(&export).unwrap();
-        v.as_object_mut().unwrap().remove("exported_at");
-        out.push(v);
-    }
-    out
+    let second = import();
+    assert!(second.contains(" 0 created, 0 updated"), "{second}");
+    let app = spawn_at(&data, None).await;
+    assert_eq!(exports(&app).await, before, "a second import changed stored data");
 }

@@ -1,283 +1,193 @@
-//! The outreach queue: rules at queue and claim time, leases, acknowledgements, concurrent senders.
+//! The outreach queue over HTTP, with a moved clock: rules at queue and claim time, quiet hours, leases,
+//! acknowledgements, retries, concurrent senders.
 
-use std::collections::{BTreeMap, HashSet};
-use std::sync::Arc;
+use std::collections::HashSet;
 
-use chrono::{DateTime, Duration, Utc};
-use rappel::config::Settings;
-use rappel::domain::outreach::{OutreachSource, OutreachState, SkipRule};
-use rappel::domain::preferences::Channel;
-use rappel::domain::WorkspaceId;
-use rappel::service::clock::ManualClock;
-use rappel::service::outreach::{AckRequest, AckStatus, QueueOutcome, QueueRequest};
-use rappel::service::{operator, MemoryFilter, Services};
 use reqwest::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{json, Value};
 
-use crate::helpers::{customer_body, embedder, expect, spawn};
+use crate::helpers::{customer_body, expect, spawn, spawn_clocked, TestApp};
 
 const T0: &str = "2026-11-25T12:00:00Z";
 
-async fn services(dir: &std::path::Path) -> (Services, Arc<ManualClock>) {
-    let clock = Arc::new(ManualClock::new(T0.parse().unwrap()));
-    let settings = Settings {
-        data_dir: dir.to_owned(),
-        ..Settings::default()
-    };
-    (
-        rappel::startup::services(&settings, embedder(), clock.clone())
-            .await
-            .unwrap(),
-        clock,
-    )
-}
-
-async fn customer(services: &Services, ext: &str, prefs: serde_json::Value) -> String {
-    let principal = operator(WorkspaceId::default_workspace());
+/// A customer in Paris with these preferences; returns its id.
+async fn customer(app: &TestApp, ext: &str, prefs: Value) -> String {
     let mut body = customer_body(ext);
     body["timezone"] = json!("Europe/Paris");
-    let c = services
-        .create_customer(&principal, serde_json::from_value(body).unwrap())
-        .await
-        .unwrap();
-    services
-        .put_preferences(&principal, c.id.as_str(), serde_json::from_value(prefs).unwrap(), None)
-        .await
-        .unwrap();
-    c.id.to_string()
+    let id = app.create_customer(body).await["id"].as_str().unwrap().to_owned();
+    expect(
+        app.req(Method::PUT, &format!("/v1/customers/{id}/preferences"))
+            .json(&prefs)
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    id
 }
 
-fn request(customer: &str, reason: &str) -> QueueRequest {
-    QueueRequest {
-        customer_id: customer.into(),
-        reason_code: reason.into(),
-        reason: format!("because of {reason}"),
-        evidence: vec!["int-1".into()],
-        channels: vec![Channel::Sms, Channel::Email],
-        templates: BTreeMap::from([
-            ("en".into(), "Hi {first_name} ({topic})".into()),
-            ("fr".into(), "Bonjour {first_name} ({topic})".into()),
-        ]),
-        topic: Some("votre hub".into()),
-        priority: None,
-        not_before: None,
-        expires_at: None,
-        cooldown_hours: None,
-    }
+fn request(customer: &str, reason: &str) -> Value {
+    json!({
+        "customer_id": customer,
+        "reason_code": reason,
+        "reason": format!("because of {reason}"),
+        "evidence": ["int-1"],
+        "channels": ["sms", "email"],
+        "templates": {"en": "Hi {first_name} ({topic})", "fr": "Bonjour {first_name} ({topic})"},
+        "topic": "votre hub"
+    })
 }
 
-fn source() -> OutreachSource {
-    OutreachSource {
-        kind: "job".into(),
-        id: "test".into(),
-    }
-}
-
-fn consent(granted: bool) -> serde_json::Value {
+fn consent(granted: bool) -> Value {
     json!({"granted": granted, "at": "2026-01-01T00:00:00Z", "source": "test"})
+}
+
+/// Queues a request; returns the outcome document (`{"outcome": "queued", "item": ...}` or `skipped` + rule).
+async fn queue(app: &TestApp, body: &Value) -> Value {
+    let res = app.req(Method::POST, "/v1/outreach").json(body).send().await.unwrap();
+    let status = res.status();
+    let out: Value = res.json().await.unwrap();
+    match out["outcome"].as_str() {
+        Some("queued") => assert_eq!(status, StatusCode::CREATED, "{out}"),
+        Some("skipped") => assert_eq!(status, StatusCode::OK, "{out}"),
+        _ => panic!("{status}: {out}"),
+    }
+    out
+}
+
+async fn claim(app: &TestApp, body: Value) -> Vec<Value> {
+    expect(
+        app.req(Method::POST, "/v1/outreach/claim")
+            .json(&body)
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await
+    .as_array()
+    .unwrap()
+    .clone()
+}
+
+async fn ack(app: &TestApp, id: &str, body: Value) -> Value {
+    expect(
+        app.req(Method::POST, &format!("/v1/outreach/{id}/ack"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await
 }
 
 #[actix_web::test]
 async fn queuing_follows_consent_do_not_contact_the_weekly_cap_and_deduplication() {
-    let dir = tempfile::tempdir().unwrap();
-    let (services, _) = services(dir.path()).await;
-    let principal = operator(WorkspaceId::default_workspace());
-    let ok = customer(&services, "ok", json!({"consent": {"email": consent(true), "sms": consent(false)}, "tone": "casual", "max_contacts_per_week": 1, "preferred_language": "fr"})).await;
+    let (app, _clock) = spawn_clocked(T0).await;
+    let ok = customer(&app, "ok", json!({"consent": {"email": consent(true), "sms": consent(false)}, "tone": "casual", "max_contacts_per_week": 1, "preferred_language": "fr"})).await;
     let dnc = customer(
-        &services,
+        &app,
         "dnc",
         json!({"consent": {"email": consent(true)}, "do_not_contact": true}),
     )
     .await;
-    let none = customer(&services, "none", json!({"consent": {"sms": consent(false)}})).await;
+    let none = customer(&app, "none", json!({"consent": {"sms": consent(false)}})).await;
 
-    let QueueOutcome::Queued { item } = services
-        .queue_outreach(&principal, source(), request(&ok, "a"))
-        .await
-        .unwrap()
-    else {
-        panic!("not queued")
-    };
+    let queued = queue(&app, &request(&ok, "a")).await;
+    let item = &queued["item"];
     assert_eq!(
-        item.channel,
-        Channel::Email,
+        item["channel"], "email",
         "sms has no consent: the next consented channel"
     );
-    assert_eq!(item.language, "fr");
-    assert_eq!(item.message, "Bonjour Camille (votre hub)");
-    let again = services
-        .queue_outreach(&principal, source(), request(&ok, "a"))
-        .await
-        .unwrap();
-    assert!(
-        matches!(
-            again,
-            QueueOutcome::Skipped {
-                rule: SkipRule::Duplicate
-            }
-        ),
-        "{again:?}"
-    );
-    let capped = services
-        .queue_outreach(&principal, source(), request(&ok, "b"))
-        .await
-        .unwrap();
-    assert!(
-        matches!(
-            capped,
-            QueueOutcome::Skipped {
-                rule: SkipRule::WeeklyCap
-            }
-        ),
-        "{capped:?}"
-    );
-    let skipped = services
-        .queue_outreach(&principal, source(), request(&dnc, "a"))
-        .await
-        .unwrap();
-    assert!(matches!(
-        skipped,
-        QueueOutcome::Skipped {
-            rule: SkipRule::DoNotContact
-        }
-    ));
-    let skipped = services
-        .queue_outreach(&principal, source(), request(&none, "a"))
-        .await
-        .unwrap();
-    assert!(matches!(
-        skipped,
-        QueueOutcome::Skipped {
-            rule: SkipRule::NoConsent
-        }
-    ));
+    assert_eq!(item["language"], "fr");
+    assert_eq!(item["message"], "Bonjour Camille (votre hub)");
+    let skipped = |out: Value, rule: &str| {
+        assert_eq!(
+            (out["outcome"].clone(), out["rule"].clone()),
+            (json!("skipped"), json!(rule)),
+            "{out}"
+        )
+    };
+    skipped(queue(&app, &request(&ok, "a")).await, "duplicate");
+    skipped(queue(&app, &request(&ok, "b")).await, "weekly_cap");
+    skipped(queue(&app, &request(&dnc, "a")).await, "do_not_contact");
+    skipped(queue(&app, &request(&none, "a")).await, "no_consent");
 }
 
 #[actix_web::test]
 async fn quiet_hours_delay_an_item_and_claims_recheck_consent() {
-    let dir = tempfile::tempdir().unwrap();
-    let (services, clock) = services(dir.path()).await;
-    let principal = operator(WorkspaceId::default_workspace());
+    let (app, clock) = spawn_clocked(T0).await;
     // 12:00 UTC is 13:00 in Paris: inside 12:30-14:00 quiet hours, so the item waits until 13:00 UTC.
     let quiet = customer(
-        &services,
+        &app,
         "quiet",
         json!({"consent": {"email": consent(true)}, "quiet_hours": {"start": "12:30", "end": "14:00"}}),
     )
     .await;
-    let QueueOutcome::Queued { item } = services
-        .queue_outreach(&principal, source(), request(&quiet, "q"))
-        .await
-        .unwrap()
-    else {
-        panic!()
-    };
-    assert_eq!(
-        item.not_before,
-        "2026-11-25T13:00:00Z".parse::<DateTime<Utc>>().unwrap()
-    );
-    assert!(
-        services
-            .claim_outreach(&principal, None, 10, 300)
-            .await
-            .unwrap()
-            .is_empty(),
-        "not due yet"
-    );
+    let queued = queue(&app, &request(&quiet, "q")).await;
+    assert_eq!(queued["item"]["not_before"], "2026-11-25T13:00:00Z");
+    assert!(claim(&app, json!({})).await.is_empty(), "not due yet");
     clock.set("2026-11-25T13:00:00Z".parse().unwrap());
-    assert_eq!(
-        services.claim_outreach(&principal, None, 10, 300).await.unwrap().len(),
-        1
-    );
+    assert_eq!(claim(&app, json!({})).await.len(), 1);
 
     // Consent withdrawn after queuing: the claim cancels the item instead of handing it out.
-    let fickle = customer(&services, "fickle", json!({"consent": {"email": consent(true)}})).await;
-    services
-        .queue_outreach(&principal, source(), request(&fickle, "f"))
-        .await
-        .unwrap();
-    services
-        .patch_preferences(
-            &principal,
-            &fickle,
-            json!({"consent": {"email": {"granted": false}}}),
-            None,
-        )
-        .await
-        .unwrap();
-    assert!(services
-        .claim_outreach(&principal, None, 10, 300)
-        .await
-        .unwrap()
-        .is_empty());
-    let items = services
-        .list_outreach(
-            &principal,
-            rappel::service::outreach::OutreachFilter {
-                customer_id: Some(fickle),
-                ..Default::default()
-            },
-            None,
-            10,
-        )
-        .await
-        .unwrap();
-    assert_eq!(items.items[0].state, OutreachState::Cancelled);
+    let fickle = customer(&app, "fickle", json!({"consent": {"email": consent(true)}})).await;
+    queue(&app, &request(&fickle, "f")).await;
+    expect(
+        app.req(Method::PATCH, &format!("/v1/customers/{fickle}/preferences"))
+            .json(&json!({"consent": {"email": {"granted": false}}}))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    assert!(claim(&app, json!({})).await.is_empty());
+    let items = expect(
+        app.req(Method::GET, &format!("/v1/outreach?customer_id={fickle}"))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(items["items"][0]["state"], "cancelled");
 }
 
 #[actix_web::test]
 async fn leases_expire_acks_are_idempotent_and_sent_items_become_memories() {
-    let dir = tempfile::tempdir().unwrap();
-    let (services, clock) = services(dir.path()).await;
-    let principal = operator(WorkspaceId::default_workspace());
-    let id = customer(&services, "c", json!({"consent": {"email": consent(true)}})).await;
-    services
-        .queue_outreach(&principal, source(), request(&id, "x"))
-        .await
-        .unwrap();
-    let first = services
-        .claim_outreach(&principal, Some(Channel::Email), 10, 60)
-        .await
-        .unwrap();
+    let (app, clock) = spawn_clocked(T0).await;
+    let id = customer(&app, "c", json!({"consent": {"email": consent(true)}})).await;
+    queue(&app, &request(&id, "x")).await;
+    let first = claim(&app, json!({"channel": "email", "lease_seconds": 60})).await;
     assert_eq!(first.len(), 1);
-    assert!(
-        services
-            .claim_outreach(&principal, None, 10, 60)
-            .await
-            .unwrap()
-            .is_empty(),
-        "leased"
-    );
+    assert!(claim(&app, json!({"lease_seconds": 60})).await.is_empty(), "leased");
     clock.set("2026-11-25T12:02:00Z".parse().unwrap());
-    let again = services.claim_outreach(&principal, None, 10, 60).await.unwrap();
-    assert_eq!(again[0].id, first[0].id, "an expired lease returns the item");
+    let again = claim(&app, json!({"lease_seconds": 60})).await;
+    assert_eq!(again[0]["id"], first[0]["id"], "an expired lease returns the item");
 
-    let sent = AckRequest {
-        status: AckStatus::Sent,
-        provider_message_id: Some("p-1".into()),
-        error: None,
-    };
-    let item = services
-        .ack_outreach(&principal, &first[0].id, sent.clone())
-        .await
-        .unwrap();
-    assert_eq!(item.state, OutreachState::Sent);
-    assert_eq!(
-        services.ack_outreach(&principal, &first[0].id, sent).await.unwrap(),
-        item,
-        "idempotent"
-    );
+    let item_id = first[0]["id"].as_str().unwrap().to_owned();
+    let sent = json!({"status": "sent", "provider_message_id": "p-1"});
+    let item = ack(&app, &item_id, sent.clone()).await;
+    assert_eq!(item["state"], "sent");
+    assert_eq!(ack(&app, &item_id, sent).await, item, "idempotent");
     // The memory of a sent item is formed just after the acknowledgement.
     let mut remembered = false;
     for _ in 0..100 {
-        let memories = services
-            .list_memories(&principal, &id, MemoryFilter::default(), None, 10)
-            .await
-            .unwrap()
-            .items;
-        remembered = memories
-            .iter()
-            .any(|m| m.provenance.message_ids == [item.id.clone()] && m.text.contains("because of x"));
+        let memories = expect(
+            app.req(Method::GET, &format!("/v1/customers/{id}/memories"))
+                .send()
+                .await
+                .unwrap(),
+            StatusCode::OK,
+        )
+        .await;
+        remembered = memories["items"].as_array().unwrap().iter().any(|m| {
+            m["provenance"]["message_ids"] == json!([item_id.clone()])
+                && m["text"].as_str().unwrap().contains("because of x")
+        });
         if remembered {
             break;
         }
@@ -285,39 +195,24 @@ async fn leases_expire_acks_are_idempotent_and_sent_items_become_memories() {
     }
     assert!(remembered, "the sent item became a memory");
 
-    // Three failures make an item failed.
+    // Three failures make an item failed; between attempts the item waits (back-off).
     clock.set("2026-11-25T12:03:00Z".parse().unwrap());
-    services
-        .queue_outreach(&principal, source(), request(&id, "y"))
-        .await
-        .unwrap();
-    let failing = services
-        .claim_outreach(&principal, None, 10, 60)
-        .await
-        .unwrap()
-        .remove(0);
-    let mut state = OutreachState::Queued;
+    queue(&app, &request(&id, "y")).await;
+    let failing = claim(&app, json!({"lease_seconds": 60})).await.remove(0);
+    let failing_id = failing["id"].as_str().unwrap();
+    let mut at: chrono::DateTime<chrono::Utc> = "2026-11-25T12:03:00Z".parse().unwrap();
+    let mut state = json!("queued");
     for attempt in 1..=3 {
-        let failed = AckRequest {
-            status: AckStatus::Failed,
-            provider_message_id: None,
-            error: Some(format!("bounce {attempt}")),
-        };
-        state = services
-            .ack_outreach(&principal, &failing.id, failed)
-            .await
-            .unwrap()
-            .state;
+        let failed = json!({"status": "failed", "error": format!("bounce {attempt}")});
+        state = ack(&app, failing_id, failed).await["state"].clone();
         if attempt < 3 {
-            assert_eq!(state, OutreachState::Queued);
-            clock.set(services.now() + Duration::hours(2));
-            assert_eq!(
-                services.claim_outreach(&principal, None, 10, 60).await.unwrap().len(),
-                1
-            );
+            assert_eq!(state, "queued");
+            at += chrono::Duration::hours(2);
+            clock.set(at);
+            assert_eq!(claim(&app, json!({"lease_seconds": 60})).await.len(), 1);
         }
     }
-    assert_eq!(state, OutreachState::Failed);
+    assert_eq!(state, "failed");
 }
 
 #[actix_web::test]

@@ -9,18 +9,16 @@ use std::time::Instant;
 use chrono::{Duration, NaiveDate, Utc};
 use rand::{Rng, SeedableRng};
 
-use crate::bench::memory_mib;
+use super::bench::memory_mib;
 use crate::config::Settings;
 use crate::domain::interaction::{
     AuthorRole, HandledBy, Interaction, InteractionChannel, InteractionInput, InteractionStatus, Message,
 };
 use crate::domain::memory::{new_memory_id, Memory, MemoryKind, Provenance};
 use crate::domain::preferences::{Channel, Consent, Preferences};
-use crate::domain::recall::Indexed;
 use crate::domain::sentiment::analyse;
 use crate::domain::text::Lang;
 use crate::domain::{normalise_unit, Customer, CustomerFields, WorkspaceId};
-use crate::embed::TextRole;
 use crate::service::clock::SystemClock;
 use crate::service::outreach::{AckRequest, AckStatus, QueueRequest};
 use crate::service::{operator, Services};
@@ -56,7 +54,7 @@ pub async fn run(settings: &Settings, customers: usize, memories: usize) -> anyh
     populate(&services, customers, memories).await?;
     println!(
         "population: {customers} customers, {} memories, built in {:.1} s; resident {:.0} MiB",
-        services.index().len(),
+        services.memory_count(),
         t.elapsed().as_secs_f64(),
         memory_mib("VmRSS:")
     );
@@ -91,13 +89,8 @@ async fn populate(services: &Services, customers: usize, memories: usize) -> any
     let ws = WorkspaceId::default_workspace();
     let mut rng = rand::rngs::StdRng::seed_from_u64(11);
     let pool_texts: Vec<&str> = CUSTOMER_LINES.iter().chain(AGENT_LINES.iter()).copied().collect();
-    let embedder = Arc::clone(services.embedder());
     let texts: Vec<String> = pool_texts.iter().map(|s| s.to_string()).collect();
-    let pool: Vec<Vec<f32>> = tokio::task::spawn_blocking(move || {
-        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        embedder.embed(&refs, TextRole::Passage)
-    })
-    .await??;
+    let pool: Vec<Vec<f32>> = services.embed_passages(texts).await?;
     let now = Utc::now();
     let per_customer = memories / customers.max(1);
     let today = now.date_naive();
@@ -223,13 +216,7 @@ async fn populate(services: &Services, customers: usize, memories: usize) -> any
             }
             people.push((customer, prefs));
         }
-        let for_index: Vec<Indexed> = stored
-            .iter()
-            .map(|m| Indexed::new(m.memory.clone(), m.vector.clone()))
-            .collect();
-        let store = Arc::clone(services.store());
-        tokio::task::spawn_blocking(move || store.bulk_load(&people, &interactions, &stored)).await??;
-        services.index().upsert(for_index);
+        services.bulk_load(people, interactions, stored).await?;
     }
     Ok(())
 }

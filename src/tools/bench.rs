@@ -16,11 +16,8 @@ use serde_json::json;
 use crate::config::Settings;
 use crate::domain::interaction::InteractionInput;
 use crate::domain::memory::{new_memory_id, Memory, MemoryKind, Provenance};
-use crate::domain::recall::Indexed;
 use crate::domain::text::Lang;
 use crate::domain::{normalise_unit, Customer, CustomerFields, WorkspaceId};
-use crate::embed::Embedder;
-use crate::embed::TextRole;
 use crate::service::across::SearchRequest;
 use crate::service::clock::SystemClock;
 use crate::service::recall::{ContextRequest, RecallQuery};
@@ -176,18 +173,17 @@ async fn measure(settings: &Settings, n: usize, memories: usize) -> anyhow::Resu
         model: embedder.name().to_owned(),
         ..Figures::default()
     };
-    (figures.batch1, figures.batch32) = embedding(Arc::clone(&embedder), n).await?;
-
     let dir = tempfile::tempdir()?;
     let settings = Settings {
         data_dir: dir.path().to_owned(),
         ..settings
     };
     let services = services(&settings, embedder, Arc::new(SystemClock)).await?;
+    (figures.batch1, figures.batch32) = embedding(&services, n).await?;
     figures.ingest = ingest(&services).await?;
     let (small, large) = build_store(&services, memories).await?;
     let file = dir.path().join(crate::store::redb::DB_FILE);
-    let total = services.index().len();
+    let total = services.memory_count();
     println!(
         "store: {total} memories, {:.1} MiB on disk ({:.0} bytes per memory), resident memory {:.0} MiB",
         std::fs::metadata(&file)?.len() as f64 / 1048576.0,
@@ -205,40 +201,36 @@ async fn measure(settings: &Settings, n: usize, memories: usize) -> anyhow::Resu
     Ok(figures)
 }
 
-async fn embedding(embedder: Arc<dyn Embedder>, n: usize) -> anyhow::Result<((f64, f64, f64), f64)> {
+async fn embedding(services: &Services, n: usize) -> anyhow::Result<((f64, f64, f64), f64)> {
     let texts = sentences(n);
-    tokio::task::spawn_blocking(move || -> anyhow::Result<((f64, f64, f64), f64)> {
-        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        embedder.embed(&refs[..8], TextRole::Passage)?; // warm-up
-        let mut singles = Vec::with_capacity(n);
-        let t = Instant::now();
-        for text in &refs {
-            let one = Instant::now();
-            embedder.embed(&[text], TextRole::Query)?;
-            singles.push(one.elapsed());
-        }
-        let batch1 = t.elapsed();
-        singles.sort();
-        let t = Instant::now();
-        for chunk in refs.chunks(32) {
-            embedder.embed(chunk, TextRole::Passage)?;
-        }
-        let batch32 = t.elapsed();
-        let rate = |d: Duration| n as f64 / d.as_secs_f64();
-        println!(
-            "embedding, {n} short support sentences: batch 1 {:.1} texts/s (p50 {:.2} ms, p99 {:.2} ms); batch 32 {:.1} texts/s ({:.2}x)",
-            rate(batch1),
-            percentile(&singles, 0.5),
-            percentile(&singles, 0.99),
-            rate(batch32),
-            batch1.as_secs_f64() / batch32.as_secs_f64()
-        );
-        Ok((
-            (rate(batch1), percentile(&singles, 0.5), percentile(&singles, 0.99)),
-            rate(batch32),
-        ))
-    })
-    .await?
+    services.embed_passages(texts[..8].to_vec()).await?; // warm-up
+    let mut singles = Vec::with_capacity(n);
+    let t = Instant::now();
+    for text in &texts {
+        let one = Instant::now();
+        services.embed_query(text).await?;
+        singles.push(one.elapsed());
+    }
+    let batch1 = t.elapsed();
+    singles.sort();
+    let t = Instant::now();
+    for chunk in texts.chunks(32) {
+        services.embed_passages(chunk.to_vec()).await?;
+    }
+    let batch32 = t.elapsed();
+    let rate = |d: Duration| n as f64 / d.as_secs_f64();
+    println!(
+        "embedding, {n} short support sentences: batch 1 {:.1} texts/s (p50 {:.2} ms, p99 {:.2} ms); batch 32 {:.1} texts/s ({:.2}x)",
+        rate(batch1),
+        percentile(&singles, 0.5),
+        percentile(&singles, 0.99),
+        rate(batch32),
+        batch1.as_secs_f64() / batch32.as_secs_f64()
+    );
+    Ok((
+        (rate(batch1), percentile(&singles, 0.5), percentile(&singles, 0.99)),
+        rate(batch32),
+    ))
 }
 
 async fn new_customer(services: &Services, external_id: &str) -> anyhow::Result<Customer> {
@@ -247,11 +239,9 @@ async fn new_customer(services: &Services, external_id: &str) -> anyhow::Result<
         language: Some("en-GB".into()),
         ..Default::default()
     };
-    let customer = Customer::new(WorkspaceId::default_workspace(), fields, Utc::now());
-    let stored = customer.clone();
-    let store = Arc::clone(services.store());
-    tokio::task::spawn_blocking(move || store.create_customer(&stored)).await??;
-    Ok(customer)
+    Ok(services
+        .create_customer(&operator(WorkspaceId::default_workspace()), fields)
+        .await?)
 }
 
 async fn ingest(services: &Services) -> anyhow::Result<(f64, f64)> {
@@ -286,16 +276,11 @@ async fn ingest(services: &Services) -> anyhow::Result<(f64, f64)> {
         .iter()
         .map(|(_, i)| i.messages.iter().map(|m| m.text.clone()).collect())
         .collect();
-    let embedder = Arc::clone(services.embedder());
-    let floor = tokio::task::spawn_blocking(move || -> anyhow::Result<f64> {
-        let t = Instant::now();
-        for batch in &batches {
-            let refs: Vec<&str> = batch.iter().map(String::as_str).collect();
-            embedder.embed(&refs, TextRole::Passage)?;
-        }
-        Ok(t.elapsed().as_secs_f64())
-    })
-    .await??;
+    let t = Instant::now();
+    for batch in batches {
+        services.embed_passages(batch).await?;
+    }
+    let floor = t.elapsed().as_secs_f64();
     let t = Instant::now();
     for (customer, input) in inputs {
         services.ingest_interaction(&principal, &customer, input).await?;
@@ -305,7 +290,7 @@ async fn ingest(services: &Services) -> anyhow::Result<(f64, f64)> {
         "ingest: {messages} messages in {} interactions: {:.0} messages/s ({} memories formed); embedding alone, same batches: {:.0} messages/s",
         messages / per_interaction,
         messages as f64 / elapsed,
-        services.index().len(),
+        services.memory_count(),
         messages as f64 / floor
     );
     Ok((messages as f64 / elapsed, messages as f64 / floor))
@@ -315,13 +300,7 @@ async fn ingest(services: &Services) -> anyhow::Result<(f64, f64)> {
 async fn build_store(services: &Services, total: usize) -> anyhow::Result<(Customer, Customer)> {
     let t = Instant::now();
     let pool_texts = sentences(1_000);
-    let embedder = Arc::clone(services.embedder());
-    let texts = pool_texts.clone();
-    let pool: Vec<Vec<f32>> = tokio::task::spawn_blocking(move || {
-        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        embedder.embed(&refs, TextRole::Passage)
-    })
-    .await??;
+    let pool: Vec<Vec<f32>> = services.embed_passages(pool_texts.clone()).await?;
     let small = new_customer(services, "bench-small").await?;
     let large = new_customer(services, "bench-large").await?;
     let mut owners: Vec<(Customer, usize)> = vec![(small.clone(), 100), (large.clone(), 2_000)];
@@ -386,21 +365,14 @@ async fn build_store(services: &Services, total: usize) -> anyhow::Result<(Custo
     flush(services, batch).await?;
     println!(
         "store built: {} memories in {:.1} s",
-        services.index().len(),
+        services.memory_count(),
         t.elapsed().as_secs_f64()
     );
     Ok((small, large))
 }
 
 async fn flush(services: &Services, batch: Vec<StoredMemory>) -> anyhow::Result<()> {
-    let store = Arc::clone(services.store());
-    let for_index: Vec<Indexed> = batch
-        .iter()
-        .map(|m| Indexed::new(m.memory.clone(), m.vector.clone()))
-        .collect();
-    tokio::task::spawn_blocking(move || store.insert_memories(&batch)).await??;
-    services.index().upsert(for_index);
-    Ok(())
+    Ok(services.bulk_load(Vec::new(), Vec::new(), batch).await?)
 }
 
 async fn latency(services: &Services, label: &str, customer: &Customer) -> anyhow::Result<(f64, f64, f64, f64)> {
@@ -470,7 +442,7 @@ async fn search(services: &Services) -> anyhow::Result<(f64, f64)> {
     times.sort();
     println!(
         "cross-customer search over {} memories: p50 {:.2} ms, p99 {:.2} ms ({} queries)",
-        services.index().len(),
+        services.memory_count(),
         percentile(&times, 0.5),
         percentile(&times, 0.99),
         times.len()
