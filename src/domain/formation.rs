@@ -409,3 +409,78 @@ fn reinforce(target: &mut Memory, repeat: &Memory) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::testkit::{form, indexed, interaction};
+
+    #[test]
+    fn a_message_yields_its_window_with_speaker_and_position_and_typed_memories_reuse_its_vector() {
+        let mut i = interaction(
+            "t-1",
+            "open",
+            serde_json::json!([
+                {"id": "m1", "role": "customer", "text": "Hello there.", "sent_at": "2026-11-20T09:00:00Z"},
+                {"id": "m2", "role": "customer", "text": "My hub keeps going offline every night.", "sent_at": "2026-11-20T09:01:00Z"}
+            ]),
+        );
+        let plan = form(&mut i, &[]);
+        let raw: Vec<&Memory> = plan
+            .new
+            .iter()
+            .map(|n| &n.memory)
+            .filter(|m| m.kind == MemoryKind::Message)
+            .collect();
+        assert_eq!(raw.len(), 2);
+        assert_eq!((raw[1].seq, raw[1].speaker.as_deref()), (1, Some("Ana Ruiz")));
+        let issue = plan
+            .new
+            .iter()
+            .find(|n| n.memory.kind == MemoryKind::Issue)
+            .expect("an issue");
+        let window = plan
+            .new
+            .iter()
+            .find(|n| n.memory.provenance.message_ids == ["m2"] && n.memory.kind == MemoryKind::Message)
+            .unwrap();
+        assert_eq!(issue.vector, window.vector, "the issue reuses its window's vector");
+        assert!(issue.memory.open);
+        assert!(i.fields.messages[1].sentiment.is_some(), "customer messages are scored");
+    }
+
+    #[test]
+    fn a_newer_fact_closes_the_older_one_and_a_restatement_reinforces() {
+        let mut first = interaction(
+            "t-1",
+            "resolved",
+            serde_json::json!([{"id": "a1", "role": "customer", "text": "We are on the Pro plan.", "sent_at": "2026-03-01T09:00:00Z"}]),
+        );
+        let before = indexed(&form(&mut first, &[]));
+        let mut second = interaction(
+            "t-2",
+            "resolved",
+            serde_json::json!([{"id": "b1", "role": "customer", "text": "We moved to the Business plan this month.", "sent_at": "2026-09-01T09:00:00Z"}]),
+        );
+        let plan = form(&mut second, &before);
+        let closed = plan
+            .changed
+            .iter()
+            .find(|m| m.kind == MemoryKind::Fact)
+            .expect("the old fact changes");
+        assert_eq!(closed.valid_to, Some("2026-09-01T09:00:00Z".parse().unwrap()));
+        let mut again = interaction(
+            "t-3",
+            "resolved",
+            serde_json::json!([{"id": "c1", "role": "customer", "text": "We are on the Pro plan.", "sent_at": "2026-03-02T09:00:00Z"}]),
+        );
+        let plan = form(&mut again, &before);
+        let fact = plan
+            .changed
+            .iter()
+            .find(|m| m.kind == MemoryKind::Fact)
+            .expect("reinforced");
+        assert_eq!(fact.count, 2);
+        assert!(plan.new.iter().all(|n| n.memory.kind != MemoryKind::Fact), "no copy");
+    }
+}

@@ -190,3 +190,133 @@ pub fn settle(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::testkit::{form, indexed, interaction};
+
+    fn kinds_open(memories: &[Arc<Indexed>], kind: MemoryKind) -> Vec<bool> {
+        memories
+            .iter()
+            .filter(|m| m.memory.kind == kind)
+            .map(|m| m.memory.open)
+            .collect()
+    }
+
+    /// The customer's memories after forming `i` against `existing` (changes applied).
+    fn after(i: &mut Interaction, existing: &[Arc<Indexed>]) -> Vec<Arc<Indexed>> {
+        let plan = form(i, existing);
+        let mut out: Vec<Arc<Indexed>> = existing
+            .iter()
+            .map(|e| match plan.changed.iter().find(|c| c.id == e.memory.id) {
+                Some(c) => Arc::new(Indexed::new(c.clone(), e.vector.clone())),
+                None => Arc::clone(e),
+            })
+            .collect();
+        out.extend(indexed(&plan));
+        out
+    }
+
+    #[test]
+    fn an_issue_stays_open_whatever_the_status_until_a_fix_is_reported() {
+        let mut t = interaction(
+            "t-1",
+            "resolved",
+            serde_json::json!([{"id": "m1", "role": "customer", "text": "My hub keeps going offline every night.", "sent_at": "2026-11-20T09:00:00Z"}]),
+        );
+        let mem = after(&mut t, &[]);
+        assert_eq!(
+            kinds_open(&mem, MemoryKind::Issue),
+            [true],
+            "a resolved ticket proves nothing"
+        );
+        let mut fixed = interaction(
+            "t-1",
+            "resolved",
+            serde_json::json!([
+                {"id": "m1", "role": "customer", "text": "My hub keeps going offline every night.", "sent_at": "2026-11-20T09:00:00Z"},
+                {"id": "m2", "role": "agent", "text": "I've reset the hub's relay token, it is fixed now.", "sent_at": "2026-11-20T10:00:00Z"}
+            ]),
+        );
+        let plan = form(&mut fixed, &mem);
+        let closed = plan
+            .changed
+            .iter()
+            .find(|m| m.kind == MemoryKind::Issue)
+            .expect("the issue changes");
+        assert!(!closed.open, "a reported fix closes it");
+    }
+
+    #[test]
+    fn a_promise_is_kept_by_as_promised_and_not_by_a_complaint_quoting_it() {
+        let mut t = interaction(
+            "t-1",
+            "resolved",
+            serde_json::json!([{"id": "a1", "role": "agent", "text": "I will call you back on Thursday.", "sent_at": "2026-11-17T10:00:00Z"}]),
+        );
+        let mem = after(&mut t, &[]);
+        assert_eq!(kinds_open(&mem, MemoryKind::Commitment), [true]);
+        let promise = mem.iter().find(|m| m.memory.kind == MemoryKind::Commitment).unwrap();
+        assert_eq!(promise.memory.due_at, Some("2026-11-19T18:00:00Z".parse().unwrap()));
+        assert!(overdue_at(&promise.memory, "2026-11-20T00:00:00Z".parse().unwrap()));
+        let mut complaint = interaction(
+            "t-2",
+            "open",
+            serde_json::json!([{"id": "c1", "role": "customer", "text": "I was promised a call on Thursday and nobody called.", "sent_at": "2026-11-20T10:00:00Z"}]),
+        );
+        let mem2 = after(&mut complaint, &mem);
+        assert_eq!(
+            kinds_open(&mem2, MemoryKind::Commitment),
+            [true],
+            "a complaint keeps nothing"
+        );
+        let mut call = interaction(
+            "t-3",
+            "resolved",
+            serde_json::json!([{"id": "k1", "role": "agent", "text": "Outbound call as promised, explained the fix date.", "sent_at": "2026-11-21T10:00:00Z"}]),
+        );
+        let mem3 = after(&mut call, &mem2);
+        assert_eq!(kinds_open(&mem3, MemoryKind::Commitment), [false]);
+    }
+
+    #[test]
+    fn a_promise_without_a_due_time_is_open_but_never_overdue_and_fades() {
+        let mut t = interaction(
+            "t-1",
+            "resolved",
+            serde_json::json!([{"id": "a1", "role": "agent", "text": "We'll email you when a fix is available.", "sent_at": "2026-01-05T10:00:00Z"}]),
+        );
+        let mem = after(&mut t, &[]);
+        let promise = &mem
+            .iter()
+            .find(|m| m.memory.kind == MemoryKind::Commitment)
+            .unwrap()
+            .memory;
+        let soon: DateTime<Utc> = "2026-01-20T00:00:00Z".parse().unwrap();
+        assert!(promise_open_at(promise, soon) && !overdue_at(promise, soon));
+        assert!(
+            !promise_open_at(promise, "2026-11-20T00:00:00Z".parse().unwrap()),
+            "dormant after 120 days"
+        );
+    }
+
+    #[test]
+    fn a_satisfied_last_word_closes_a_closed_tickets_issue_and_promise() {
+        let mut t = interaction(
+            "t-1",
+            "resolved",
+            serde_json::json!([
+                {"id": "m1", "role": "customer", "text": "My parcel never arrived.", "sent_at": "2026-11-20T09:00:00Z"},
+                {"id": "m2", "role": "agent", "text": "We will send a replacement by Friday.", "sent_at": "2026-11-20T10:00:00Z"},
+                {"id": "m3", "role": "customer", "text": "Wonderful, thank you so much, great service!", "sent_at": "2026-11-20T11:00:00Z"}
+            ]),
+        );
+        let mem = after(&mut t, &[]);
+        assert!(
+            mem.iter().all(|m| !m.memory.open),
+            "{:?}",
+            mem.iter().map(|m| (&m.memory.kind, m.memory.open)).collect::<Vec<_>>()
+        );
+    }
+}

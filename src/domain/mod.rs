@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod campaign;
+pub mod context;
 pub mod customer;
 pub mod detect;
 pub mod extract;
@@ -21,12 +22,17 @@ pub mod memory;
 pub mod merge_patch;
 pub mod mood;
 pub mod outreach;
+pub mod outreach_state;
 pub mod page;
 pub mod preferences;
 pub mod problems;
+pub mod prompt;
 pub mod recall;
+pub mod recalled;
 pub mod schedule;
 pub mod sentiment;
+#[cfg(test)]
+mod testkit;
 pub mod text;
 pub mod validate;
 pub mod when;

@@ -281,3 +281,86 @@ pub fn trend(
         reason: escalate.then(|| reasons.join("; ")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::memory::Provenance;
+    use crate::domain::{CustomerId, WorkspaceId};
+
+    fn now() -> DateTime<Utc> {
+        "2026-11-25T09:00:00Z".parse().unwrap()
+    }
+
+    fn said(text: &str, days_ago: i64, score: f32, cues: Vec<Cue>, frustrated: bool) -> Arc<Indexed> {
+        let mut m = Memory::new(
+            WorkspaceId::default_workspace(),
+            MemoryKind::Message,
+            text.into(),
+            Lang::Fr,
+            Provenance {
+                customer_id: CustomerId::from_client("c"),
+                interaction_id: format!("int-{days_ago}"),
+                message_ids: vec![format!("m-{days_ago}")],
+            },
+            now() - Duration::days(days_ago),
+        );
+        m.sentiment = Some(score);
+        m.cues = cues;
+        m.frustrated = frustrated;
+        Arc::new(Indexed::new(m, vec![1.0, 0.0]))
+    }
+
+    #[test]
+    fn history_raises_the_alarm_in_the_customers_language_even_for_a_calm_message() {
+        let memories = vec![
+            said("Tout va bien", 60, 0.6, vec![], false),
+            said(
+                "Troisième contact, nous ne renouvellerons pas.",
+                2,
+                -0.9,
+                vec![Cue::ThreatToLeave, Cue::RepeatContact],
+                true,
+            ),
+        ];
+        let moods = moods(&memories);
+        let trouble = trouble(&memories, &moods, now());
+        let calm_question = Sentiment {
+            score: 0.0,
+            label: crate::domain::sentiment::SentimentLabel::Neutral,
+            frustrated: false,
+            cues: vec![],
+        };
+        let t = trend(&moods, Some(&calm_question), &trouble, now(), Lang::Fr);
+        assert!(t.escalate && t.frustrated, "{t:?}");
+        assert!(t.reason.unwrap().starts_with("menace de partir le 23/11"));
+        assert!(t.cues.contains(&Cue::ThreatToLeave));
+        let en = trend(&moods, None, &trouble, now(), Lang::En);
+        assert!(en.reason.unwrap().starts_with("threatened to leave on 23 Nov"));
+    }
+
+    #[test]
+    fn a_clearly_happy_message_ends_the_earlier_trouble() {
+        let memories = vec![
+            said(
+                "C'est inadmissible, je résilie !",
+                10,
+                -0.9,
+                vec![Cue::ThreatToLeave],
+                true,
+            ),
+            said(
+                "Merci infiniment, tout fonctionne parfaitement !",
+                3,
+                0.9,
+                vec![],
+                false,
+            ),
+        ];
+        let moods = moods(&memories);
+        let trouble = trouble(&memories, &moods, now());
+        assert!(trouble.cues.is_empty() && trouble.frustrated_messages == 0);
+        let t = trend(&moods, None, &trouble, now(), Lang::Fr);
+        assert!(!t.escalate, "{t:?}");
+    }
+}

@@ -6,7 +6,10 @@ use super::auth::Caller;
 use super::customers::CustomerPath;
 use super::error::ApiError;
 use super::responses::{AuthErrors, BodyErrors, NotFound};
-use crate::service::recall::{ContextRequest, CustomerContext, RecallQuery, Recalled};
+use crate::domain::context::CustomerContext;
+use crate::domain::recalled::Recalled;
+use crate::service::context::ContextRequest;
+use crate::service::recall::RecallQuery;
 use crate::service::Services;
 
 /// Recall memories.

@@ -5,10 +5,10 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::recall::{RecallFilter, Recalled};
 use super::{require, ServiceError, Services};
 use crate::domain::memory::MemoryKind;
 use crate::domain::recall::{rank, Indexed, Mode, RankQuery};
+use crate::domain::recalled::{RecallFilter, Recalled};
 use crate::domain::text::{detect, terms, Lang};
 use crate::domain::{CustomerFilter, CustomerId, InvalidInput, Principal, Scope};
 

@@ -4,7 +4,6 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::recall::RecallFilter;
 use super::{require, ServiceError, Services};
 use crate::domain::extract::extract;
 use crate::domain::interaction::AuthorRole;
@@ -13,6 +12,7 @@ use crate::domain::memory::MemoryKind;
 use crate::domain::mood;
 use crate::domain::preferences::Tone;
 use crate::domain::recall::Mode;
+use crate::domain::recalled::RecallFilter;
 use crate::domain::text::detect;
 use crate::domain::{Principal, Scope};
 

@@ -276,14 +276,7 @@ pub enum Enqueued {
     Duplicate(String),
 }
 
-/// How a sender reports an attempt.
-#[derive(Debug, Clone, PartialEq)]
-pub enum AckOutcome {
-    /// Sent, with the provider's message id.
-    Sent(Option<String>),
-    /// Failed, with the error.
-    Failed(String),
-}
+pub use crate::domain::outreach_state::AckOutcome;
 
 /// The outreach queue.
 pub trait OutreachRepo: Send + Sync {

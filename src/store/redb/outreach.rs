@@ -8,8 +8,9 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::{upper, RedbStore};
 use crate::domain::outreach::{recheck, Audience, OutreachItem, OutreachState, Recheck};
+use crate::domain::outreach_state::Transition;
 use crate::domain::preferences::{Channel, Preferences};
-use crate::domain::{Customer, CustomerId, InvalidInput, Page, WorkspaceId};
+use crate::domain::{Customer, CustomerId, Page, WorkspaceId};
 use crate::store::codec::{decode, encode};
 use crate::store::tables::{
     CUSTOMERS, OUTREACH, OUTREACH_BY_CUSTOMER, OUTREACH_DEDUPE, OUTREACH_DUE, OUTREACH_LEASED, PREFERENCES,
@@ -206,13 +207,7 @@ impl OutreachRepo for RedbStore {
                 .collect::<Result<_, _>>()?;
             for id in expired {
                 if let Some(old) = queue.get(ws, &id)? {
-                    let item = OutreachItem {
-                        state: OutreachState::Queued,
-                        lease_until: None,
-                        updated_at: now,
-                        ..old.clone()
-                    };
-                    queue.put(Some(&old), &item)?;
+                    queue.put(Some(&old), &old.lease_released(now))?;
                 }
             }
             // Due items, most urgent first; each priority's entries are in not_before order.
@@ -233,13 +228,12 @@ impl OutreachRepo for RedbStore {
                     break;
                 }
                 let Some(old) = queue.get(ws, &id)? else { continue };
-                let mut item = old.clone();
-                item.updated_at = now;
-                if item.expires_at.is_some_and(|e| e <= now) {
-                    item.state = OutreachState::Expired;
-                    queue.put(Some(&old), &item)?;
+                if let Some(expired) = old.expired(now) {
+                    queue.put(Some(&old), &expired)?;
                     continue;
                 }
+                let mut item = old.clone();
+                item.updated_at = now;
                 if channel.is_some_and(|c| c != item.channel) {
                     continue;
                 }
@@ -266,9 +260,7 @@ impl OutreachRepo for RedbStore {
                 };
                 match recheck(&item, &audience, now) {
                     Recheck::Hand(channel_now) if channel.is_none_or(|c| c == channel_now) => {
-                        item.channel = channel_now;
-                        item.state = OutreachState::Claimed;
-                        item.lease_until = Some(now + lease);
+                        let item = old.claimed(channel_now, now, lease);
                         *contacts.entry(cid).or_default() += 1;
                         queue.put(Some(&old), &item)?;
                         handed.push(item);
@@ -309,46 +301,13 @@ impl OutreachRepo for RedbStore {
         let item = {
             let mut queue = Queue::open(&txn)?;
             let old = queue.get(ws, id)?.ok_or(StoreError::NotFound)?;
-            let mut item = old.clone();
-            match (item.state, outcome) {
-                // A repeated report of the same result changes nothing.
-                (OutreachState::Sent, AckOutcome::Sent(provider)) if item.provider_message_id == *provider => {
-                    return Ok(item)
+            match old.acked(outcome, now, max_failures)? {
+                Transition::Changed(item) => {
+                    queue.put(Some(&old), &item)?;
+                    item
                 }
-                (OutreachState::Claimed, AckOutcome::Sent(provider)) => {
-                    item.state = OutreachState::Sent;
-                    item.sent_at = Some(now);
-                    item.provider_message_id = provider.clone();
-                    item.lease_until = None;
-                }
-                (OutreachState::Claimed, AckOutcome::Failed(error)) => {
-                    item.failures += 1;
-                    item.error = Some(error.clone());
-                    item.lease_until = None;
-                    if item.failures >= max_failures {
-                        item.state = OutreachState::Failed;
-                    } else {
-                        item.state = OutreachState::Queued;
-                        // Back off: 5 minutes, doubling with each failure.
-                        item.not_before = now + Duration::minutes(5 * (1 << item.failures.min(10)));
-                    }
-                }
-                (OutreachState::Failed | OutreachState::Queued, AckOutcome::Failed(error))
-                    if item.error.as_deref() == Some(error.as_str()) =>
-                {
-                    return Ok(item);
-                }
-                (state, _) => {
-                    return Err(StoreError::Invalid(InvalidInput::new(
-                        "outreach_not_claimed",
-                        "id",
-                        format!("the item is {state:?}, not claimed; claim it first").to_lowercase(),
-                    )));
-                }
+                Transition::Unchanged(item) => item,
             }
-            item.updated_at = now;
-            queue.put(Some(&old), &item)?;
-            item
         };
         txn.commit()?;
         Ok(item)
@@ -365,24 +324,13 @@ impl OutreachRepo for RedbStore {
         let item = {
             let mut queue = Queue::open(&txn)?;
             let old = queue.get(ws, id)?.ok_or(StoreError::NotFound)?;
-            let mut item = old.clone();
-            match item.state {
-                OutreachState::Queued | OutreachState::Claimed => {
-                    item.state = OutreachState::Cancelled;
-                    item.lease_until = None;
-                    item.updated_at = now;
+            match old.cancelled(now)? {
+                Transition::Changed(item) => {
                     queue.put(Some(&old), &item)?;
+                    item
                 }
-                OutreachState::Cancelled => {}
-                state => {
-                    return Err(StoreError::Invalid(InvalidInput::new(
-                        "outreach_finished",
-                        "id",
-                        format!("the item is already {state:?}").to_lowercase(),
-                    )))
-                }
+                Transition::Unchanged(item) => item,
             }
-            item
         };
         txn.commit()?;
         Ok(item)

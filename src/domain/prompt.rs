@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 
-use super::recall::CustomerContext;
-use crate::domain::text::Lang;
+use super::context::CustomerContext;
+use super::text::Lang;
 
 struct Labels {
     customer: &'static str,
@@ -167,4 +167,116 @@ pub fn render(ctx: &CustomerContext, lang: Lang, budget: usize, now: DateTime<Ut
     }
     let t = tokens(&out);
     (out, t)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, Utc};
+
+    use super::*;
+    use crate::domain::context::{PreferenceSummary, Profile};
+    use crate::domain::memory::{Memory, MemoryKind, Provenance};
+    use crate::domain::mood::SentimentTrend;
+    use crate::domain::sentiment::Cue;
+    use crate::domain::{CustomerId, WorkspaceId};
+
+    fn now() -> DateTime<Utc> {
+        "2026-11-25T09:00:00Z".parse().unwrap()
+    }
+
+    fn promise(text: &str, due: &str) -> Memory {
+        let mut m = Memory::new(
+            WorkspaceId::default_workspace(),
+            MemoryKind::Commitment,
+            text.into(),
+            Lang::Fr,
+            Provenance {
+                customer_id: CustomerId::from_client("c"),
+                interaction_id: "int-1".into(),
+                message_ids: vec!["m".into()],
+            },
+            now(),
+        );
+        m.due_at = Some(due.parse().unwrap());
+        m.open = true;
+        m
+    }
+
+    fn context() -> CustomerContext {
+        CustomerContext {
+            language: "fr-FR".into(),
+            profile: Profile {
+                id: "cus_1".into(),
+                external_id: "cus-1033".into(),
+                name: Some("Nathalie Rousseau".into()),
+                company: Some("Rousseau Immobilier".into()),
+                plan: Some("business".into()),
+                timezone: None,
+                tags: vec![],
+                customer_since: None,
+                renewal_date: Some("2026-12-01".parse().unwrap()),
+            },
+            preferences: PreferenceSummary {
+                language: "fr-FR".into(),
+                tone: None,
+                preferred_channels: vec![],
+                technical_level: None,
+                quiet_hours: None,
+                do_not_contact: false,
+            },
+            memories: vec![],
+            open_issues: vec![],
+            open_commitments: vec![promise(
+                "Un technicien vous rappelle sous 48 h.",
+                "2026-10-04T18:00:00Z",
+            )],
+            overdue_commitments: vec![],
+            recent_interactions: vec!["2026-11-23 Email — Dernière relance [pending]".into()],
+            sentiment: SentimentTrend {
+                current: -0.1,
+                recent: -0.8,
+                longer_term: Some(-0.3),
+                direction: "declining".into(),
+                frustrated: true,
+                cues: vec![Cue::ThreatToLeave],
+                escalate: true,
+                reason: Some("menace de partir le 23/11".into()),
+            },
+            prompt: String::new(),
+            prompt_tokens: 0,
+        }
+    }
+
+    #[test]
+    fn the_prompt_speaks_the_customers_language_and_marks_broken_promises() {
+        let (text, tokens) = render(&context(), Lang::Fr, 1500, now());
+        assert!(
+            text.starts_with("Client: Nathalie Rousseau (Rousseau Immobilier), plan business"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Humeur: en baisse (-0.80, exaspéré); signaux : threat_to_leave"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Passer la main à un conseiller humain: menace de partir le 23/11"),
+            "{text}"
+        );
+        assert!(text.contains("(EN RETARD 2026-10-04) [int-1]"), "{text}");
+        assert_eq!(tokens, super::tokens(&text));
+        let (en, _) = render(&context(), Lang::En, 1500, now());
+        assert!(en.contains("Promises not yet kept:") && en.contains("OVERDUE"), "{en}");
+    }
+
+    #[test]
+    fn the_prompt_fits_its_budget_section_by_section() {
+        let (text, tokens) = render(&context(), Lang::Fr, 30, now());
+        assert!(tokens <= 30, "{tokens}: {text}");
+        assert!(text.starts_with("Client:"), "the most important section comes first");
+        assert!(
+            !text.contains("EN RETARD"),
+            "later sections are cut whole lines at a time"
+        );
+        assert!(text.lines().all(|l| !l.is_empty()));
+    }
 }
