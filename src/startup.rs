@@ -8,7 +8,7 @@ use anyhow::Context;
 
 use crate::config::Settings;
 use crate::domain::WorkspaceId;
-use crate::embed::{Embedder, FastEmbedder, ModelSource};
+use crate::embed::{Batcher, Embedder, FastEmbedder, ModelSource};
 use crate::http::Server;
 use crate::service::{import, operator, Clock, Services, SystemClock};
 use crate::store::{ModelStamp, RedbStore};
@@ -25,7 +25,13 @@ pub async fn load_embedder(settings: &Settings) -> anyhow::Result<Arc<dyn Embedd
         ms = started.elapsed().as_millis() as u64,
         "embedding model loaded"
     );
-    Ok(Arc::new(embedder))
+    // Concurrent requests share inference calls (up to the batch size) instead of waiting for each other, and a
+    // reader's query waits for at most one batch in flight.
+    Ok(Arc::new(Batcher::new(
+        Arc::new(embedder),
+        batch,
+        std::time::Duration::ZERO,
+    )))
 }
 
 /// Opens the store in `data_dir`, checked against the model's dimension.

@@ -1,10 +1,12 @@
 //! Text embeddings. [`Embedder`] is what the rest of Rappel sees; [`FastEmbedder`] (the only fastembed code) is
 //! the real model, [`HashEmbedder`] a deterministic stand-in for unit tests where embedding quality is not tested.
 
+mod batcher;
 mod fastembed;
 mod hashing;
 mod spec;
 
+pub use self::batcher::Batcher;
 pub use self::fastembed::{load_runtime, FastEmbedder, ModelSource, MODEL_FILES};
 pub use self::hashing::HashEmbedder;
 pub use self::spec::{ModelSpec, Pooling, TextRole, ALL_MINILM_L6_V2, MULTILINGUAL_E5_SMALL};
@@ -42,6 +44,12 @@ pub trait Embedder: Send + Sync {
     /// Embeds texts into L2-normalised vectors, one per text, in order, with the prefix the model wants for
     /// `role`. Blocking: call it off the async runtime.
     fn embed(&self, texts: &[&str], role: TextRole) -> Result<Vec<Vec<f32>>, EmbedError>;
+
+    /// Like [`Embedder::embed`], for a caller who is waiting on a read (a context, a search): a shared model serves
+    /// it before queued writes.
+    fn embed_urgent(&self, texts: &[&str], role: TextRole) -> Result<Vec<Vec<f32>>, EmbedError> {
+        self.embed(texts, role)
+    }
 }
 
 /// Cosine similarity of two L2-normalised vectors (their dot product).

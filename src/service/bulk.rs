@@ -14,6 +14,9 @@ use crate::embed::TextRole;
 impl Services {
     /// Embeds stored texts (passages) on the blocking pool, as ingest does.
     pub async fn embed_passages(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, ServiceError> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
         let embedder = Arc::clone(&self.embedder);
         let vectors = tokio::task::spawn_blocking(move || {
             let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
@@ -25,14 +28,13 @@ impl Services {
     }
 
     /// Loads new customers, their interactions and ready-made memories in one transaction, then indexes the
-    /// memories: the store and the index never diverge (the write lock is held throughout).
+    /// memories: the store and the index never diverge (the memories are new: no other write can touch them).
     pub async fn bulk_load(
         &self,
         customers: Vec<(Customer, Preferences)>,
         interactions: Vec<Interaction>,
         memories: Vec<StoredMemory>,
     ) -> Result<(), ServiceError> {
-        let _guard = self.write_lock.lock().await;
         let for_index: Vec<Indexed> = memories
             .iter()
             .map(|m| Indexed::new(m.memory.clone(), m.vector.clone()))

@@ -56,7 +56,7 @@ impl Services {
         let embedder = Arc::clone(&self.embedder);
         let vectors = tokio::task::spawn_blocking(move || {
             let refs: Vec<&str> = inputs.iter().map(String::as_str).collect();
-            embedder.embed(&refs, TextRole::Passage)
+            embedder.embed_urgent(&refs, TextRole::Passage)
         })
         .await
         .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()))?;

@@ -156,8 +156,8 @@ impl Services {
     #[tracing::instrument(skip_all, fields(workspace = %principal.workspace, customer = id))]
     pub async fn erase_customer(&self, principal: &Principal, id: &str) -> Result<(), ServiceError> {
         require(principal, Scope::Write)?;
-        let _guard = self.write_lock.lock().await;
         let (ws, cid) = (principal.workspace.clone(), CustomerId::from_client(id));
+        let _guard = self.locks.lock(&ws, &cid).await;
         let (ws2, cid2) = (ws.clone(), cid.clone());
         if self.blocking(move |s| s.erase_customer(&ws, &cid)).await? {
             self.index.remove_customer(&ws2, &cid2);

@@ -57,8 +57,8 @@ impl Services {
         interaction: &str,
     ) -> Result<HandoffBrief, ServiceError> {
         require(principal, Scope::Write)?;
-        let _guard = self.write_lock.lock().await;
         let customer = self.customer_for(principal, customer_id).await?;
+        let _guard = self.locks.lock(&customer.workspace, &customer.id).await;
         let mut current = self.find_interaction(&customer, interaction).await?;
         let lang = customer.lang();
         let messages = &current.fields.messages;

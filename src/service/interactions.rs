@@ -1,6 +1,8 @@
 //! Interaction use cases: idempotent ingest (with memory formation), appending messages, status updates, the
 //! timeline.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
@@ -60,18 +62,50 @@ impl Services {
     ) -> Result<(Interaction, Upserted), ServiceError> {
         require(principal, Scope::Write)?;
         let input = input.validated()?;
-        let _guard = self.write_lock.lock().await;
-        self.ingest_locked(principal, customer_id, input).await
+        let customer = self.customer_for(principal, customer_id).await?;
+        let embedded = self.embed_ahead(&customer, &input).await?;
+        let _guard = self.locks.lock(&customer.workspace, &customer.id).await;
+        self.ingest_locked(&customer, input, &embedded).await
     }
 
-    /// Ingest, with the write lock already held by the caller.
+    /// Embeds, before any lock is taken, the texts that `input` would add to the customer's memories. Under the
+    /// lock the interaction is read again; a text a concurrent write changed is embedded then.
+    async fn embed_ahead(&self, customer: &Customer, input: &InteractionInput) -> Result<Embedded, ServiceError> {
+        let (ws, cid, ext) = (
+            customer.workspace.clone(),
+            customer.id.clone(),
+            input.external_id.clone(),
+        );
+        let existing = self
+            .blocking(move |s| s.interaction_by_external_id(&ws, &cid, &ext))
+            .await?;
+        let now = self.now();
+        let (interaction, new_ids) = match existing {
+            Some(mut i) => {
+                let merge = i.merge(input.clone(), now);
+                (i, merge.new_messages)
+            }
+            None => (
+                Interaction::new(customer.workspace.clone(), customer.id.clone(), input.clone(), now),
+                input.messages.iter().map(|m| m.id.clone()).collect(),
+            ),
+        };
+        if new_ids.is_empty() {
+            return Ok(Embedded::new());
+        }
+        let drafts = formation::draft(&subject(customer), &interaction, &new_ids);
+        let (unique, _) = formation::embedding_plan(&drafts);
+        let vectors = self.embed_passages(unique.clone()).await?;
+        Ok(unique.into_iter().zip(vectors).collect())
+    }
+
+    /// Ingest, with the customer's lock held by the caller; `embedded` holds vectors made before the lock.
     async fn ingest_locked(
         &self,
-        principal: &Principal,
-        customer_id: &str,
+        customer: &Customer,
         input: InteractionInput,
+        embedded: &Embedded,
     ) -> Result<(Interaction, Upserted), ServiceError> {
-        let customer = self.customer_for(principal, customer_id).await?;
         let (ws, cid, ext) = (
             customer.workspace.clone(),
             customer.id.clone(),
@@ -98,37 +132,39 @@ impl Services {
                 )
             }
         };
-        self.form_and_save(&customer, &mut interaction, &new_ids).await?;
+        self.form_and_save(customer, &mut interaction, &new_ids, embedded)
+            .await?;
         Ok((interaction, outcome))
     }
 
     /// Forms memories for `new_ids`, then saves the interaction and memories in one transaction. Each distinct text
-    /// is embedded once, in full batches; typed memories reuse their window's vector, and customer messages are
-    /// scored from the same vectors.
+    /// is embedded once (or taken from `embedded`); typed memories reuse their window's vector, and customer
+    /// messages are scored from the same vectors.
     async fn form_and_save(
         &self,
         customer: &Customer,
         interaction: &mut Interaction,
         new_ids: &[String],
+        embedded: &Embedded,
     ) -> Result<(), ServiceError> {
-        let subject = formation::Subject {
-            workspace: &customer.workspace,
-            customer: &customer.id,
-            name: customer.fields.name.as_deref(),
-            language: customer.lang(),
-        };
-        let mut drafts = formation::draft(&subject, interaction, new_ids);
+        let mut drafts = formation::draft(&subject(customer), interaction, new_ids);
         let (unique, slots) = formation::embedding_plan(&drafts);
-        let embedder = std::sync::Arc::clone(&self.embedder);
-        let embedded = tokio::task::spawn_blocking(move || {
-            let refs: Vec<&str> = unique.iter().map(String::as_str).collect();
-            embedder.embed(&refs, crate::embed::TextRole::Passage)
-        })
-        .await
-        .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()))?;
+        let missing: Vec<String> = unique.iter().filter(|t| !embedded.contains_key(*t)).cloned().collect();
+        let late: Embedded = missing
+            .iter()
+            .cloned()
+            .zip(self.embed_passages(missing.clone()).await?)
+            .collect();
         let mut vectors: Vec<Vec<f32>> = slots
             .iter()
-            .map(|i| embedded.get(*i).cloned().unwrap_or_default())
+            .map(|i| {
+                let text = &unique[*i];
+                embedded
+                    .get(text)
+                    .or_else(|| late.get(text))
+                    .cloned()
+                    .unwrap_or_default()
+            })
             .collect();
         formation::derive(&mut drafts, &mut vectors, interaction, self.kinds.as_deref());
         formation::apply_sentiment(
@@ -177,13 +213,18 @@ impl Services {
         message: Message,
     ) -> Result<Interaction, ServiceError> {
         require(principal, Scope::Write)?;
-        let _guard = self.write_lock.lock().await;
         let customer = self.customer_for(principal, customer_id).await?;
-        let current = self.find_interaction(&customer, interaction).await?;
-        let mut input = current.fields.clone();
-        input.messages = vec![message];
-        let input = input.validated()?;
-        Ok(self.ingest_locked(principal, customer_id, input).await?.0)
+        let with_message = |current: &Interaction| {
+            let mut input = current.fields.clone();
+            input.messages = vec![message.clone()];
+            input.validated()
+        };
+        let ahead = with_message(&self.find_interaction(&customer, interaction).await?)?;
+        let embedded = self.embed_ahead(&customer, &ahead).await?;
+        let _guard = self.locks.lock(&customer.workspace, &customer.id).await;
+        // The fields are read again under the lock: a status changed meanwhile is kept.
+        let input = with_message(&self.find_interaction(&customer, interaction).await?)?;
+        Ok(self.ingest_locked(&customer, input, &embedded).await?.0)
     }
 
     /// Applies a merge patch to an interaction's fields (status, CSAT, NPS, tags...; not its messages).
@@ -200,8 +241,8 @@ impl Services {
                 InvalidInput::new("invalid_field", "messages", "append messages with POST .../messages").into(),
             );
         }
-        let _guard = self.write_lock.lock().await;
         let customer = self.customer_for(principal, customer_id).await?;
+        let _guard = self.locks.lock(&customer.workspace, &customer.id).await;
         let current = self.find_interaction(&customer, interaction).await?;
         let mut input = crate::domain::merge_patch::patched(&current.fields, &patch)?;
         if input.external_id != current.fields.external_id {
@@ -214,7 +255,7 @@ impl Services {
         }
         input.messages = Vec::new();
         let input = input.validated()?;
-        Ok(self.ingest_locked(principal, customer_id, input).await?.0)
+        Ok(self.ingest_locked(&customer, input, &Embedded::new()).await?.0)
     }
 
     /// One interaction, by external id or Rappel id.
@@ -250,6 +291,19 @@ impl Services {
             .await
             .map_err(customer_error(customer_id))?;
         Ok(timeline(all, &filter, cursor.as_deref(), limit))
+    }
+}
+
+/// Vectors by text, embedded ahead of a write.
+type Embedded = HashMap<String, Vec<f32>>;
+
+/// The customer as memory formation sees them.
+fn subject(customer: &Customer) -> formation::Subject<'_> {
+    formation::Subject {
+        workspace: &customer.workspace,
+        customer: &customer.id,
+        name: customer.fields.name.as_deref(),
+        language: customer.lang(),
     }
 }
 

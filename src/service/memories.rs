@@ -98,27 +98,38 @@ impl Services {
         patch: MemoryPatch,
     ) -> Result<Memory, ServiceError> {
         require(principal, Scope::Write)?;
-        let _guard = self.write_lock.lock().await;
-        self.customer_for(principal, customer_id).await?;
+        let customer = self.customer_for(principal, customer_id).await?;
+        let text = match patch.text {
+            Some(text) => {
+                let text = text.trim().to_owned();
+                if text.is_empty() || text.chars().count() > 20_000 {
+                    return Err(InvalidInput::new("invalid_field", "text", "must be 1-20000 characters").into());
+                }
+                Some(text)
+            }
+            None => None,
+        };
+        // A new text is embedded before the customer's lock is taken.
+        let changed_text = match &text {
+            Some(t) if *t != self.memory_of(principal, customer_id, id)?.memory.text => {
+                Some((t.clone(), self.embed_one(t, crate::embed::TextRole::Passage).await?))
+            }
+            _ => None,
+        };
+        let _guard = self.locks.lock(&customer.workspace, &customer.id).await;
         let current = self.memory_of(principal, customer_id, id)?;
         let mut memory = current.memory.clone();
         let mut vector = current.vector.clone();
         if let Some(pinned) = patch.pinned {
             memory.pinned = pinned;
         }
-        if let Some(text) = patch.text {
-            let text = text.trim().to_owned();
-            if text.is_empty() || text.chars().count() > 20_000 {
-                return Err(InvalidInput::new("invalid_field", "text", "must be 1-20000 characters").into());
-            }
-            if text != memory.text {
-                vector = self.embed_one(&text, crate::embed::TextRole::Passage).await?;
-                memory.edits.push(MemoryEdit {
-                    old_text: std::mem::replace(&mut memory.text, text),
-                    edited_at: self.now(),
-                    source: principal.source(),
-                });
-            }
+        if let Some((text, embedded)) = changed_text.filter(|(t, _)| *t != memory.text) {
+            vector = embedded;
+            memory.edits.push(MemoryEdit {
+                old_text: std::mem::replace(&mut memory.text, text),
+                edited_at: self.now(),
+                source: principal.source(),
+            });
         }
         let stored = StoredMemory {
             memory: memory.clone(),
@@ -138,8 +149,8 @@ impl Services {
     /// Deletes one memory and its vector.
     pub async fn delete_memory(&self, principal: &Principal, customer_id: &str, id: &str) -> Result<(), ServiceError> {
         require(principal, Scope::Write)?;
-        let _guard = self.write_lock.lock().await;
         let customer = self.customer_for(principal, customer_id).await?;
+        let _guard = self.locks.lock(&customer.workspace, &customer.id).await;
         let (ws, cid, mid) = (customer.workspace.clone(), customer.id.clone(), id.to_owned());
         if !self.blocking(move |s| s.delete_memory(&ws, &cid, &mid)).await? {
             return Err(ServiceError::MemoryNotFound(id.to_owned()));
@@ -150,22 +161,25 @@ impl Services {
 
     /// Deletes memories older than their kind's retention (by last time seen); pinned ones stay. Returns how many.
     pub async fn enforce_retention(&self, retention: Retention) -> Result<usize, ServiceError> {
-        let _guard = self.write_lock.lock().await;
         let now = self.now();
-        let mut expired = Vec::new();
-        for (key, list) in self.index.all() {
-            for m in list {
-                let days = retention.limit(m.memory.kind);
-                if days > 0 && !m.memory.pinned && m.memory.last_seen < now - Duration::days(days as i64) {
-                    expired.push((key.0.clone(), key.1.clone(), m.memory.id.clone()));
-                }
+        let expired = |m: &Indexed| {
+            let days = retention.limit(m.memory.kind);
+            days > 0 && !m.memory.pinned && m.memory.last_seen < now - Duration::days(days as i64)
+        };
+        let mut count = 0;
+        for ((ws, cid), list) in self.index.all() {
+            if !list.iter().any(|m| expired(m)) {
+                continue;
             }
-        }
-        let count = expired.len();
-        for (ws, cid, id) in expired {
-            let (w, c, i) = (ws.clone(), cid.clone(), id.clone());
-            self.blocking(move |s| s.delete_memory(&w, &c, &i)).await?;
-            self.index.remove(&ws, &cid, &id);
+            // Read again under the customer's lock: a memory reinforced meanwhile is no longer expired.
+            let _guard = self.locks.lock(&ws, &cid).await;
+            for m in self.index.customer(&ws, &cid).into_iter().filter(|m| expired(m)) {
+                let (w, c, i) = (ws.clone(), cid.clone(), m.memory.id.clone());
+                if self.blocking(move |s| s.delete_memory(&w, &c, &i)).await? {
+                    count += 1;
+                }
+                self.index.remove(&ws, &cid, &m.memory.id);
+            }
         }
         tracing::info!(deleted = count, "retention enforced");
         Ok(count)

@@ -15,6 +15,7 @@ pub mod import;
 mod incidents;
 mod interactions;
 pub mod jobs;
+mod locks;
 mod memories;
 pub mod outreach;
 mod preferences;
@@ -56,8 +57,8 @@ pub struct Services {
     job_locks: jobs::JobLocks,
     /// When these services started (a job that never ran in a workspace is due from then).
     started_at: chrono::DateTime<chrono::Utc>,
-    /// Serialises every change to interactions and memories, so the store and the index never diverge.
-    write_lock: Arc<tokio::sync::Mutex<()>>,
+    /// One lock per customer around every change to their interactions and memories.
+    locks: Arc<locks::CustomerLocks>,
     weights: Weights,
     /// Days kept per memory kind, for the retention sweep.
     retention: Retention,
@@ -92,7 +93,7 @@ impl Services {
             clock,
             admin_key_hash: admin_key.map(hash_secret),
             index,
-            write_lock: Arc::default(),
+            locks: Arc::default(),
             weights: Weights::default(),
             retention: Retention::default(),
         })

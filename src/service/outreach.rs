@@ -313,10 +313,6 @@ impl Services {
     }
 
     async fn remember_outreach(&self, item: &OutreachItem) -> Result<(), ServiceError> {
-        let _guard = self.write_lock.lock().await;
-        let (ws, cid) = (item.workspace.clone(), item.customer_id.clone());
-        let customer: Option<Customer> = self.blocking(move |s| s.get_customer(&ws, &cid)).await?;
-        let Some(customer) = customer else { return Ok(()) };
         let sent = item.sent_at.unwrap_or(item.updated_at);
         let text = format!(
             "Proactive {:?} message sent on {} ({}): {}",
@@ -327,6 +323,10 @@ impl Services {
         )
         .replace("Proactive Email", "Proactive e-mail");
         let vector = self.embed_one(&text, crate::embed::TextRole::Passage).await?;
+        let (ws, cid) = (item.workspace.clone(), item.customer_id.clone());
+        let _guard = self.locks.lock(&ws, &cid).await;
+        let customer: Option<Customer> = self.blocking(move |s| s.get_customer(&ws, &cid)).await?;
+        let Some(customer) = customer else { return Ok(()) };
         let memory = Memory {
             id: new_memory_id(),
             workspace: item.workspace.clone(),

@@ -39,9 +39,13 @@ pub struct RecallQuery {
 }
 
 impl Services {
-    /// Embeds one query on the blocking pool.
+    /// Embeds one query on the blocking pool, ahead of queued writes (a reader waits for it).
     pub async fn embed_query(&self, text: &str) -> Result<Vec<f32>, ServiceError> {
-        self.embed_one(text, TextRole::Query).await
+        let (embedder, text) = (Arc::clone(&self.embedder), text.to_owned());
+        let mut v = tokio::task::spawn_blocking(move || embedder.embed_urgent(&[text.as_str()], TextRole::Query))
+            .await
+            .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()))?;
+        Ok(v.pop().unwrap_or_default())
     }
 
     /// Embeds one text in the given role on the blocking pool.

@@ -101,6 +101,10 @@ pub struct Figures {
     pub latency: Vec<(String, f64, f64, f64, f64)>,
     /// Cross-customer search p50/p99 ms.
     pub search: (f64, f64),
+    /// Ingest messages/s with 1, 2, 4 and 8 concurrent clients (different customers).
+    pub concurrent: Vec<(usize, f64)>,
+    /// Context p50/p99 ms for the 2,000-memory customer while 8 clients ingest.
+    pub context_under_load: (f64, f64),
     /// Bytes on disk per memory.
     pub bytes_per_memory: f64,
     /// Resident memory at the end, MiB.
@@ -146,6 +150,15 @@ pub async fn run(settings: &Settings, n: usize, memories: usize, compare: Option
                 format!("{:.1} / {:.1}", f.latency[i].3, f.latency[i].4)
             });
         }
+        for i in 0..all[0].concurrent.len().min(all[1].concurrent.len()) {
+            row(
+                &format!("ingest, {} clients (messages/s)", all[0].concurrent[i].0),
+                &|f| format!("{:.0}", f.concurrent[i].1),
+            );
+        }
+        row("context p50 / p99 under 8 writers (ms)", &|f| {
+            format!("{:.1} / {:.1}", f.context_under_load.0, f.context_under_load.1)
+        });
         row("search p50 / p99 (ms)", &|f| {
             format!("{:.1} / {:.1}", f.search.0, f.search.1)
         });
@@ -157,11 +170,8 @@ pub async fn run(settings: &Settings, n: usize, memories: usize, compare: Option
 
 async fn measure(settings: &Settings, n: usize, memories: usize) -> anyhow::Result<Figures> {
     let n = n.max(32);
-    // One inference call per 32 texts: the batch-32 figure must not be split by the configured batch size.
-    let settings = Settings {
-        embed_batch_size: 32,
-        ..settings.clone()
-    };
+    // The configured inference batch size applies throughout (calls of 32 texts are split into batches of it).
+    let settings = settings.clone();
     let started = Instant::now();
     let embedder = load_embedder(&settings).await?;
     println!(
@@ -180,7 +190,7 @@ async fn measure(settings: &Settings, n: usize, memories: usize) -> anyhow::Resu
         ..settings
     };
     let services = services(&settings, embedder, Arc::new(SystemClock)).await?;
-    (figures.batch1, figures.batch32) = embedding(&services, n).await?;
+    (figures.batch1, figures.batch32) = embedding(&services, n, settings.embed_batch_size).await?;
     figures.ingest = ingest(&services).await?;
     let (small, large) = build_store(&services, memories).await?;
     let file = dir.path().join(crate::store::redb::DB_FILE);
@@ -197,12 +207,13 @@ async fn measure(settings: &Settings, n: usize, memories: usize) -> anyhow::Resu
         figures.latency.push((label.to_owned(), r50, r99, c50, c99));
     }
     figures.search = search(&services).await?;
+    (figures.concurrent, figures.context_under_load) = concurrency(&services, &large).await?;
     figures.rss_mib = memory_mib("VmRSS:");
     println!("resident memory at the end: {:.0} MiB", figures.rss_mib);
     Ok(figures)
 }
 
-async fn embedding(services: &Services, n: usize) -> anyhow::Result<((f64, f64, f64), f64)> {
+async fn embedding(services: &Services, n: usize, batch: usize) -> anyhow::Result<((f64, f64, f64), f64)> {
     let texts = sentences(n);
     services.embed_passages(texts[..8].to_vec()).await?; // warm-up
     let mut singles = Vec::with_capacity(n);
@@ -221,10 +232,11 @@ async fn embedding(services: &Services, n: usize) -> anyhow::Result<((f64, f64, 
     let batch32 = t.elapsed();
     let rate = |d: Duration| n as f64 / d.as_secs_f64();
     println!(
-        "embedding, {n} short support sentences: batch 1 {:.1} texts/s (p50 {:.2} ms, p99 {:.2} ms); batch 32 {:.1} texts/s ({:.2}x)",
+        "embedding, {n} short support sentences: batch 1 {:.1} texts/s (p50 {:.2} ms, p99 {:.2} ms); calls of 32 texts (inference batches of {}) {:.1} texts/s ({:.2}x)",
         rate(batch1),
         percentile(&singles, 0.5),
         percentile(&singles, 0.99),
+        batch,
         rate(batch32),
         batch1.as_secs_f64() / batch32.as_secs_f64()
     );
@@ -245,14 +257,19 @@ async fn new_customer(services: &Services, external_id: &str) -> anyhow::Result<
         .await?)
 }
 
-async fn ingest(services: &Services) -> anyhow::Result<(f64, f64)> {
-    let principal = operator(WorkspaceId::default_workspace());
-    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
-    let (customers, per_customer, per_interaction) = (20, 10, 4);
+/// Interactions of four messages (customer, agent, customer, agent) for `customers` new customers, ten each.
+async fn interactions(
+    services: &Services,
+    prefix: &str,
+    customers: usize,
+    seed: u64,
+) -> anyhow::Result<Vec<(String, InteractionInput)>> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let (per_customer, per_interaction) = (10, 4);
     let mut inputs = Vec::new();
     for c in 0..customers {
-        let customer = new_customer(services, &format!("ingest-{c}")).await?;
-        for i in 0..per_interaction * per_customer / per_interaction {
+        let customer = new_customer(services, &format!("{prefix}-{c}")).await?;
+        for i in 0..per_customer {
             let opened: DateTime<Utc> = Utc::now() - chrono::Duration::days(rng.gen_range(1..300));
             let messages: Vec<_> = (0..per_interaction)
                 .map(|m| {
@@ -271,7 +288,13 @@ async fn ingest(services: &Services) -> anyhow::Result<(f64, f64)> {
             inputs.push((customer.id.to_string(), input));
         }
     }
-    let messages = inputs.len() * per_interaction;
+    Ok(inputs)
+}
+
+async fn ingest(services: &Services) -> anyhow::Result<(f64, f64)> {
+    let principal = operator(WorkspaceId::default_workspace());
+    let inputs = interactions(services, "ingest", 20, 7).await?;
+    let messages: usize = inputs.iter().map(|(_, i)| i.messages.len()).sum();
     // The floor: embedding the same texts in the same per-interaction batches, nothing else.
     let batches: Vec<Vec<String>> = inputs
         .iter()
@@ -283,18 +306,85 @@ async fn ingest(services: &Services) -> anyhow::Result<(f64, f64)> {
     }
     let floor = t.elapsed().as_secs_f64();
     let t = Instant::now();
+    let count = inputs.len();
     for (customer, input) in inputs {
         services.ingest_interaction(&principal, &customer, input).await?;
     }
     let elapsed = t.elapsed().as_secs_f64();
     println!(
-        "ingest: {messages} messages in {} interactions: {:.0} messages/s ({} memories formed); embedding alone, same batches: {:.0} messages/s",
-        messages / per_interaction,
+        "ingest: {messages} messages in {count} interactions: {:.0} messages/s ({} memories formed); embedding alone, same batches: {:.0} messages/s",
         messages as f64 / elapsed,
         services.memory_count(),
         messages as f64 / floor
     );
     Ok((messages as f64 / elapsed, messages as f64 / floor))
+}
+
+/// Ingest throughput with 1, 2, 4 and 8 concurrent clients, each posting for its own customers, and the latency of
+/// context reads for `reader` while the eight write.
+async fn concurrency(services: &Services, reader: &Customer) -> anyhow::Result<(Vec<(usize, f64)>, (f64, f64))> {
+    let mut rates = Vec::new();
+    let mut under_load = (0.0, 0.0);
+    for clients in [1usize, 2, 4, 8] {
+        let mut per_client = Vec::new();
+        for c in 0..clients {
+            per_client.push(interactions(services, &format!("conc{clients}-{c}"), 4, 100 + c as u64).await?);
+        }
+        let messages: usize = per_client.iter().flatten().map(|(_, i)| i.messages.len()).sum();
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let reads = (clients == 8).then(|| {
+            let (services, reader, done) = (services.clone(), reader.clone(), Arc::clone(&done));
+            tokio::spawn(async move {
+                let principal = operator(WorkspaceId::default_workspace());
+                let mut times = Vec::new();
+                let queries = sentences(64);
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    let req = ContextRequest {
+                        message: queries[times.len() % queries.len()].clone(),
+                        token_budget: Some(1500),
+                        language: None,
+                    };
+                    let t = Instant::now();
+                    services.context(&principal, reader.id.as_str(), req).await?;
+                    times.push(t.elapsed());
+                }
+                anyhow::Ok(times)
+            })
+        });
+        let t = Instant::now();
+        let writers: Vec<_> = per_client
+            .into_iter()
+            .map(|inputs| {
+                let services = services.clone();
+                tokio::spawn(async move {
+                    let principal = operator(WorkspaceId::default_workspace());
+                    for (customer, input) in inputs {
+                        services.ingest_interaction(&principal, &customer, input).await?;
+                    }
+                    anyhow::Ok(())
+                })
+            })
+            .collect();
+        for writer in writers {
+            writer.await??;
+        }
+        let rate = messages as f64 / t.elapsed().as_secs_f64();
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        println!("ingest with {clients} concurrent clients: {messages} messages, {rate:.0} messages/s");
+        rates.push((clients, rate));
+        if let Some(reads) = reads {
+            let mut times = reads.await??;
+            times.sort();
+            under_load = (percentile(&times, 0.5), percentile(&times, 0.99));
+            println!(
+                "context for the 2,000-memory customer during that load: p50 {:.2} ms, p99 {:.2} ms ({} reads)",
+                under_load.0,
+                under_load.1,
+                times.len()
+            );
+        }
+    }
+    Ok((rates, under_load))
 }
 
 /// Builds the large store: a pool of embedded sentences, reused with a small perturbation per memory.

@@ -1,0 +1,236 @@
+//! Batches concurrent embedding requests: callers that arrive while the model is busy are embedded together in
+//! the next inference call (up to a batch size), so throughput grows with concurrency instead of queueing one small
+//! batch after another behind the model. A lone caller is served at once (`linger` 0); a positive `linger` waits
+//! that long for company when a batch is not full.
+
+use std::collections::VecDeque;
+use std::sync::mpsc::{channel, Sender};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use super::{EmbedError, Embedder, TextRole};
+
+struct Request {
+    texts: Vec<String>,
+    role: TextRole,
+    urgent: bool,
+    reply: Sender<Result<Vec<Vec<f32>>, EmbedError>>,
+}
+
+/// A request the worker has taken from the queue: its vectors so far.
+struct Active {
+    request: Request,
+    vectors: Vec<Vec<f32>>,
+}
+
+impl Active {
+    fn remaining(&self) -> usize {
+        self.request.texts.len() - self.vectors.len()
+    }
+}
+
+#[derive(Default)]
+struct Queue {
+    pending: VecDeque<Request>,
+    closed: bool,
+}
+
+struct Shared {
+    queue: Mutex<Queue>,
+    ready: Condvar,
+}
+
+/// An [`Embedder`] that funnels every call through one worker thread which coalesces concurrent calls.
+///
+/// Queries go first: a context read embeds one query and must not wait behind a large import, so the worker splits
+/// big requests into batches of at most `max_texts` and serves waiting queries between them.
+pub struct Batcher {
+    inner: Arc<dyn Embedder>,
+    shared: Arc<Shared>,
+}
+
+impl Batcher {
+    /// Starts the worker. `max_texts` bounds one inference call; `linger` is how long the worker waits for more
+    /// texts when a batch is not full.
+    pub fn new(inner: Arc<dyn Embedder>, max_texts: usize, linger: Duration) -> Self {
+        let shared = Arc::new(Shared {
+            queue: Mutex::new(Queue::default()),
+            ready: Condvar::new(),
+        });
+        let (worker_shared, model) = (Arc::clone(&shared), Arc::clone(&inner));
+        std::thread::Builder::new()
+            .name("embed-batcher".into())
+            .spawn(move || work(&worker_shared, model.as_ref(), max_texts.max(1), linger))
+            .expect("the embedding thread starts");
+        Self { inner, shared }
+    }
+}
+
+impl Drop for Batcher {
+    fn drop(&mut self) {
+        let mut q = self.shared.queue.lock().unwrap_or_else(|p| p.into_inner());
+        q.closed = true;
+        self.shared.ready.notify_all();
+    }
+}
+
+/// Moves queued requests to the worker's list; blocks while both are empty. `None` once closed and drained.
+fn take_pending(shared: &Shared, active: &mut Vec<Active>, max_texts: usize, linger: Duration) -> Option<()> {
+    let mut q = shared.queue.lock().unwrap_or_else(|p| p.into_inner());
+    while q.pending.is_empty() && active.is_empty() && !q.closed {
+        q = shared.ready.wait(q).unwrap_or_else(|p| p.into_inner());
+    }
+    if q.pending.is_empty() && active.is_empty() {
+        return None;
+    }
+    let waiting: usize =
+        q.pending.iter().map(|r| r.texts.len()).sum::<usize>() + active.iter().map(Active::remaining).sum::<usize>();
+    if waiting < max_texts && !linger.is_zero() {
+        q = shared
+            .ready
+            .wait_timeout(q, linger)
+            .unwrap_or_else(|p| p.into_inner())
+            .0;
+    }
+    active.extend(q.pending.drain(..).map(|request| Active {
+        vectors: Vec::with_capacity(request.texts.len()),
+        request,
+    }));
+    Some(())
+}
+
+fn work(shared: &Shared, model: &dyn Embedder, max_texts: usize, linger: Duration) {
+    let mut active: Vec<Active> = Vec::new();
+    while take_pending(shared, &mut active, max_texts, linger).is_some() {
+        // Urgent requests (a reader waits) first, then requests in arrival order; one role per inference call.
+        let urgent = active.iter().any(|a| a.request.urgent);
+        let role = active
+            .iter()
+            .find(|a| a.request.urgent == urgent)
+            .map_or(TextRole::Passage, |a| a.request.role);
+        let mut plan: Vec<(usize, usize, usize)> = Vec::new(); // (request, from, to)
+        let mut room = max_texts;
+        for (i, a) in active.iter().enumerate() {
+            if room == 0 {
+                break;
+            }
+            if a.request.role == role && a.request.urgent == urgent {
+                let from = a.vectors.len();
+                let to = from + a.remaining().min(room);
+                room -= to - from;
+                plan.push((i, from, to));
+            }
+        }
+        let texts: Vec<&str> = plan
+            .iter()
+            .flat_map(|&(i, from, to)| active[i].request.texts[from..to].iter().map(String::as_str))
+            .collect();
+        match model.embed(&texts, role) {
+            Ok(vectors) => {
+                let mut vectors = vectors.into_iter();
+                for &(i, from, to) in &plan {
+                    active[i].vectors.extend(vectors.by_ref().take(to - from));
+                }
+                let (done, rest): (Vec<Active>, Vec<Active>) = active.into_iter().partition(|a| a.remaining() == 0);
+                for a in done {
+                    let _ = a.request.reply.send(Ok(a.vectors));
+                }
+                active = rest;
+            }
+            Err(e) => {
+                let message = e.to_string();
+                let failed: Vec<usize> = plan.iter().map(|&(i, _, _)| i).collect();
+                let mut kept = Vec::new();
+                for (i, a) in active.into_iter().enumerate() {
+                    if failed.contains(&i) {
+                        let _ = a.request.reply.send(Err(EmbedError::Inference(message.clone())));
+                    } else {
+                        kept.push(a);
+                    }
+                }
+                active = kept;
+            }
+        }
+    }
+}
+
+impl Batcher {
+    fn submit(&self, texts: &[&str], role: TextRole, urgent: bool) -> Result<Vec<Vec<f32>>, EmbedError> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (reply, answer) = channel();
+        {
+            let mut q = self.shared.queue.lock().unwrap_or_else(|p| p.into_inner());
+            q.pending.push_back(Request {
+                texts: texts.iter().map(|t| (*t).to_owned()).collect(),
+                role,
+                urgent,
+                reply,
+            });
+        }
+        self.shared.ready.notify_one();
+        answer
+            .recv()
+            .unwrap_or_else(|_| Err(EmbedError::Inference("the embedding thread stopped".into())))
+    }
+}
+
+impl Embedder for Batcher {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    fn dimension(&self) -> usize {
+        self.inner.dimension()
+    }
+
+    fn embed(&self, texts: &[&str], role: TextRole) -> Result<Vec<Vec<f32>>, EmbedError> {
+        self.submit(texts, role, false)
+    }
+
+    fn embed_urgent(&self, texts: &[&str], role: TextRole) -> Result<Vec<Vec<f32>>, EmbedError> {
+        self.submit(texts, role, true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::embed::HashEmbedder;
+
+    #[test]
+    fn concurrent_callers_get_their_own_vectors_in_order() {
+        let batcher = Arc::new(Batcher::new(
+            Arc::new(HashEmbedder::new(32)),
+            8,
+            Duration::from_millis(5),
+        ));
+        let direct = HashEmbedder::new(32);
+        let handles: Vec<_> = (0..6)
+            .map(|n| {
+                let b = Arc::clone(&batcher);
+                std::thread::spawn(move || {
+                    let texts: Vec<String> = (0..3).map(|i| format!("caller {n} text {i}")).collect();
+                    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+                    (texts.clone(), b.embed(&refs, TextRole::Passage).unwrap())
+                })
+            })
+            .collect();
+        for h in handles {
+            let (texts, got) = h.join().unwrap();
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            assert_eq!(got, direct.embed(&refs, TextRole::Passage).unwrap());
+        }
+        assert!(batcher.embed(&[], TextRole::Query).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_request_larger_than_a_batch_is_split_and_reassembled() {
+        let batcher = Batcher::new(Arc::new(HashEmbedder::new(16)), 4, Duration::ZERO);
+        let texts: Vec<String> = (0..11).map(|i| format!("text number {i}")).collect();
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let direct = HashEmbedder::new(16).embed(&refs, TextRole::Passage).unwrap();
+        assert_eq!(batcher.embed(&refs, TextRole::Passage).unwrap(), direct);
+    }
+}
