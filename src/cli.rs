@@ -290,15 +290,22 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<ExitCode> {
     let mut scheduler = crate::jobs::start(app.services.clone()).await?;
     app.server.run().await?;
     scheduler.shutdown().await?;
+    if let Err(e) = app.services.persist_index() {
+        tracing::warn!(error = %e, "the vector index was not saved; it is rebuilt at the next start");
+    }
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
 }
 
 /// Services over the store without loading the model, for commands that never embed.
 fn offline_services(settings: &Settings) -> anyhow::Result<Services> {
-    let store = RedbStore::open(&settings.data_dir, None)?;
+    let store: Arc<dyn crate::store::Store> = Arc::new(RedbStore::open(&settings.data_dir, None)?);
+    // Without the model the saved vector index is not loaded, only dropped: it is rebuilt at the next start, so
+    // nothing this command changes (an erasure) can survive in it.
+    let vectors = startup::open_index(settings, &store, 0)?;
     Ok(Services::new(
-        Arc::new(store),
+        store,
+        vectors,
         Arc::new(NoModel),
         Arc::new(SystemClock),
         None,

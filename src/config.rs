@@ -22,6 +22,8 @@ Settings (rappel.toml key / environment variable, default):
                                                               ONNX Runtime shared library
   embed_batch_size  RAPPEL_EMBED_BATCH_SIZE  16               texts per inference batch
   embed_max_length  RAPPEL_EMBED_MAX_LENGTH  256              tokens kept per text
+  memory_cache      RAPPEL_MEMORY_CACHE      50000            memories of recently used customers kept ready in RAM
+  store_cache_mib   RAPPEL_STORE_CACHE_MIB   128              the store's page cache, MiB
   max_body_bytes    RAPPEL_MAX_BODY_BYTES    1048576          largest accepted request body
   workers           RAPPEL_WORKERS           0                HTTP worker threads (0: one per core)
   log_format        RAPPEL_LOG_FORMAT        pretty           pretty or json
@@ -71,6 +73,10 @@ pub struct Settings {
     pub embed_batch_size: usize,
     /// Tokens kept per text.
     pub embed_max_length: usize,
+    /// Memories of recently used customers kept ready for ranking (0: none).
+    pub memory_cache: usize,
+    /// The store's page cache, in MiB.
+    pub store_cache_mib: usize,
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: usize,
     /// HTTP worker threads; 0 means one per core.
@@ -121,6 +127,8 @@ impl Default for Settings {
             ort_lib: ".cache/ort/libonnxruntime.so.1.31.1".into(),
             embed_batch_size: 16,
             embed_max_length: 256,
+            memory_cache: 50_000,
+            store_cache_mib: 128,
             max_body_bytes: 1024 * 1024,
             workers: 0,
             log_format: LogFormat::Pretty,
@@ -144,7 +152,7 @@ impl Default for Settings {
     }
 }
 
-const KEYS: [&str; 26] = [
+const KEYS: [&str; 28] = [
     "bind",
     "data_dir",
     "admin_key",
@@ -152,6 +160,8 @@ const KEYS: [&str; 26] = [
     "ort_lib",
     "embed_batch_size",
     "embed_max_length",
+    "memory_cache",
+    "store_cache_mib",
     "max_body_bytes",
     "workers",
     "log_format",
@@ -250,6 +260,12 @@ impl Settings {
         }
         if !(1..=256).contains(&self.embed_batch_size) {
             return invalid("embed_batch_size", "must be between 1 and 256");
+        }
+        if !(1..=1_048_576).contains(&self.store_cache_mib) {
+            return invalid("store_cache_mib", "must be between 1 and 1048576");
+        }
+        if self.memory_cache > 100_000_000 {
+            return invalid("memory_cache", "must be at most 100000000");
         }
         if !(16..=8192).contains(&self.embed_max_length) {
             return invalid("embed_max_length", "must be between 16 and 8192");

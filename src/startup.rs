@@ -10,8 +10,9 @@ use crate::config::Settings;
 use crate::domain::WorkspaceId;
 use crate::embed::{Batcher, Embedder, FastEmbedder, ModelSource};
 use crate::http::Server;
+use crate::index::{LocalIndex, Tuning, VectorIndex};
 use crate::service::{import, operator, Clock, Services, SystemClock};
-use crate::store::{ModelStamp, RedbStore};
+use crate::store::{ModelStamp, RedbStore, Store};
 
 /// Loads the configured embedding model (ONNX Runtime first), off the async runtime.
 pub async fn load_embedder(settings: &Settings) -> anyhow::Result<Arc<dyn Embedder>> {
@@ -34,13 +35,14 @@ pub async fn load_embedder(settings: &Settings) -> anyhow::Result<Arc<dyn Embedd
     )))
 }
 
-/// Opens the store in `data_dir`, checked against the model's dimension.
-pub fn open_store(data_dir: &Path, embedder: &dyn Embedder) -> anyhow::Result<RedbStore> {
+/// Opens the store in the settings' data folder, checked against the model's dimension.
+pub fn open_store(settings: &Settings, embedder: &dyn Embedder) -> anyhow::Result<RedbStore> {
     let stamp = ModelStamp {
         name: embedder.name().to_owned(),
         dim: embedder.dimension(),
     };
-    Ok(RedbStore::open(data_dir, Some(&stamp))?)
+    let cache = settings.store_cache_mib * 1024 * 1024;
+    Ok(RedbStore::open_with_cache(&settings.data_dir, Some(&stamp), cache)?)
 }
 
 /// The services over an opened store, with the default workspace in place.
@@ -49,13 +51,41 @@ pub async fn services(
     embedder: Arc<dyn Embedder>,
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<Services> {
-    let store = open_store(&settings.data_dir, embedder.as_ref())?;
+    let store = open_store(settings, embedder.as_ref())?;
     tracing::info!(path = %store.path().display(), "store open");
-    let services = Services::new(Arc::new(store), embedder, clock, settings.admin_key.as_deref())?
+    let store: Arc<dyn Store> = Arc::new(store);
+    let vectors = open_index(settings, &store, embedder.dimension())?;
+    let services = Services::new(store, vectors, embedder, clock, settings.admin_key.as_deref())?
         .with_weights(settings.weights())
-        .with_retention(settings.retention());
+        .with_retention(settings.retention())
+        .with_memory_cache(settings.memory_cache);
     services.ensure_workspace(&WorkspaceId::default_workspace()).await?;
     Ok(services)
+}
+
+/// The vector index of the store in `data_dir/index`: loaded when saved by a clean shutdown for this store,
+/// otherwise built from the store on a background thread (searches read the store meanwhile).
+pub fn open_index(
+    settings: &Settings,
+    store: &Arc<dyn Store>,
+    dimension: usize,
+) -> anyhow::Result<Arc<dyn VectorIndex>> {
+    let memories = store.count_memories()?;
+    let index = Arc::new(LocalIndex::open(
+        settings.data_dir.join("index"),
+        dimension,
+        Tuning::default(),
+        memories,
+    ));
+    if !index.is_ready() && dimension > 0 {
+        let (building, store) = (Arc::clone(&index), Arc::clone(store));
+        std::thread::Builder::new().name("index-build".into()).spawn(move || {
+            if let Err(e) = building.build(memories, |f| store.scan_memories(f).map_err(|e| e.to_string())) {
+                tracing::error!(error = %e, "building the vector index failed; searches keep reading the store");
+            }
+        })?;
+    }
+    Ok(index)
 }
 
 /// Everything `serve` starts: the services and the bound server.

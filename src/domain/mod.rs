@@ -32,9 +32,10 @@ pub mod recalled;
 pub mod schedule;
 pub mod sentiment;
 #[cfg(test)]
-mod testkit;
+pub(crate) mod testkit;
 pub mod text;
 pub mod validate;
+pub mod vector;
 pub mod when;
 
 pub use auth::{ApiKey, Principal, Scope, Workspace};

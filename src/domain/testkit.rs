@@ -52,3 +52,19 @@ pub fn indexed(plan: &Plan) -> Vec<Arc<Indexed>> {
         .map(|n| Arc::new(Indexed::new(n.memory.clone(), n.vector.clone())))
         .collect()
 }
+
+/// A fact memory of `customer` in the default workspace, observed on 20 November 2026.
+pub fn memory_for(customer: &CustomerId, text: &str) -> super::memory::Memory {
+    super::memory::Memory::new(
+        WorkspaceId::default_workspace(),
+        super::memory::MemoryKind::Fact,
+        text.to_owned(),
+        Lang::En,
+        super::memory::Provenance {
+            customer_id: customer.clone(),
+            interaction_id: "i1".into(),
+            message_ids: vec!["m1".into()],
+        },
+        "2026-11-20T09:00:00Z".parse().unwrap(),
+    )
+}

@@ -170,6 +170,15 @@ impl From<ServiceError> for ApiError {
                     "the store failed; see the server log",
                 )
             }
+            ServiceError::Index(cause) => {
+                tracing::error!(error = %cause, "vector index failed");
+                Self::new(
+                    S::INTERNAL_SERVER_ERROR,
+                    "internal_error",
+                    "Internal error",
+                    "the vector index failed; see the server log",
+                )
+            }
         }
     }
 }

@@ -1,120 +1,122 @@
-//! The in-memory memory index: every memory with its vector and keyword terms, grouped by customer, so recall
-//! never reads the store. Loaded from the store at start-up; every write to memories updates it after the store
-//! transaction commits (the store stays the source of truth).
+//! The vector index: which memories of a workspace lie nearest a query, across customers, without reading every
+//! vector. [`VectorIndex`] is what the service sees; [`LocalIndex`] keeps an HNSW graph per workspace in this
+//! process (with the embedded store) and a database with its own vector index can implement the trait instead.
+//! The index holds keys, kinds, times and int8 vectors, never texts: the service reads the memories it returns
+//! from the store. The store stays the source of truth: every write reaches the store first, then the index.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+mod ann;
+mod local;
+mod persist;
 
-use crate::domain::memory::Memory;
-use crate::domain::recall::Indexed;
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+
+pub use self::ann::{AnnError, Tuning};
+pub use self::local::LocalIndex;
+use crate::domain::memory::{MemoryKind, StoredMemory};
 use crate::domain::{CustomerId, WorkspaceId};
-use crate::store::{Store, StoreError, StoredMemory};
 
-type Key = (WorkspaceId, CustomerId);
-
-/// Memories by customer.
-#[derive(Default)]
-pub struct MemoryIndex {
-    customers: RwLock<HashMap<Key, Vec<Arc<Indexed>>>>,
+/// Errors of an index.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    /// The vector graph failed.
+    #[error(transparent)]
+    Ann(#[from] AnnError),
+    /// The store could not be read while building.
+    #[error("building the vector index: {0}")]
+    Build(String),
+    /// The saved index could not be read or written.
+    #[error("the saved vector index at {path}: {reason}")]
+    File {
+        /// Where.
+        path: String,
+        /// Why.
+        reason: String,
+    },
 }
 
-impl MemoryIndex {
-    /// Builds the index from every stored memory.
-    pub fn load(store: &dyn Store) -> Result<Self, StoreError> {
-        let index = Self::default();
-        let mut batch = Vec::new();
-        store.scan_memories(&mut |m: StoredMemory| batch.push(Indexed::new(m.memory, m.vector)))?;
-        index.upsert(batch);
-        Ok(index)
-    }
+/// What the index keeps of a memory besides its vector: enough to filter a search.
+#[derive(Debug, Clone)]
+pub struct Point<'a> {
+    /// The memory's customer.
+    pub customer: &'a CustomerId,
+    /// The memory's id.
+    pub id: &'a str,
+    /// Its kind.
+    pub kind: MemoryKind,
+    /// When it was observed.
+    pub observed_at: DateTime<Utc>,
+    /// Its unit vector.
+    pub vector: &'a [f32],
+}
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<Key, Vec<Arc<Indexed>>>> {
-        self.customers.write().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Key, Vec<Arc<Indexed>>>> {
-        self.customers.read().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Adds memories, replacing any with the same id.
-    pub fn upsert(&self, items: Vec<Indexed>) {
-        let mut map = self.write();
-        for item in items {
-            let key = (
-                item.memory.workspace.clone(),
-                item.memory.provenance.customer_id.clone(),
-            );
-            let list = map.entry(key).or_default();
-            match list.iter_mut().find(|x| x.memory.id == item.memory.id) {
-                Some(slot) => *slot = Arc::new(item),
-                None => list.push(Arc::new(item)),
-            }
+impl<'a> Point<'a> {
+    /// A stored memory as the index sees it.
+    pub fn of(m: &'a StoredMemory) -> Self {
+        Self {
+            customer: &m.memory.provenance.customer_id,
+            id: &m.memory.id,
+            kind: m.memory.kind,
+            observed_at: m.memory.observed_at,
+            vector: &m.vector,
         }
     }
+}
 
-    /// Replaces memories' records, keeping their vectors and terms when the text is unchanged.
-    pub fn update(&self, memories: &[Memory]) {
-        let mut map = self.write();
-        for m in memories {
-            let key = (m.workspace.clone(), m.provenance.customer_id.clone());
-            if let Some(slot) = map
-                .get_mut(&key)
-                .and_then(|l| l.iter_mut().find(|x| x.memory.id == m.id))
-            {
-                let item = if slot.memory.text == m.text {
-                    Indexed {
-                        memory: m.clone(),
-                        ..(**slot).clone()
-                    }
-                } else {
-                    Indexed::new(m.clone(), slot.vector.clone())
-                };
-                *slot = Arc::new(item);
-            }
-        }
-    }
+/// A memory found near a query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Neighbour {
+    /// Its customer.
+    pub customer: CustomerId,
+    /// The memory's id.
+    pub id: String,
+    /// Cosine similarity to the query (of the int8 vector).
+    pub similarity: f32,
+}
 
-    /// Removes one memory.
-    pub fn remove(&self, workspace: &WorkspaceId, customer: &CustomerId, id: &str) {
-        if let Some(list) = self.write().get_mut(&(workspace.clone(), customer.clone())) {
-            list.retain(|x| x.memory.id != id);
-        }
-    }
+/// Which memories a search considers.
+#[derive(Debug, Clone, Default)]
+pub struct SearchFilter {
+    /// Only these kinds.
+    pub kinds: Option<Vec<MemoryKind>>,
+    /// Only memories observed at or after.
+    pub since: Option<DateTime<Utc>>,
+    /// Only these customers.
+    pub customers: Option<HashSet<CustomerId>>,
+}
 
-    /// Removes every memory of a customer.
-    pub fn remove_customer(&self, workspace: &WorkspaceId, customer: &CustomerId) {
-        self.write().remove(&(workspace.clone(), customer.clone()));
-    }
+/// Sizes, for benchmarks and logs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IndexStats {
+    /// Memories held.
+    pub memories: usize,
+    /// Bytes of the graphs and their vectors, as the graph library counts them.
+    pub graph_bytes: usize,
+    /// Whether every stored memory is in (false while it is built after a start without a saved index).
+    pub ready: bool,
+}
 
-    /// A snapshot of a customer's memories.
-    pub fn customer(&self, workspace: &WorkspaceId, customer: &CustomerId) -> Vec<Arc<Indexed>> {
-        self.read()
-            .get(&(workspace.clone(), customer.clone()))
-            .cloned()
-            .unwrap_or_default()
-    }
-
-    /// A snapshot of every customer's memories in a workspace.
-    pub fn workspace(&self, workspace: &WorkspaceId) -> Vec<(CustomerId, Vec<Arc<Indexed>>)> {
-        self.read()
-            .iter()
-            .filter(|((ws, _), _)| ws == workspace)
-            .map(|((_, c), l)| (c.clone(), l.clone()))
-            .collect()
-    }
-
-    /// A snapshot of every customer's memories.
-    pub fn all(&self) -> Vec<(Key, Vec<Arc<Indexed>>)> {
-        self.read().iter().map(|(k, l)| (k.clone(), l.clone())).collect()
-    }
-
-    /// Number of memories held.
-    pub fn len(&self) -> usize {
-        self.read().values().map(Vec::len).sum()
-    }
-
-    /// Whether it holds no memory.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
+/// The vector index as the service uses it. Writes come after the store's, under the customer's lock.
+pub trait VectorIndex: Send + Sync {
+    /// The `k` memories of the workspace nearest a unit query among those the filter keeps, best first
+    /// (approximate: see README, "The memory index"). `None` while the index is not ready: the caller ranks
+    /// the store's memories itself.
+    fn nearest(
+        &self,
+        workspace: &WorkspaceId,
+        query: &[f32],
+        k: usize,
+        filter: &SearchFilter,
+    ) -> Result<Option<Vec<Neighbour>>, IndexError>;
+    /// Adds or replaces (by customer and id) memories of a workspace.
+    fn upsert(&self, workspace: &WorkspaceId, points: &[Point<'_>]) -> Result<(), IndexError>;
+    /// Removes one memory (nothing when absent).
+    fn remove(&self, workspace: &WorkspaceId, customer: &CustomerId, id: &str) -> Result<(), IndexError>;
+    /// Removes every memory of a customer, leaving no copy of their vectors in memory or in a saved index.
+    fn remove_customer(&self, workspace: &WorkspaceId, customer: &CustomerId) -> Result<(), IndexError>;
+    /// Writes what must survive a restart (a no-op for an index kept by a database).
+    fn persist(&self) -> Result<(), IndexError>;
+    /// Sizes.
+    fn stats(&self) -> IndexStats;
 }

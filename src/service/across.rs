@@ -2,15 +2,19 @@
 
 use std::collections::HashMap;
 
+/// Candidates a search across customers takes from the vector index before ranking them.
+const SEARCH_CANDIDATES: usize = 400;
+
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{require, ServiceError, Services};
-use crate::domain::memory::MemoryKind;
+use crate::domain::memory::{Memory, MemoryKind};
 use crate::domain::recall::{rank, Indexed, Mode, RankQuery};
 use crate::domain::recalled::{RecallFilter, Recalled};
 use crate::domain::text::{detect, terms, Lang};
 use crate::domain::{CustomerFilter, CustomerId, InvalidInput, Principal, Scope};
+use crate::index::SearchFilter;
 
 /// A search across every customer of the workspace.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -136,11 +140,26 @@ impl Services {
             ..Default::default()
         };
         let now = self.now();
-        let snapshot = self.index.workspace(&principal.workspace);
-        let candidates: Vec<&Indexed> = snapshot
+        // Candidates: the memories nearest the query by meaning (see README, "The memory index"), then ranked by
+        // meaning and keywords together.
+        let index_filter = SearchFilter {
+            kinds: req.kinds.clone(),
+            since: req.since,
+            customers: allowed
+                .as_ref()
+                .map(|a| a.keys().map(|id| CustomerId::from_client(id.as_str())).collect()),
+        };
+        let nearest = self
+            .nearest_memories(
+                &principal.workspace,
+                &vector,
+                (limit * per_customer * 4).max(SEARCH_CANDIDATES),
+                index_filter,
+            )
+            .await?;
+        let candidates: Vec<&Indexed> = nearest
             .iter()
-            .filter(|(c, _)| allowed.as_ref().is_none_or(|a| a.contains_key(c.as_str())))
-            .flat_map(|(_, l)| l.iter().map(|m| m.as_ref()))
+            .map(|m| m.as_ref())
             .filter(|m| filter.keeps(&m.memory, now))
             .collect();
         let lang = detect(&query, Lang::En);
@@ -212,18 +231,16 @@ impl Services {
         require(principal, Scope::Read)?;
         let (query, k) = check(&req.query, req.k, 5, 50, "k")?;
         let vector = self.embed_query(&query).await?;
-        let snapshot = self.index.workspace(&principal.workspace);
-        let all: Vec<&Indexed> = snapshot
-            .iter()
-            .flat_map(|(_, l)| l.iter().map(|m| m.as_ref()))
-            .collect();
-        // Rank the issues, then answer with the resolutions of the interactions they belong to; a resolution
-        // matched directly counts too.
-        let relevant: Vec<&Indexed> = all
-            .iter()
-            .copied()
-            .filter(|m| matches!(m.memory.kind, MemoryKind::Issue | MemoryKind::Resolution))
-            .collect();
+        let kinds = SearchFilter {
+            kinds: Some(vec![MemoryKind::Issue, MemoryKind::Resolution]),
+            ..SearchFilter::default()
+        };
+        let nearest = self
+            .nearest_memories(&principal.workspace, &vector, SEARCH_CANDIDATES, kinds)
+            .await?;
+        // Rank the issues and resolutions, then answer with the resolutions of the interactions they belong to
+        // (read from the customer's memories when not among the nearest); a resolution matched directly counts.
+        let relevant: Vec<&Indexed> = nearest.iter().map(|m| m.as_ref()).collect();
         let lang = detect(&query, Lang::En);
         let query_terms = terms(&query, lang);
         let rank_query = RankQuery {
@@ -238,17 +255,29 @@ impl Services {
                 break;
             }
             let hit = &relevant[s.index].memory;
-            let same_interaction = |m: &&&Indexed| {
-                m.memory.provenance.customer_id == hit.provenance.customer_id
-                    && m.memory.provenance.interaction_id == hit.provenance.interaction_id
+            let same_interaction = |m: &Memory| {
+                m.provenance.customer_id == hit.provenance.customer_id
+                    && m.provenance.interaction_id == hit.provenance.interaction_id
+            };
+            let near = |kind: MemoryKind| {
+                relevant
+                    .iter()
+                    .map(|m| &m.memory)
+                    .find(|m| m.kind == kind && same_interaction(m))
+                    .cloned()
             };
             let resolution = match hit.kind {
                 MemoryKind::Resolution => Some(hit.clone()),
-                _ => relevant
-                    .iter()
-                    .filter(same_interaction)
-                    .find(|m| m.memory.kind == MemoryKind::Resolution)
-                    .map(|m| m.memory.clone()),
+                _ => match near(MemoryKind::Resolution) {
+                    Some(r) => Some(r),
+                    None => self
+                        .memories_of(&principal.workspace, &hit.provenance.customer_id)
+                        .await?
+                        .iter()
+                        .map(|m| &m.memory)
+                        .find(|m| m.kind == MemoryKind::Resolution && same_interaction(m))
+                        .cloned(),
+                },
             };
             let Some(resolution) = resolution else { continue };
             if out.iter().any(|o| o.resolution.memory.id == resolution.id) {
@@ -256,11 +285,7 @@ impl Services {
             }
             let issue = match hit.kind {
                 MemoryKind::Issue => Some(hit.text.clone()),
-                _ => relevant
-                    .iter()
-                    .filter(same_interaction)
-                    .find(|m| m.memory.kind == MemoryKind::Issue)
-                    .map(|m| m.memory.text.clone()),
+                _ => near(MemoryKind::Issue).map(|m| m.text),
             };
             let (ws, cid, ext) = (
                 principal.workspace.clone(),

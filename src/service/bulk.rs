@@ -7,8 +7,7 @@ use std::sync::Arc;
 use super::{ServiceError, Services};
 use crate::domain::interaction::Interaction;
 use crate::domain::memory::StoredMemory;
-use crate::domain::recall::Indexed;
-use crate::domain::{Customer, Preferences};
+use crate::domain::{Customer, Preferences, WorkspaceId};
 use crate::embed::TextRole;
 
 impl Services {
@@ -35,18 +34,82 @@ impl Services {
         interactions: Vec<Interaction>,
         memories: Vec<StoredMemory>,
     ) -> Result<(), ServiceError> {
-        let for_index: Vec<Indexed> = memories
-            .iter()
-            .map(|m| Indexed::new(m.memory.clone(), m.vector.clone()))
-            .collect();
-        self.blocking(move |s| s.bulk_load(&customers, &interactions, &memories))
+        let memories = Arc::new(memories);
+        let saved = Arc::clone(&memories);
+        self.blocking(move |s| s.bulk_load(&customers, &interactions, &saved))
             .await?;
-        self.index.upsert(for_index);
+        let mut by_workspace: std::collections::HashMap<&WorkspaceId, Vec<crate::index::Point<'_>>> =
+            std::collections::HashMap::new();
+        for m in memories.iter() {
+            by_workspace
+                .entry(&m.memory.workspace)
+                .or_default()
+                .push(crate::index::Point::of(m));
+        }
+        for (ws, points) in by_workspace {
+            self.vectors.upsert(ws, &points)?;
+        }
         Ok(())
     }
 
-    /// Memories held by the index.
+    /// Memories held by the vector index (all stored memories once it is ready).
     pub fn memory_count(&self) -> usize {
-        self.index.len()
+        self.vectors.stats().memories
+    }
+
+    /// Recall@k of the vector index against exact search over the same vectors in the default workspace, averaged
+    /// over the queries (benchmarks). As in ann-benchmarks, a result counts when its distance is within 0.1 % of
+    /// the k-th exact distance: near-identical vectors tie, and which of them comes back does not matter.
+    pub async fn index_recall(&self, queries: &[Vec<f32>], k: usize) -> Result<f64, ServiceError> {
+        let ws = WorkspaceId::default_workspace();
+        let mut approximate: Vec<std::collections::HashSet<String>> = Vec::new();
+        for q in queries {
+            let found = self
+                .vectors
+                .nearest(&ws, q, k, &crate::index::SearchFilter::default())?
+                .unwrap_or_default();
+            approximate.push(found.into_iter().map(|n| n.id).collect());
+        }
+        let qs = queries.to_vec();
+        let (hits, _) = self
+            .blocking(move |s| {
+                let mut kth: Vec<Vec<f32>> = vec![Vec::new(); qs.len()];
+                let mut returned: Vec<Vec<f32>> = vec![Vec::new(); qs.len()];
+                s.scan_workspace_memories(&ws, &mut |m| {
+                    for (i, q) in qs.iter().enumerate() {
+                        let score = crate::domain::dot(q, &m.vector);
+                        if approximate[i].contains(&m.memory.id) {
+                            returned[i].push(score);
+                        }
+                        let top = &mut kth[i];
+                        if top.len() < k || score > top[top.len() - 1] {
+                            top.push(score);
+                            top.sort_by(|a, b| b.total_cmp(a));
+                            top.truncate(k);
+                        }
+                    }
+                })?;
+                let hits: usize = returned
+                    .iter()
+                    .zip(&kth)
+                    .map(|(r, top)| {
+                        let limit = (1.0 - top.last().copied().unwrap_or(1.0)) * 1.001;
+                        r.iter().filter(|s| 1.0 - **s <= limit + 1e-6).count().min(k)
+                    })
+                    .sum();
+                Ok((hits, ()))
+            })
+            .await?;
+        Ok(hits as f64 / (queries.len() * k).max(1) as f64)
+    }
+
+    /// Memories of recently used customers held ready for ranking.
+    pub fn cached_memories(&self) -> usize {
+        self.cache.len()
+    }
+
+    /// The vector index's sizes.
+    pub fn index_stats(&self) -> crate::index::IndexStats {
+        self.vectors.stats()
     }
 }

@@ -154,12 +154,13 @@ impl Services {
         let scores: Option<HashMap<String, f32>> = match &seg.query {
             Some(q) => {
                 let vector = self.embed_query(q).await?;
-                let snapshot = self.index.workspace(&principal.workspace);
-                let candidates: Vec<&Indexed> = snapshot
-                    .iter()
-                    .flat_map(|(_, l)| l.iter().map(|m| m.as_ref()))
-                    .filter(|m| m.memory.kind == MemoryKind::Message && m.memory.sentiment.is_some())
-                    .collect();
+                // Read from the store: a campaign is a batch run, and scores are normalised over every message.
+                let messages = self
+                    .workspace_memories(&principal.workspace, |m| {
+                        m.kind == MemoryKind::Message && m.sentiment.is_some()
+                    })
+                    .await?;
+                let candidates: Vec<&Indexed> = messages.iter().map(|m| m.as_ref()).collect();
                 let query_terms = terms(q, detect(q, Lang::En));
                 let weights = Weights {
                     neighbour: 0.0,

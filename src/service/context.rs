@@ -83,7 +83,7 @@ impl Services {
             return Err(InvalidInput::new("invalid_field", "token_budget", "must be between 100 and 32000").into());
         }
         let customer = self.customer_for(principal, customer_id).await?;
-        let all = self.index.customer(&customer.workspace, &customer.id);
+        let all = self.memories_of(&customer.workspace, &customer.id).await?;
         // The last interactions, found through the memories' provenance: a few point reads, not a scan.
         let mut latest: Vec<(DateTime<Utc>, &str)> = Vec::new();
         for m in &all {
@@ -117,7 +117,7 @@ impl Services {
         let lang = Lang::from_tag(&language).unwrap_or(Lang::En);
         let now = self.now();
         let recalled = self
-            .recall_for(&customer, &message, &RecallFilter::default(), 8, Mode::Hybrid)
+            .recall_in(&all, &customer, &message, &RecallFilter::default(), 8, Mode::Hybrid)
             .await?;
         let current = self.judge_message(&customer, &message, lang).await?;
         let moods = mood::moods(&all);

@@ -160,7 +160,7 @@ impl Services {
         let _guard = self.locks.lock(&ws, &cid).await;
         let (ws2, cid2) = (ws.clone(), cid.clone());
         if self.blocking(move |s| s.erase_customer(&ws, &cid)).await? {
-            self.index.remove_customer(&ws2, &cid2);
+            self.customer_removed(&ws2, &cid2)?;
             tracing::info!("customer erased");
             Ok(())
         } else {

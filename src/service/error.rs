@@ -70,6 +70,9 @@ pub enum ServiceError {
     /// The store failed.
     #[error(transparent)]
     Store(StoreError),
+    /// The vector index failed.
+    #[error(transparent)]
+    Index(#[from] crate::index::IndexError),
 }
 
 impl From<StoreError> for ServiceError {

@@ -91,10 +91,11 @@ impl Services {
             .any(|m| m.sentiment.as_ref().is_some_and(|s| s.frustrated));
         let query = customer_wants.join(" ");
         let mut relevant_history = Vec::new();
+        let all = self.memories_locked(&customer.workspace, &customer.id).await?;
         if !query.is_empty() {
             let ext = current.fields.external_id.clone();
             let earlier = self
-                .recall_for(&customer, &query, &RecallFilter::default(), 50, Mode::Hybrid)
+                .recall_in(&all, &customer, &query, &RecallFilter::default(), 50, Mode::Hybrid)
                 .await?;
             relevant_history = earlier
                 .into_iter()
@@ -111,7 +112,6 @@ impl Services {
                 .collect();
         }
         let now = self.now();
-        let all = self.index.customer(&customer.workspace, &customer.id);
         let open_commitments: Vec<String> = all
             .iter()
             .filter(|m| promise_open_at(&m.memory, now))

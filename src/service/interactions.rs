@@ -174,15 +174,14 @@ impl Services {
             customer.lang(),
             self.sentiment.as_deref(),
         );
-        let existing = self.index.customer(&customer.workspace, &customer.id);
+        let existing = self.memories_locked(&customer.workspace, &customer.id).await?;
         let plan = formation::plan(drafts, vectors, &existing, interaction);
         let (stored, new, changed) = (interaction.clone(), plan.new.clone(), plan.changed.clone());
         self.blocking(move |s| s.save_ingest(&stored, &new, &changed))
             .await
             .map_err(customer_error(customer.id.as_str()))?;
-        self.index
-            .upsert(plan.new.into_iter().map(|m| Indexed::new(m.memory, m.vector)).collect());
-        self.index.update(&plan.changed);
+        self.saved(plan.new.into_iter().map(|m| Indexed::new(m.memory, m.vector)).collect())?;
+        self.updated(&plan.changed);
         for (message_id, said_at, update) in plan.preferences {
             let source = format!("message:{message_id}");
             let (ws, cid, now) = (customer.workspace.clone(), customer.id.clone(), self.now());
@@ -386,6 +385,6 @@ impl Services {
     ) -> Result<(Vec<Interaction>, Vec<std::sync::Arc<Indexed>>), ServiceError> {
         let (ws, cid) = (customer.workspace.clone(), customer.id.clone());
         let interactions = self.blocking(move |s| s.list_interactions(&ws, &cid)).await?;
-        Ok((interactions, self.index.customer(&customer.workspace, &customer.id)))
+        Ok((interactions, self.memories_of(&customer.workspace, &customer.id).await?))
     }
 }

@@ -35,14 +35,25 @@ pub struct MemoryPatch {
     pub pinned: Option<bool>,
 }
 
+/// Whether a memory is past its kind's retention at `now` (pinned ones never are).
+fn expired_at(m: &Memory, retention: Retention, now: chrono::DateTime<chrono::Utc>) -> bool {
+    let days = retention.limit(m.kind);
+    days > 0 && !m.pinned && m.last_seen < now - Duration::days(days as i64)
+}
+
 fn memory_key(m: &Memory) -> String {
     format!("{}|{}", m.observed_at.to_rfc3339(), m.id)
 }
 
 impl Services {
-    fn memory_of(&self, principal: &Principal, customer_id: &str, id: &str) -> Result<Arc<Indexed>, ServiceError> {
-        self.index
-            .customer(&principal.workspace, &CustomerId::from_client(customer_id))
+    async fn memory_of(
+        &self,
+        principal: &Principal,
+        customer_id: &str,
+        id: &str,
+    ) -> Result<Arc<Indexed>, ServiceError> {
+        self.memories_of(&principal.workspace, &CustomerId::from_client(customer_id))
+            .await?
             .into_iter()
             .find(|m| m.memory.id == id)
             .ok_or_else(|| ServiceError::MemoryNotFound(id.to_owned()))
@@ -61,8 +72,8 @@ impl Services {
         let customer = self.customer_for(principal, customer_id).await?;
         let now = self.now();
         let mut all: Vec<Memory> = self
-            .index
-            .customer(&customer.workspace, &customer.id)
+            .memories_of(&customer.workspace, &customer.id)
+            .await?
             .iter()
             .map(|m| &m.memory)
             .filter(|m| {
@@ -86,7 +97,7 @@ impl Services {
     pub async fn get_memory(&self, principal: &Principal, customer_id: &str, id: &str) -> Result<Memory, ServiceError> {
         require(principal, Scope::Read)?;
         self.customer_for(principal, customer_id).await?;
-        Ok(self.memory_of(principal, customer_id, id)?.memory.clone())
+        Ok(self.memory_of(principal, customer_id, id).await?.memory.clone())
     }
 
     /// Corrects and/or pins a memory.
@@ -111,13 +122,18 @@ impl Services {
         };
         // A new text is embedded before the customer's lock is taken.
         let changed_text = match &text {
-            Some(t) if *t != self.memory_of(principal, customer_id, id)?.memory.text => {
+            Some(t) if *t != self.memory_of(principal, customer_id, id).await?.memory.text => {
                 Some((t.clone(), self.embed_one(t, crate::embed::TextRole::Passage).await?))
             }
             _ => None,
         };
         let _guard = self.locks.lock(&customer.workspace, &customer.id).await;
-        let current = self.memory_of(principal, customer_id, id)?;
+        let current = self
+            .memories_locked(&customer.workspace, &customer.id)
+            .await?
+            .into_iter()
+            .find(|m| m.memory.id == id)
+            .ok_or_else(|| ServiceError::MemoryNotFound(id.to_owned()))?;
         let mut memory = current.memory.clone();
         let mut vector = current.vector.clone();
         if let Some(pinned) = patch.pinned {
@@ -142,7 +158,7 @@ impl Services {
                 crate::store::StoreError::NotFound => ServiceError::MemoryNotFound(id.to_owned()),
                 other => other.into(),
             })?;
-        self.index.upsert(vec![Indexed::new(stored.memory, stored.vector)]);
+        self.saved(vec![Indexed::new(stored.memory, stored.vector)])?;
         Ok(memory)
     }
 
@@ -155,30 +171,37 @@ impl Services {
         if !self.blocking(move |s| s.delete_memory(&ws, &cid, &mid)).await? {
             return Err(ServiceError::MemoryNotFound(id.to_owned()));
         }
-        self.index.remove(&customer.workspace, &customer.id, id);
-        Ok(())
+        self.removed(&customer.workspace, &customer.id, id)
     }
 
     /// Deletes memories older than their kind's retention (by last time seen); pinned ones stay. Returns how many.
     pub async fn enforce_retention(&self, retention: Retention) -> Result<usize, ServiceError> {
         let now = self.now();
-        let expired = |m: &Indexed| {
-            let days = retention.limit(m.memory.kind);
-            days > 0 && !m.memory.pinned && m.memory.last_seen < now - Duration::days(days as i64)
-        };
+        let expired = |m: &Indexed| expired_at(&m.memory, retention, now);
         let mut count = 0;
-        for ((ws, cid), list) in self.index.all() {
-            if !list.iter().any(|m| expired(m)) {
-                continue;
-            }
+        // The customers holding an expired memory, from one pass over the store.
+        let candidates = self
+            .blocking(move |s| {
+                let mut found: std::collections::BTreeSet<(crate::domain::WorkspaceId, CustomerId)> =
+                    Default::default();
+                s.scan_memories(&mut |m| {
+                    if expired_at(&m.memory, retention, now) {
+                        found.insert((m.memory.workspace.clone(), m.memory.provenance.customer_id.clone()));
+                    }
+                })?;
+                Ok(found)
+            })
+            .await?;
+        for (ws, cid) in candidates {
             // Read again under the customer's lock: a memory reinforced meanwhile is no longer expired.
             let _guard = self.locks.lock(&ws, &cid).await;
-            for m in self.index.customer(&ws, &cid).into_iter().filter(|m| expired(m)) {
+            let list = self.memories_locked(&ws, &cid).await?;
+            for m in list.iter().filter(|m| expired(m)) {
                 let (w, c, i) = (ws.clone(), cid.clone(), m.memory.id.clone());
                 if self.blocking(move |s| s.delete_memory(&w, &c, &i)).await? {
                     count += 1;
                 }
-                self.index.remove(&ws, &cid, &m.memory.id);
+                self.removed(&ws, &cid, &m.memory.id)?;
             }
         }
         tracing::info!(deleted = count, "retention enforced");

@@ -17,6 +17,8 @@ mod interactions;
 pub mod jobs;
 mod locks;
 mod memories;
+mod memory_access;
+mod memory_cache;
 pub mod outreach;
 mod preferences;
 pub mod recall;
@@ -38,7 +40,7 @@ use crate::domain::recall::Weights;
 use crate::domain::sentiment::SentimentHead;
 use crate::domain::{auth::hash_secret, Principal, Scope, WorkspaceId};
 use crate::embed::Embedder;
-use crate::index::MemoryIndex;
+use crate::index::VectorIndex;
 use crate::store::{Store, StoreError};
 
 /// Everything the use cases need, shared by all callers.
@@ -48,7 +50,10 @@ pub struct Services {
     embedder: Arc<dyn Embedder>,
     clock: Arc<dyn Clock>,
     admin_key_hash: Option<String>,
-    index: Arc<MemoryIndex>,
+    /// The vector index across customers.
+    vectors: Arc<dyn VectorIndex>,
+    /// Recently used customers' memories, ready for ranking.
+    cache: Arc<memory_cache::MemoryCache>,
     /// The sentiment classifier trained for the embedding model, when there is one.
     sentiment: Option<Arc<SentimentHead>>,
     /// The typed-memory classifier trained for the embedding model, when there is one.
@@ -65,15 +70,15 @@ pub struct Services {
 }
 
 impl Services {
-    /// Builds the services over a store and a model, loading the memory index from the store. `admin_key` is the
-    /// bootstrap admin key, if configured.
+    /// Builds the services over a store, its vector index and a model. `admin_key` is the bootstrap admin key, if
+    /// configured.
     pub fn new(
         store: Arc<dyn Store>,
+        vectors: Arc<dyn VectorIndex>,
         embedder: Arc<dyn Embedder>,
         clock: Arc<dyn Clock>,
         admin_key: Option<&str>,
     ) -> Result<Self, StoreError> {
-        let index = Arc::new(MemoryIndex::load(store.as_ref())?);
         let sentiment = SentimentHead::for_model(embedder.name()).map(Arc::new);
         if sentiment.is_none() {
             tracing::warn!(
@@ -92,7 +97,8 @@ impl Services {
             embedder,
             clock,
             admin_key_hash: admin_key.map(hash_secret),
-            index,
+            vectors,
+            cache: Arc::new(memory_cache::MemoryCache::new(50_000)),
             locks: Arc::default(),
             weights: Weights::default(),
             retention: Retention::default(),
@@ -102,6 +108,12 @@ impl Services {
     /// Uses these recall weights.
     pub fn with_weights(mut self, weights: Weights) -> Self {
         self.weights = weights;
+        self
+    }
+
+    /// Keeps up to `memories` memories of recently used customers ready for ranking.
+    pub fn with_memory_cache(mut self, memories: usize) -> Self {
+        self.cache = Arc::new(memory_cache::MemoryCache::new(memories));
         self
     }
 

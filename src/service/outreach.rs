@@ -360,8 +360,7 @@ impl Services {
         };
         self.blocking(move |s| s.insert_memories(std::slice::from_ref(&stored)))
             .await?;
-        self.index.upsert(vec![Indexed::new(memory, vector)]);
-        Ok(())
+        self.saved(vec![Indexed::new(memory, vector)])
     }
 
     /// Cancels a queued or claimed item.

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use super::{require, ServiceError, Services};
 use crate::domain::memory::MemoryKind;
-use crate::domain::recall::Mode;
+use crate::domain::recall::{Indexed, Mode};
 use crate::domain::recalled::{rank_memories, QueryText, RecallFilter, Recalled};
 use crate::domain::text::detect;
 use crate::domain::{Customer, InvalidInput, Principal, Scope};
@@ -88,8 +88,21 @@ impl Services {
         top: usize,
         mode: Mode,
     ) -> Result<Vec<Recalled>, ServiceError> {
+        let memories = self.memories_of(&customer.workspace, &customer.id).await?;
+        self.recall_in(&memories, customer, query, filter, top, mode).await
+    }
+
+    /// [`Services::recall_for`] over memories already read (a caller holding the customer's lock).
+    pub(super) async fn recall_in(
+        &self,
+        memories: &[Arc<Indexed>],
+        customer: &Customer,
+        query: &str,
+        filter: &RecallFilter,
+        top: usize,
+        mode: Mode,
+    ) -> Result<Vec<Recalled>, ServiceError> {
         let vector = self.embed_query(query).await?;
-        let memories = self.index.customer(&customer.workspace, &customer.id);
         let lang = detect(query, customer.lang());
         let q = QueryText {
             text: query,
@@ -97,7 +110,7 @@ impl Services {
             lang,
         };
         Ok(rank_memories(
-            &memories,
+            memories,
             &q,
             &self.weights,
             self.now(),

@@ -226,8 +226,28 @@ pub trait MemoryRepo: Send + Sync {
     fn delete_memory(&self, workspace: &WorkspaceId, customer: &CustomerId, id: &str) -> Result<bool, StoreError>;
     /// Every memory of a customer.
     fn list_memories(&self, workspace: &WorkspaceId, customer: &CustomerId) -> Result<Vec<Memory>, StoreError>;
-    /// Calls `f` with every stored memory and its vector (loading the in-memory index at start-up).
+    /// Calls `f` with every stored memory and its vector (migrations, the retention sweep).
     fn scan_memories(&self, f: &mut dyn FnMut(StoredMemory)) -> Result<(), StoreError>;
+    /// How many memories are stored.
+    fn count_memories(&self) -> Result<u64, StoreError>;
+    /// Every memory of a customer with its vector.
+    fn customer_memories(
+        &self,
+        workspace: &WorkspaceId,
+        customer: &CustomerId,
+    ) -> Result<Vec<StoredMemory>, StoreError>;
+    /// The memories with these (customer, memory id) keys that exist, with their vectors, in the keys' order.
+    fn memories_by_key(
+        &self,
+        workspace: &WorkspaceId,
+        keys: &[(CustomerId, String)],
+    ) -> Result<Vec<StoredMemory>, StoreError>;
+    /// Calls `f` with every memory of a workspace and its vector.
+    fn scan_workspace_memories(
+        &self,
+        workspace: &WorkspaceId,
+        f: &mut dyn FnMut(StoredMemory),
+    ) -> Result<(), StoreError>;
 }
 
 /// A memory's key: workspace, customer, memory id.

@@ -105,8 +105,18 @@ pub struct Figures {
     pub concurrent: Vec<(usize, f64)>,
     /// Context p50/p99 ms for the 2,000-memory customer while 8 clients ingest.
     pub context_under_load: (f64, f64),
-    /// Bytes on disk per memory.
-    pub bytes_per_memory: f64,
+    /// Bytes on disk per memory: the store, and the saved vector index.
+    pub bytes_per_memory: (f64, f64),
+    /// Growth of resident memory per memory while the store was built.
+    pub bytes_in_ram: f64,
+    /// Recall@10 of cross-customer candidates against exact search.
+    pub search_recall: f64,
+    /// Seconds from start to serving, with the saved index.
+    pub startup: f64,
+    /// Milliseconds of the first context after start (memories read from the store).
+    pub cold_context: f64,
+    /// Seconds to build the index from the store without a saved one.
+    pub rebuild: f64,
     /// Resident memory at the end, MiB.
     pub rss_mib: f64,
 }
@@ -162,7 +172,14 @@ pub async fn run(settings: &Settings, n: usize, memories: usize, compare: Option
         row("search p50 / p99 (ms)", &|f| {
             format!("{:.1} / {:.1}", f.search.0, f.search.1)
         });
-        row("bytes on disk per memory", &|f| format!("{:.0}", f.bytes_per_memory));
+        row("search recall@10 vs exact", &|f| format!("{:.3}", f.search_recall));
+        row("bytes on disk per memory (store + index)", &|f| {
+            format!("{:.0} + {:.0}", f.bytes_per_memory.0, f.bytes_per_memory.1)
+        });
+        row("resident bytes per memory", &|f| format!("{:.0}", f.bytes_in_ram));
+        row("start-up with saved index (s)", &|f| format!("{:.2}", f.startup));
+        row("first context after start (ms)", &|f| format!("{:.1}", f.cold_context));
+        row("index build from the store (s)", &|f| format!("{:.1}", f.rebuild));
         row("resident memory at the end (MiB)", &|f| format!("{:.0}", f.rss_mib));
     }
     Ok(())
@@ -189,28 +206,97 @@ async fn measure(settings: &Settings, n: usize, memories: usize) -> anyhow::Resu
         data_dir: dir.path().to_owned(),
         ..settings
     };
-    let services = services(&settings, embedder, Arc::new(SystemClock)).await?;
+    let services = services(&settings, Arc::clone(&embedder), Arc::new(SystemClock)).await?;
     (figures.batch1, figures.batch32) = embedding(&services, n, settings.embed_batch_size).await?;
     figures.ingest = ingest(&services).await?;
+    let rss_before = memory_mib("VmRSS:");
     let (small, large) = build_store(&services, memories).await?;
-    let file = dir.path().join(crate::store::redb::DB_FILE);
     let total = services.memory_count();
+    let stats = services.index_stats();
+    figures.bytes_in_ram = (memory_mib("VmRSS:") - rss_before) * 1048576.0 / memories.max(1) as f64;
     println!(
-        "store: {total} memories, {:.1} MiB on disk ({:.0} bytes per memory), resident memory {:.0} MiB",
-        std::fs::metadata(&file)?.len() as f64 / 1048576.0,
-        std::fs::metadata(&file)?.len() as f64 / total as f64,
-        memory_mib("VmRSS:")
+        "resident memory grew by {:.0} bytes per memory while the store was built (vector graphs {:.0} bytes per memory)",
+        figures.bytes_in_ram,
+        stats.graph_bytes as f64 / total.max(1) as f64
     );
-    figures.bytes_per_memory = std::fs::metadata(&file)?.len() as f64 / total as f64;
     for (label, customer) in [("100 memories", &small), ("2,000 memories", &large)] {
         let (r50, r99, c50, c99) = latency(&services, label, customer).await?;
         figures.latency.push((label.to_owned(), r50, r99, c50, c99));
     }
     figures.search = search(&services).await?;
+    figures.search_recall = index_recall(&services).await?;
     (figures.concurrent, figures.context_under_load) = concurrency(&services, &large).await?;
     figures.rss_mib = memory_mib("VmRSS:");
     println!("resident memory at the end: {:.0} MiB", figures.rss_mib);
+    // A clean shutdown saves the vector index; the next start loads it.
+    services.persist_index()?;
+    let total = services.memory_count();
+    drop(services);
+    let store_bytes = std::fs::metadata(dir.path().join(crate::store::redb::DB_FILE))?.len() as f64;
+    let index_bytes: f64 = std::fs::read_dir(dir.path().join("index"))?
+        .filter_map(|e| e.ok()?.metadata().ok())
+        .map(|m| m.len() as f64)
+        .sum();
+    figures.bytes_per_memory = (store_bytes, index_bytes / total.max(1) as f64);
+    figures.bytes_per_memory.0 /= total.max(1) as f64;
+    println!(
+        "on disk: store {:.1} MiB ({:.0} bytes per memory), saved vector index {:.1} MiB ({:.0} bytes per memory)",
+        store_bytes / 1048576.0,
+        figures.bytes_per_memory.0,
+        index_bytes / 1048576.0,
+        figures.bytes_per_memory.1
+    );
+    let t = Instant::now();
+    let services = services_for(&settings, &embedder).await?;
+    figures.startup = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    context_once(&services, &large).await?;
+    figures.cold_context = t.elapsed().as_secs_f64() * 1000.0;
+    println!(
+        "start-up with the saved index: {:.2} s for {} memories; first context of the 2,000-memory customer (memories read from the store): {:.1} ms",
+        figures.startup,
+        services.memory_count(),
+        figures.cold_context
+    );
+    drop(services);
+    // After a crash nothing is saved: the index is built from the store in the background.
+    std::fs::remove_dir_all(dir.path().join("index"))?;
+    let t = Instant::now();
+    let services = services_for(&settings, &embedder).await?;
+    let up = t.elapsed().as_secs_f64();
+    while !services.index_stats().ready {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    figures.rebuild = t.elapsed().as_secs_f64();
+    println!(
+        "start-up without a saved index: serving after {up:.2} s, vector index built from the store after {:.1} s",
+        figures.rebuild
+    );
     Ok(figures)
+}
+
+async fn services_for(settings: &Settings, embedder: &Arc<dyn crate::embed::Embedder>) -> anyhow::Result<Services> {
+    services(settings, Arc::clone(embedder), Arc::new(SystemClock)).await
+}
+
+async fn context_once(services: &Services, customer: &Customer) -> anyhow::Result<()> {
+    let req = ContextRequest {
+        message: "my hub went offline again after the update".into(),
+        token_budget: Some(1500),
+        language: None,
+    };
+    services
+        .context(&operator(WorkspaceId::default_workspace()), customer.id.as_str(), req)
+        .await?;
+    Ok(())
+}
+
+/// Recall@10 of the vector index against exact search over the same (int8) vectors, on 20 queries.
+async fn index_recall(services: &Services) -> anyhow::Result<f64> {
+    let queries = services.embed_passages(sentences(20)).await?;
+    let recall = services.index_recall(&queries, 10).await?;
+    println!("vector index recall@10 against exact search: {recall:.3} (20 queries)");
+    Ok(recall)
 }
 
 async fn embedding(services: &Services, n: usize, batch: usize) -> anyhow::Result<((f64, f64, f64), f64)> {

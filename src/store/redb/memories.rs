@@ -5,6 +5,7 @@ use ::redb::{ReadableDatabase, ReadableTable, WriteTransaction};
 use super::{upper, RedbStore};
 use crate::domain::interaction::Interaction;
 use crate::domain::memory::Memory;
+use crate::domain::vector::{dequantize, quantize};
 use crate::domain::{Customer, CustomerId, Preferences, WorkspaceId};
 use crate::store::codec::{decode, encode};
 use crate::store::tables::{
@@ -12,16 +13,37 @@ use crate::store::tables::{
 };
 use crate::store::{MemoryRepo, StoreError, StoredMemory};
 
-/// A vector as stored: little-endian f32s.
+/// The version byte of an int8 vector.
+const INT8: u8 = 2;
+
+/// A vector as stored: the version byte 2 then one signed byte per component (see `domain::vector`). A dimension
+/// of 3 modulo 4 would make that length a multiple of four, which is how the first release's little-endian f32
+/// vectors are told apart, so such vectors are still written as f32s.
 pub(super) fn vector_bytes(v: &[f32]) -> Vec<u8> {
-    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+    if v.len() % 4 == 3 {
+        return v.iter().flat_map(|x| x.to_le_bytes()).collect();
+    }
+    let mut out = Vec::with_capacity(v.len() + 1);
+    out.push(INT8);
+    out.extend(quantize(v).into_iter().map(|x| x as u8));
+    out
 }
 
-fn vector_from(bytes: &[u8]) -> Vec<f32> {
-    bytes
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect()
+/// Reads a stored vector as a unit vector: int8 (version 2) or the first release's f32s.
+pub(super) fn vector_from(bytes: &[u8]) -> Result<Vec<f32>, StoreError> {
+    match bytes.split_first() {
+        Some((&INT8, body)) if !bytes.len().is_multiple_of(4) => {
+            Ok(dequantize(&body.iter().map(|b| *b as i8).collect::<Vec<_>>()))
+        }
+        _ if bytes.len().is_multiple_of(4) => Ok(bytes
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect()),
+        _ => Err(StoreError::Corrupt {
+            table: "vectors",
+            reason: format!("a vector of {} bytes is neither int8 nor f32", bytes.len()),
+        }),
+    }
 }
 
 fn put_memories(txn: &WriteTransaction, memories: &[StoredMemory], changed: &[Memory]) -> Result<(), StoreError> {
@@ -202,18 +224,103 @@ impl MemoryRepo for RedbStore {
         let table = txn.open_table(MEMORIES)?;
         let vectors = txn.open_table(VECTORS)?;
         for (m, v) in table.iter()?.zip(vectors.iter()?) {
-            let ((mk, mv), (vk, vv)) = (m?, v?);
-            if mk.value() != vk.value() {
-                return Err(StoreError::Corrupt {
-                    table: "vectors",
-                    reason: "memories and vectors differ".into(),
-                });
-            }
-            f(StoredMemory {
-                memory: decode("memories", mv.value())?,
-                vector: vector_from(vv.value()),
-            });
+            f(stored(m?, v?)?);
         }
         Ok(())
+    }
+
+    fn customer_memories(
+        &self,
+        workspace: &WorkspaceId,
+        customer: &CustomerId,
+    ) -> Result<Vec<StoredMemory>, StoreError> {
+        let (ws, cid) = (workspace.as_str(), customer.as_str());
+        let txn = self.db.begin_read()?;
+        let (table, vectors) = (txn.open_table(MEMORIES)?, txn.open_table(VECTORS)?);
+        let end = upper("");
+        let mut out = Vec::new();
+        let range = (ws, cid, "")..(ws, cid, end.as_str());
+        for (m, v) in table.range(range.clone())?.zip(vectors.range(range)?) {
+            out.push(stored(m?, v?)?);
+        }
+        Ok(out)
+    }
+
+    fn memories_by_key(
+        &self,
+        workspace: &WorkspaceId,
+        keys: &[(CustomerId, String)],
+    ) -> Result<Vec<StoredMemory>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let (table, vectors) = (txn.open_table(MEMORIES)?, txn.open_table(VECTORS)?);
+        let mut out = Vec::with_capacity(keys.len());
+        for (cid, id) in keys {
+            let key = (workspace.as_str(), cid.as_str(), id.as_str());
+            if let (Some(m), Some(v)) = (table.get(key)?, vectors.get(key)?) {
+                out.push(StoredMemory {
+                    memory: decode("memories", m.value())?,
+                    vector: vector_from(v.value())?,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    fn scan_workspace_memories(
+        &self,
+        workspace: &WorkspaceId,
+        f: &mut dyn FnMut(StoredMemory),
+    ) -> Result<(), StoreError> {
+        let ws = workspace.as_str();
+        let txn = self.db.begin_read()?;
+        let (table, vectors) = (txn.open_table(MEMORIES)?, txn.open_table(VECTORS)?);
+        let end = upper("");
+        let range = (ws, "", "")..(ws, end.as_str(), "");
+        for (m, v) in table.range(range.clone())?.zip(vectors.range(range)?) {
+            f(stored(m?, v?)?);
+        }
+        Ok(())
+    }
+
+    fn count_memories(&self) -> Result<u64, StoreError> {
+        use ::redb::ReadableTableMetadata;
+        Ok(self.db.begin_read()?.open_table(MEMORIES)?.len()?)
+    }
+}
+
+type Row<'a> = (
+    ::redb::AccessGuard<'a, (&'static str, &'static str, &'static str)>,
+    ::redb::AccessGuard<'a, &'static [u8]>,
+);
+
+/// A memory and its vector from the same key of the two tables, which always hold the same keys.
+fn stored(m: Row<'_>, v: Row<'_>) -> Result<StoredMemory, StoreError> {
+    if m.0.value() != v.0.value() {
+        return Err(StoreError::Corrupt {
+            table: "vectors",
+            reason: "memories and vectors differ".into(),
+        });
+    }
+    Ok(StoredMemory {
+        memory: decode("memories", m.1.value())?,
+        vector: vector_from(v.1.value())?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vectors_are_stored_as_int8_and_the_first_release_f32_vectors_still_read() {
+        let mut v: Vec<f32> = (0..384).map(|i| ((i * 37 % 101) as f32 - 50.0) / 50.0).collect();
+        crate::domain::normalise_unit(&mut v);
+        let bytes = vector_bytes(&v);
+        assert_eq!(bytes.len(), 385);
+        let back = vector_from(&bytes).unwrap();
+        assert!(crate::domain::dot(&v, &back) > 0.999);
+        let v1: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+        assert_eq!(vector_from(&v1).unwrap(), v);
+        assert!(vector_from(&[1, 2, 3, 4, 5, 6]).is_err());
     }
 }

@@ -46,19 +46,35 @@ pub struct RedbStore {
     path: PathBuf,
 }
 
+/// The store's page cache unless configured: 128 MiB.
+pub const DEFAULT_CACHE_BYTES: usize = 128 * 1024 * 1024;
+
 impl RedbStore {
     /// Opens (or creates) the store in `data_dir`, creates missing tables, and checks the schema version and,
     /// when `model` is given, that the store's vectors come from a model of the same dimension.
     pub fn open(data_dir: &Path, model: Option<&ModelStamp>) -> Result<Self, StoreError> {
+        Self::open_with_cache(data_dir, model, DEFAULT_CACHE_BYTES)
+    }
+
+    /// [`RedbStore::open`] with a page cache of `cache_bytes` (redb's own default is 1 GiB, held in the process;
+    /// pages beyond the cache are read through the operating system's file cache).
+    pub fn open_with_cache(
+        data_dir: &Path,
+        model: Option<&ModelStamp>,
+        cache_bytes: usize,
+    ) -> Result<Self, StoreError> {
         std::fs::create_dir_all(data_dir).map_err(|source| StoreError::Io {
             path: data_dir.to_owned(),
             source,
         })?;
         let path = data_dir.join(DB_FILE);
-        let db = Database::create(&path).map_err(|e| match e {
-            ::redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse(path.clone()),
-            other => other.into(),
-        })?;
+        let db = ::redb::Builder::new()
+            .set_cache_size(cache_bytes)
+            .create(&path)
+            .map_err(|e| match e {
+                ::redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse(path.clone()),
+                other => other.into(),
+            })?;
         let store = Self { db, path };
         meta::init(&store.db, model)?;
         Ok(store)

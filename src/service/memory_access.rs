@@ -1,0 +1,153 @@
+//! How the service reads and writes memories beyond the store: the vector index (across customers) and the cache
+//! of recently used customers' memories follow every store write, under the customer's lock; reads come from the
+//! cache or the store, and searches across customers from the index's nearest neighbours read back from the store.
+
+use std::sync::Arc;
+
+use super::{ServiceError, Services};
+use crate::domain::memory::{Memory, StoredMemory};
+use crate::domain::recall::Indexed;
+use crate::domain::{CustomerId, WorkspaceId};
+use crate::index::{Point, SearchFilter};
+
+impl Services {
+    /// A customer's memories ready for ranking: from the cache, or read from the store under the customer's lock.
+    pub(super) async fn memories_of(
+        &self,
+        workspace: &WorkspaceId,
+        customer: &CustomerId,
+    ) -> Result<Vec<Arc<Indexed>>, ServiceError> {
+        if let Some(list) = self.cache.get(workspace, customer) {
+            return Ok(list);
+        }
+        let _guard = self.locks.lock(workspace, customer).await;
+        self.memories_locked(workspace, customer).await
+    }
+
+    /// [`Services::memories_of`] for a caller holding the customer's lock.
+    pub(super) async fn memories_locked(
+        &self,
+        workspace: &WorkspaceId,
+        customer: &CustomerId,
+    ) -> Result<Vec<Arc<Indexed>>, ServiceError> {
+        if let Some(list) = self.cache.get(workspace, customer) {
+            return Ok(list);
+        }
+        let (ws, cid) = (workspace.clone(), customer.clone());
+        let stored = self.blocking(move |s| s.customer_memories(&ws, &cid)).await?;
+        let list = index_all(stored).await;
+        self.cache.put(workspace, customer, list.clone());
+        Ok(list)
+    }
+
+    /// After the store saved new or replaced memories (with their vectors): the index and the cache follow.
+    pub(super) fn saved(&self, items: Vec<Indexed>) -> Result<(), ServiceError> {
+        let Some(first) = items.first() else {
+            return Ok(());
+        };
+        let workspace = first.memory.workspace.clone();
+        let points: Vec<Point<'_>> = items
+            .iter()
+            .map(|i| Point {
+                customer: &i.memory.provenance.customer_id,
+                id: &i.memory.id,
+                kind: i.memory.kind,
+                observed_at: i.memory.observed_at,
+                vector: &i.vector,
+            })
+            .collect();
+        self.vectors.upsert(&workspace, &points)?;
+        let items: Vec<Arc<Indexed>> = items.into_iter().map(Arc::new).collect();
+        self.cache.upsert(&items);
+        Ok(())
+    }
+
+    /// After the store saved changed memories (same vectors).
+    pub(super) fn updated(&self, memories: &[Memory]) {
+        self.cache.update(memories);
+    }
+
+    /// After the store deleted a memory.
+    pub(super) fn removed(&self, workspace: &WorkspaceId, customer: &CustomerId, id: &str) -> Result<(), ServiceError> {
+        self.cache.remove(workspace, customer, id);
+        Ok(self.vectors.remove(workspace, customer, id)?)
+    }
+
+    /// After the store erased a customer.
+    pub(super) fn customer_removed(&self, workspace: &WorkspaceId, customer: &CustomerId) -> Result<(), ServiceError> {
+        self.cache.forget(workspace, customer);
+        Ok(self.vectors.remove_customer(workspace, customer)?)
+    }
+
+    /// Up to `k` memories of the workspace nearest a unit query (by the index), read back from the store with
+    /// their vectors, nearest first. While the index is being built, every memory the filter keeps is read
+    /// from the store instead (exact, slower).
+    pub(super) async fn nearest_memories(
+        &self,
+        workspace: &WorkspaceId,
+        query: &[f32],
+        k: usize,
+        filter: SearchFilter,
+    ) -> Result<Vec<Arc<Indexed>>, ServiceError> {
+        let Some(neighbours) = self.vectors.nearest(workspace, query, k, &filter)? else {
+            return self
+                .workspace_memories(workspace, move |m| {
+                    filter.kinds.as_ref().is_none_or(|k| k.contains(&m.kind))
+                        && filter.since.is_none_or(|t| m.observed_at >= t)
+                        && filter
+                            .customers
+                            .as_ref()
+                            .is_none_or(|c| c.contains(&m.provenance.customer_id))
+                })
+                .await;
+        };
+        let keys: Vec<(CustomerId, String)> = neighbours.into_iter().map(|n| (n.customer, n.id)).collect();
+        let ws = workspace.clone();
+        let stored = self.blocking(move |s| s.memories_by_key(&ws, &keys)).await?;
+        Ok(index_all(stored).await)
+    }
+
+    /// Every memory of a workspace that `keep` accepts, read from the store.
+    pub(super) async fn workspace_memories(
+        &self,
+        workspace: &WorkspaceId,
+        keep: impl Fn(&Memory) -> bool + Send + 'static,
+    ) -> Result<Vec<Arc<Indexed>>, ServiceError> {
+        let ws = workspace.clone();
+        let stored = self
+            .blocking(move |s| {
+                let mut out = Vec::new();
+                s.scan_workspace_memories(&ws, &mut |m| {
+                    if keep(&m.memory) {
+                        out.push(m);
+                    }
+                })?;
+                Ok(out)
+            })
+            .await?;
+        Ok(index_all(stored).await)
+    }
+
+    /// Writes the vector index for the next start (on a clean shutdown).
+    pub fn persist_index(&self) -> Result<(), ServiceError> {
+        Ok(self.vectors.persist()?)
+    }
+}
+
+/// Indexes memories for ranking (keyword terms) off the async runtime.
+async fn index_all(stored: Vec<StoredMemory>) -> Vec<Arc<Indexed>> {
+    if stored.len() < 64 {
+        return stored
+            .into_iter()
+            .map(|m| Arc::new(Indexed::new(m.memory, m.vector)))
+            .collect();
+    }
+    tokio::task::spawn_blocking(move || {
+        stored
+            .into_iter()
+            .map(|m| Arc::new(Indexed::new(m.memory, m.vector)))
+            .collect()
+    })
+    .await
+    .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()))
+}

@@ -1,0 +1,184 @@
+//! The memories of recently used customers, ready for ranking (record, vector, keyword terms), so that a
+//! conversation's repeated context calls do not read and index the same memories again. Bounded by a number of
+//! memories; the least recently used customers leave first. Filled and changed only under the customer's lock,
+//! after the store, so it never holds what the store does not.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use crate::domain::memory::Memory;
+use crate::domain::recall::Indexed;
+use crate::domain::{CustomerId, WorkspaceId};
+
+type Key = (WorkspaceId, CustomerId);
+
+struct Cached {
+    list: Arc<Vec<Arc<Indexed>>>,
+    used: u64,
+}
+
+#[derive(Default)]
+struct Inner {
+    map: HashMap<Key, Cached>,
+    total: usize,
+    tick: u64,
+}
+
+/// Customers' memories, least recently used evicted first.
+pub(super) struct MemoryCache {
+    inner: Mutex<Inner>,
+    capacity: usize,
+}
+
+impl MemoryCache {
+    /// A cache holding up to `capacity` memories (0 disables it).
+    pub(super) fn new(capacity: usize) -> Self {
+        Self {
+            inner: Mutex::new(Inner::default()),
+            capacity,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A customer's memories, when cached.
+    pub(super) fn get(&self, workspace: &WorkspaceId, customer: &CustomerId) -> Option<Vec<Arc<Indexed>>> {
+        let mut inner = self.lock();
+        inner.tick += 1;
+        let tick = inner.tick;
+        let cached = inner.map.get_mut(&(workspace.clone(), customer.clone()))?;
+        cached.used = tick;
+        Some(cached.list.as_ref().clone())
+    }
+
+    /// Caches a customer's memories as just read from the store (under the customer's lock).
+    pub(super) fn put(&self, workspace: &WorkspaceId, customer: &CustomerId, list: Vec<Arc<Indexed>>) {
+        if list.len() > self.capacity {
+            return;
+        }
+        let mut inner = self.lock();
+        inner.tick += 1;
+        let key = (workspace.clone(), customer.clone());
+        let added = list.len();
+        let used = inner.tick;
+        if let Some(old) = inner.map.insert(
+            key.clone(),
+            Cached {
+                list: Arc::new(list),
+                used,
+            },
+        ) {
+            inner.total -= old.list.len();
+        }
+        inner.total += added;
+        while inner.total > self.capacity {
+            let Some(oldest) = inner
+                .map
+                .iter()
+                .filter(|(k, _)| **k != key)
+                .min_by_key(|(_, c)| c.used)
+                .map(|(k, _)| k.clone())
+            else {
+                break;
+            };
+            if let Some(evicted) = inner.map.remove(&oldest) {
+                inner.total -= evicted.list.len();
+            }
+        }
+    }
+
+    /// Changes a cached customer's list (nothing when not cached).
+    fn change(&self, workspace: &WorkspaceId, customer: &CustomerId, f: impl FnOnce(&mut Vec<Arc<Indexed>>)) {
+        let mut inner = self.lock();
+        let Inner { map, total, .. } = &mut *inner;
+        if let Some(cached) = map.get_mut(&(workspace.clone(), customer.clone())) {
+            let before = cached.list.len();
+            f(Arc::make_mut(&mut cached.list));
+            *total = *total + cached.list.len() - before;
+        }
+    }
+
+    /// Adds memories, replacing any with the same id.
+    pub(super) fn upsert(&self, items: &[Arc<Indexed>]) {
+        for item in items {
+            let m = &item.memory;
+            self.change(&m.workspace, &m.provenance.customer_id, |list| {
+                match list.iter_mut().find(|x| x.memory.id == m.id) {
+                    Some(slot) => *slot = Arc::clone(item),
+                    None => list.push(Arc::clone(item)),
+                }
+            });
+        }
+    }
+
+    /// Replaces memories' records, keeping their vectors (and terms when the text is unchanged).
+    pub(super) fn update(&self, memories: &[Memory]) {
+        for m in memories {
+            self.change(&m.workspace, &m.provenance.customer_id, |list| {
+                if let Some(slot) = list.iter_mut().find(|x| x.memory.id == m.id) {
+                    let item = if slot.memory.text == m.text {
+                        Indexed {
+                            memory: m.clone(),
+                            ..(**slot).clone()
+                        }
+                    } else {
+                        Indexed::new(m.clone(), slot.vector.clone())
+                    };
+                    *slot = Arc::new(item);
+                }
+            });
+        }
+    }
+
+    /// Removes one memory.
+    pub(super) fn remove(&self, workspace: &WorkspaceId, customer: &CustomerId, id: &str) {
+        self.change(workspace, customer, |list| list.retain(|x| x.memory.id != id));
+    }
+
+    /// Forgets a customer.
+    pub(super) fn forget(&self, workspace: &WorkspaceId, customer: &CustomerId) {
+        let mut inner = self.lock();
+        if let Some(old) = inner.map.remove(&(workspace.clone(), customer.clone())) {
+            inner.total -= old.list.len();
+        }
+    }
+
+    /// Memories held.
+    pub(super) fn len(&self) -> usize {
+        self.lock().total
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::testkit::memory_for;
+
+    #[test]
+    fn the_least_recently_used_customer_leaves_first_and_changes_reach_cached_lists() {
+        let cache = MemoryCache::new(3);
+        let ws = WorkspaceId::default_workspace();
+        let (a, b, c) = (
+            CustomerId::from_client("a"),
+            CustomerId::from_client("b"),
+            CustomerId::from_client("c"),
+        );
+        let item = |cid: &CustomerId, text: &str| Arc::new(Indexed::new(memory_for(cid, text), vec![1.0, 0.0]));
+        cache.put(&ws, &a, vec![item(&a, "one")]);
+        cache.put(&ws, &b, vec![item(&b, "two"), item(&b, "three")]);
+        assert!(cache.get(&ws, &a).is_some()); // a is now more recent than b
+        cache.put(&ws, &c, vec![item(&c, "four")]);
+        assert!(cache.get(&ws, &b).is_none(), "b was the least recently used");
+        assert_eq!(cache.len(), 2);
+        let extra = item(&a, "five");
+        cache.upsert(&[Arc::clone(&extra)]);
+        assert_eq!(cache.get(&ws, &a).unwrap().len(), 2);
+        cache.remove(&ws, &a, &extra.memory.id);
+        assert_eq!(cache.get(&ws, &a).unwrap().len(), 1);
+        cache.forget(&ws, &a);
+        assert!(cache.get(&ws, &a).is_none());
+        assert_eq!(cache.len(), 1);
+    }
+}
