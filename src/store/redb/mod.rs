@@ -106,3 +106,5 @@ fn upper(prefix: &str) -> String {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod golden;
