@@ -7,6 +7,7 @@ use std::sync::Arc;
 use super::{ServiceError, Services};
 use crate::domain::memory::{Memory, StoredMemory};
 use crate::domain::recall::Indexed;
+use crate::domain::vector::{dequantize, quantize};
 use crate::domain::{CustomerId, WorkspaceId};
 use crate::index::{Point, SearchFilter};
 
@@ -57,7 +58,14 @@ impl Services {
             })
             .collect();
         self.vectors.upsert(&workspace, &points)?;
-        let items: Vec<Arc<Indexed>> = items.into_iter().map(Arc::new).collect();
+        // Cached as the store keeps them (int8), so ranking is the same before and after a reload.
+        let items: Vec<Arc<Indexed>> = items
+            .into_iter()
+            .map(|mut i| {
+                i.vector = dequantize(&quantize(&i.vector));
+                Arc::new(i)
+            })
+            .collect();
         self.cache.upsert(&items);
         Ok(())
     }

@@ -24,7 +24,7 @@ use crate::service::context::ContextRequest;
 use crate::service::recall::RecallQuery;
 use crate::service::{operator, Services};
 use crate::startup::{load_embedder, services};
-use crate::store::StoredMemory;
+use crate::domain::memory::StoredMemory;
 
 const SUBJECTS: [&str; 12] = [
     "my parcel",

@@ -22,7 +22,7 @@ use crate::domain::{normalise_unit, Customer, CustomerFields, WorkspaceId};
 use crate::service::clock::SystemClock;
 use crate::service::outreach::{AckRequest, AckStatus, QueueRequest};
 use crate::service::{operator, Services};
-use crate::store::StoredMemory;
+use crate::domain::memory::StoredMemory;
 
 const CUSTOMER_LINES: [&str; 8] = [
     "My hub keeps going offline every night since the update.",

@@ -1,3 +1,6 @@
+//! API keys and scopes over HTTP: 401 without a valid key, scopes limiting what a key may do, keys shown once
+//! and revocable, no key reaching another workspace's data, health and docs open to all.
+
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 

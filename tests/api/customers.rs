@@ -1,3 +1,6 @@
+//! Customer profiles over HTTP: create (201, Location), external-id conflicts, upsert, paging and filters, merge
+//! patch, erasure and export.
+
 use std::collections::HashSet;
 
 use reqwest::{Method, StatusCode};

@@ -1,3 +1,6 @@
+//! The OpenAPI document: the served spec equals the committed file, and every operation is summarised and
+//! documents its errors.
+
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 

@@ -1,3 +1,5 @@
+//! Durability: data written before a restart of the real server is read back after it.
+
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 

@@ -1,3 +1,6 @@
+//! Preferences and consent over HTTP: defaults, full replacement with consent time and source, the change
+//! history (with its cursor), and refused invalid input that changes nothing.
+
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
