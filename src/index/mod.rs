@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 
 pub use self::ann::{AnnError, Tuning};
 pub use self::local::LocalIndex;
-use crate::domain::memory::{MemoryKind, StoredMemory};
+use crate::domain::memory::{Memory, MemoryKind, StoredMemory};
 use crate::domain::{CustomerId, WorkspaceId};
 
 /// Errors of an index.
@@ -54,12 +54,17 @@ pub struct Point<'a> {
 impl<'a> Point<'a> {
     /// A stored memory as the index sees it.
     pub fn of(m: &'a StoredMemory) -> Self {
+        Self::of_parts(&m.memory, &m.vector)
+    }
+
+    /// A memory and its vector as the index sees them.
+    pub fn of_parts(memory: &'a Memory, vector: &'a [f32]) -> Self {
         Self {
-            customer: &m.memory.provenance.customer_id,
-            id: &m.memory.id,
-            kind: m.memory.kind,
-            observed_at: m.memory.observed_at,
-            vector: &m.vector,
+            customer: &memory.provenance.customer_id,
+            id: &memory.id,
+            kind: memory.kind,
+            observed_at: memory.observed_at,
+            vector,
         }
     }
 }

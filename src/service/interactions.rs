@@ -68,17 +68,22 @@ impl Services {
         self.ingest_locked(&customer, input, &embedded).await
     }
 
+    /// The customer's interaction with this external id, if stored.
+    async fn stored_interaction(
+        &self,
+        customer: &Customer,
+        external_id: &str,
+    ) -> Result<Option<Interaction>, ServiceError> {
+        let (ws, cid, ext) = (customer.workspace.clone(), customer.id.clone(), external_id.to_owned());
+        Ok(self
+            .blocking(move |s| s.interaction_by_external_id(&ws, &cid, &ext))
+            .await?)
+    }
+
     /// Embeds, before any lock is taken, the texts that `input` would add to the customer's memories. Under the
     /// lock the interaction is read again; a text a concurrent write changed is embedded then.
     async fn embed_ahead(&self, customer: &Customer, input: &InteractionInput) -> Result<Embedded, ServiceError> {
-        let (ws, cid, ext) = (
-            customer.workspace.clone(),
-            customer.id.clone(),
-            input.external_id.clone(),
-        );
-        let existing = self
-            .blocking(move |s| s.interaction_by_external_id(&ws, &cid, &ext))
-            .await?;
+        let existing = self.stored_interaction(customer, &input.external_id).await?;
         let now = self.now();
         let (interaction, new_ids) = match existing {
             Some(mut i) => {
@@ -106,14 +111,7 @@ impl Services {
         input: InteractionInput,
         embedded: &Embedded,
     ) -> Result<(Interaction, Upserted), ServiceError> {
-        let (ws, cid, ext) = (
-            customer.workspace.clone(),
-            customer.id.clone(),
-            input.external_id.clone(),
-        );
-        let existing = self
-            .blocking(move |s| s.interaction_by_external_id(&ws, &cid, &ext))
-            .await?;
+        let existing = self.stored_interaction(customer, &input.external_id).await?;
         let now = self.now();
         let (mut interaction, new_ids, outcome) = match existing {
             Some(mut i) => {

@@ -47,16 +47,7 @@ impl Services {
             return Ok(());
         };
         let workspace = first.memory.workspace.clone();
-        let points: Vec<Point<'_>> = items
-            .iter()
-            .map(|i| Point {
-                customer: &i.memory.provenance.customer_id,
-                id: &i.memory.id,
-                kind: i.memory.kind,
-                observed_at: i.memory.observed_at,
-                vector: &i.vector,
-            })
-            .collect();
+        let points: Vec<Point<'_>> = items.iter().map(|i| Point::of_parts(&i.memory, &i.vector)).collect();
         self.vectors.upsert(&workspace, &points)?;
         // Cached as the store keeps them (int8), so ranking is the same before and after a reload.
         let items: Vec<Arc<Indexed>> = items
