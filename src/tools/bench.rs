@@ -15,6 +15,7 @@ use serde_json::json;
 
 use crate::config::Settings;
 use crate::domain::interaction::InteractionInput;
+use crate::domain::memory::StoredMemory;
 use crate::domain::memory::{new_memory_id, Memory, MemoryKind, Provenance};
 use crate::domain::text::Lang;
 use crate::domain::{normalise_unit, Customer, CustomerFields, WorkspaceId};
@@ -24,7 +25,6 @@ use crate::service::context::ContextRequest;
 use crate::service::recall::RecallQuery;
 use crate::service::{operator, Services};
 use crate::startup::{load_embedder, services};
-use crate::domain::memory::StoredMemory;
 
 const SUBJECTS: [&str; 12] = [
     "my parcel",

@@ -14,6 +14,7 @@ use crate::config::Settings;
 use crate::domain::interaction::{
     AuthorRole, HandledBy, Interaction, InteractionChannel, InteractionInput, InteractionStatus, Message,
 };
+use crate::domain::memory::StoredMemory;
 use crate::domain::memory::{new_memory_id, Memory, MemoryKind, Provenance};
 use crate::domain::preferences::{Channel, Consent, Preferences};
 use crate::domain::sentiment::analyse;
@@ -22,7 +23,6 @@ use crate::domain::{normalise_unit, Customer, CustomerFields, WorkspaceId};
 use crate::service::clock::SystemClock;
 use crate::service::outreach::{AckRequest, AckStatus, QueueRequest};
 use crate::service::{operator, Services};
-use crate::domain::memory::StoredMemory;
 
 const CUSTOMER_LINES: [&str; 8] = [
     "My hub keeps going offline every night since the update.",
