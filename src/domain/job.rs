@@ -62,9 +62,8 @@ impl JobDefinition {
         WorkspaceId::parse(&self.id).map_err(|_| "id must be a slug of a-z, 0-9, '-' and '_'".to_owned())?;
         parse_cron(&self.schedule)?;
         chrono_tz::Tz::from_str(&self.timezone).map_err(|_| format!("unknown time zone {:?}", self.timezone))?;
-        if !self.outreach.templates.contains_key("en") {
-            return Err("outreach.templates needs at least an \"en\" template".into());
-        }
+        super::outreach::check_templates("outreach.templates", &self.outreach.templates)
+            .map_err(|e| format!("outreach.templates: {}", e.message))?;
         if !(1..=5).contains(&self.outreach.priority) {
             return Err("outreach.priority must be between 1 and 5".into());
         }

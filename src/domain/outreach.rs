@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::preferences::{Channel, Preferences};
-use super::{CustomerId, WorkspaceId};
+use super::{CustomerId, InvalidInput, WorkspaceId};
 
 /// What a job or campaign queues for each customer it selects.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -28,6 +28,40 @@ pub struct OutreachSpec {
 
 fn three() -> u8 {
     3
+}
+
+/// Checks message templates: an `en` template (the fallback for every customer), keys of a lowercase language
+/// code of 2 or 3 letters with an optional `.formal` or `.casual`, and non-empty texts of at most 5,000
+/// characters.
+pub fn check_templates(field: &str, templates: &BTreeMap<String, String>) -> Result<(), InvalidInput> {
+    if !templates.contains_key("en") {
+        return Err(InvalidInput::new(
+            "invalid_field",
+            field,
+            "needs an \"en\" template (the fallback for every customer)",
+        ));
+    }
+    for (key, text) in templates {
+        let (lang, tone) = key.split_once('.').map_or((key.as_str(), None), |(l, t)| (l, Some(t)));
+        let lang_ok = (2..=3).contains(&lang.len()) && lang.bytes().all(|b| b.is_ascii_lowercase());
+        if !lang_ok || tone.is_some_and(|t| t != "formal" && t != "casual") {
+            return Err(InvalidInput::new(
+                "invalid_field",
+                field,
+                format!(
+                    "{key:?} is not a template key: use a language code (\"fr\") or one with a tone (\"fr.formal\")"
+                ),
+            ));
+        }
+        if text.trim().is_empty() || text.chars().count() > 5_000 {
+            return Err(InvalidInput::new(
+                "invalid_field",
+                field,
+                format!("the {key:?} template must hold 1 to 5000 characters"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Where an item is in its life.

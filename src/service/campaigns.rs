@@ -59,13 +59,7 @@ fn check(input: CampaignInput) -> Result<CampaignInput, InvalidInput> {
     }
     chrono_tz::Tz::from_str(&input.timezone)
         .map_err(|_| InvalidInput::new("invalid_timezone", "timezone", "not an IANA time zone"))?;
-    if !input.outreach.templates.contains_key("en") {
-        return Err(InvalidInput::new(
-            "invalid_field",
-            "outreach.templates",
-            "needs at least an \"en\" template",
-        ));
-    }
+    crate::domain::outreach::check_templates("outreach.templates", &input.outreach.templates)?;
     let s = &input.segment;
     if s.health_min.is_some_and(|h| h > 100) || s.health_max.is_some_and(|h| h > 100) {
         return Err(InvalidInput::new(

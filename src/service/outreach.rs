@@ -149,9 +149,7 @@ impl Services {
         req: QueueRequest,
     ) -> Result<QueueOutcome, ServiceError> {
         require(principal, Scope::Write)?;
-        if req.templates.is_empty() {
-            return Err(InvalidInput::new("invalid_field", "templates", "give at least one template (\"en\")").into());
-        }
+        crate::domain::outreach::check_templates("templates", &req.templates)?;
         let priority = req.priority.unwrap_or(3);
         if !(1..=5).contains(&priority) {
             return Err(InvalidInput::new("invalid_field", "priority", "must be between 1 and 5").into());
@@ -194,7 +192,10 @@ impl Services {
             .clone()
             .or(customer.fields.language.clone())
             .unwrap_or_else(|| "en".into());
-        let template = pick_template(&req.templates, &language, prefs.tone).expect("templates is not empty");
+        // check_templates made sure of an "en" template, the last fallback.
+        let Some(template) = pick_template(&req.templates, &language, prefs.tone) else {
+            return Err(InvalidInput::new("invalid_field", "templates", "needs an \"en\" template").into());
+        };
         let language = if req
             .templates
             .keys()
