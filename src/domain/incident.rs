@@ -41,6 +41,10 @@ impl IncidentInput {
             .resolution
             .map(|r| validate::text("resolution", &r, 5_000))
             .transpose()?;
+        validate::time("started_at", self.started_at)?;
+        if let Some(ended) = self.ended_at {
+            validate::time("ended_at", ended)?;
+        }
         if self.ended_at.is_some_and(|e| e < self.started_at) {
             return Err(InvalidInput::new(
                 "invalid_field",

@@ -99,6 +99,7 @@ impl Message {
     /// Validates the message (sentiment is cleared: Rappel computes it).
     pub fn validated(mut self, field: &str) -> Result<Self, InvalidInput> {
         self.id = validate::text(&format!("{field}.id"), &self.id, 200)?;
+        validate::time(&format!("{field}.sent_at"), self.sent_at)?;
         if self.text.trim().is_empty() {
             return Err(InvalidInput::new(
                 "invalid_field",
@@ -183,6 +184,10 @@ impl InteractionInput {
         }
         if self.nps.is_some_and(|n| n > 10) {
             return Err(InvalidInput::new("invalid_field", "nps", "must be between 0 and 10"));
+        }
+        validate::time("opened_at", self.opened_at)?;
+        if let Some(closed) = self.closed_at {
+            validate::time("closed_at", closed)?;
         }
         if self.closed_at.is_some_and(|c| c < self.opened_at) {
             return Err(InvalidInput::new(

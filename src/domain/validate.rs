@@ -8,6 +8,26 @@ use super::InvalidInput;
 /// Longest accepted plain text field (names, companies, plans, sources), in characters.
 pub const MAX_TEXT_CHARS: usize = 200;
 
+/// The first year a time given by a client may fall in.
+pub const FIRST_YEAR: i32 = 1970;
+/// The last year a time given by a client may fall in.
+pub const LAST_YEAR: i32 = 9999;
+
+/// Checks that a time given by a client lies in the years 1970-9999, so date arithmetic on it (due dates, windows,
+/// schedules) can never leave chrono's range.
+pub fn time(field: &str, at: chrono::DateTime<chrono::Utc>) -> Result<chrono::DateTime<chrono::Utc>, InvalidInput> {
+    use chrono::Datelike;
+    if (FIRST_YEAR..=LAST_YEAR).contains(&at.year()) {
+        Ok(at)
+    } else {
+        Err(InvalidInput::new(
+            "invalid_time",
+            field,
+            format!("must fall in the years {FIRST_YEAR}-{LAST_YEAR}"),
+        ))
+    }
+}
+
 /// Trims `value` and checks it is non-empty, at most `max` characters and free of control characters.
 pub fn text(field: &str, value: &str, max: usize) -> Result<String, InvalidInput> {
     let trimmed = value.trim();

@@ -5,6 +5,7 @@ mod campaigns;
 mod customers;
 mod embedding;
 mod errors;
+mod found;
 mod helpers;
 mod import;
 mod interactions;

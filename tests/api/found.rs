@@ -1,0 +1,90 @@
+//! Regressions for inputs that once killed a worker or the server (issue 9's findings): template keys that match
+//! no language, and times outside the years 1970-9999 in incidents and messages. Each gets a 422 problem and the
+//! server keeps serving.
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::helpers::{customer_body, expect, expect_problem, spawn};
+
+#[actix_web::test]
+async fn outreach_templates_without_an_en_fallback_or_with_odd_keys_are_refused() {
+    let app = spawn().await;
+    let mut body = customer_body("tpl-1");
+    body["language"] = json!("en-GB");
+    let id = app.create_customer(body).await["id"].as_str().unwrap().to_owned();
+    let consent = json!({"granted": true, "at": "2026-01-01T00:00:00Z", "source": "test"});
+    expect(
+        app.req(Method::PUT, &format!("/v1/customers/{id}/preferences"))
+            .json(&json!({"consent": {"email": consent}}))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    for templates in [
+        json!({"fr": "Bonjour"}),
+        json!({"EN": "hi"}),
+        json!({"": "x"}),
+        json!({"en": "  "}),
+    ] {
+        let q = json!({"customer_id": id, "reason_code": "r", "reason": "test", "templates": templates});
+        let res = app.req(Method::POST, "/v1/outreach").json(&q).send().await.unwrap();
+        let problem = expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field").await;
+        assert_eq!(problem["field"], "templates", "{templates}");
+    }
+    let q = json!({"customer_id": id, "reason_code": "r", "reason": "test", "templates": {"en": "Hi", "fr.formal": "Bonjour"}});
+    expect(
+        app.req(Method::POST, "/v1/outreach").json(&q).send().await.unwrap(),
+        StatusCode::CREATED,
+    )
+    .await;
+}
+
+#[actix_web::test]
+async fn times_outside_the_years_1970_to_9999_are_refused_and_jobs_still_run() {
+    let app = spawn().await;
+    let incident =
+        json!({"title": "Hub outage", "description": "Hubs offline", "started_at": "-262143-01-01T00:00:00Z"});
+    let res = app
+        .req(Method::POST, "/v1/incidents")
+        .json(&incident)
+        .send()
+        .await
+        .unwrap();
+    let problem = expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "invalid_time").await;
+    assert_eq!(problem["field"], "started_at");
+
+    let id = app.create_customer(customer_body("far-1")).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (text, sent_at) in [
+        ("I will call you back tomorrow.", "+262142-12-31T23:59:59Z"),
+        ("We will fix it in 3 days", "0001-01-01T00:00:00Z"),
+    ] {
+        let interaction = json!({
+            "external_id": "far", "channel": "chat", "status": "open", "opened_at": "2026-11-20T09:00:00Z",
+            "messages": [{"id": "m1", "role": "agent", "text": text, "sent_at": sent_at}]
+        });
+        let res = app
+            .req(Method::POST, &format!("/v1/customers/{id}/interactions"))
+            .json(&interaction)
+            .send()
+            .await
+            .unwrap();
+        let problem = expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "invalid_time").await;
+        assert_eq!(problem["field"], "messages[0].sent_at");
+    }
+    // The server is still whole: a job that reads incidents runs.
+    let run = expect(
+        app.req(Method::POST, "/v1/jobs/incident_match/run")
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(run["errors"], json!([]), "{run}");
+}
