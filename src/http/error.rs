@@ -56,6 +56,16 @@ impl ApiError {
         }
     }
 
+    /// 500 for a bug (a panic caught before it dropped the connection).
+    pub fn internal(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "Internal error",
+            detail,
+        )
+    }
+
     /// 404 for a path no route serves.
     pub fn route_not_found(path: &str) -> Self {
         Self::new(

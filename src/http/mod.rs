@@ -13,6 +13,7 @@ mod maintenance;
 mod memories;
 pub mod openapi;
 mod outreach;
+mod panics;
 mod preferences;
 mod recall;
 mod request_id;

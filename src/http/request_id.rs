@@ -29,7 +29,15 @@ pub async fn request_id(
         .map_or_else(|| ulid::Ulid::new().to_string().to_lowercase(), str::to_owned);
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.path());
     let started = Instant::now();
-    let mut response = next.call(req).instrument(span.clone()).await?;
+    let mut response = match next.call(req).instrument(span.clone()).await {
+        Ok(response) => response,
+        Err(e) => {
+            let status = e.as_response_error().status_code().as_u16();
+            let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+            span.in_scope(|| tracing::error!(status, elapsed_ms, error = %e, "request failed"));
+            return Err(e);
+        }
+    };
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(X_REQUEST_ID, value);
     }

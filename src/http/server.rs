@@ -12,6 +12,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use super::error::{json_error, path_error, query_error, ApiError};
 use super::openapi::ApiDoc;
+use super::panics::catch_panics;
 use super::request_id::request_id;
 use super::{
     campaigns, customers, health, incidents, interactions, jobs, keys, maintenance, memories, outreach, preferences,
@@ -135,6 +136,7 @@ impl Server {
             app.service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", api))
                 .service(web::redirect("/swagger-ui", "/swagger-ui/"))
                 .default_service(web::to(route_not_found))
+                .wrap(from_fn(catch_panics))
                 .wrap(from_fn(request_id))
         })
         .shutdown_timeout(10)
