@@ -108,18 +108,29 @@ fn work(shared: &Shared, model: &dyn Embedder, max_texts: usize, linger: Duratio
             .iter()
             .find(|a| a.request.urgent == urgent)
             .map_or(TextRole::Passage, |a| a.request.role);
+        // Each waiting request gets an equal share of the batch, so a small write is not held behind a large
+        // import (of another tenant, say); room a request does not need goes to the next ones in order.
+        let eligible: Vec<usize> = (0..active.len())
+            .filter(|&i| active[i].request.role == role && active[i].request.urgent == urgent)
+            .collect();
+        let share = (max_texts / eligible.len().max(1)).max(1);
+        let mut taken: Vec<usize> = eligible.iter().map(|&i| active[i].remaining().min(share)).collect();
+        let mut room = max_texts.saturating_sub(taken.iter().sum());
+        for (t, &i) in taken.iter_mut().zip(&eligible) {
+            let more = (active[i].remaining() - *t).min(room);
+            *t += more;
+            room -= more;
+        }
         let mut plan: Vec<(usize, usize, usize)> = Vec::new(); // (request, from, to)
-        let mut room = max_texts;
-        for (i, a) in active.iter().enumerate() {
-            if room == 0 {
-                break;
+        let mut total = 0;
+        for (&i, &t) in eligible.iter().zip(&taken) {
+            if t == 0 || total >= max_texts {
+                continue;
             }
-            if a.request.role == role && a.request.urgent == urgent {
-                let from = a.vectors.len();
-                let to = from + a.remaining().min(room);
-                room -= to - from;
-                plan.push((i, from, to));
-            }
+            let t = t.min(max_texts - total);
+            let from = active[i].vectors.len();
+            plan.push((i, from, from + t));
+            total += t;
         }
         let texts: Vec<&str> = plan
             .iter()
@@ -223,6 +234,44 @@ mod tests {
             assert_eq!(got, direct.embed(&refs, TextRole::Passage).unwrap());
         }
         assert!(batcher.embed(&[], TextRole::Query).unwrap().is_empty());
+    }
+
+    #[test]
+    fn every_waiting_request_gets_a_share_of_each_batch() {
+        // A model that records the texts of each call.
+        struct Recording(Mutex<Vec<Vec<String>>>);
+        impl Embedder for Recording {
+            fn name(&self) -> &str {
+                "recording"
+            }
+            fn dimension(&self) -> usize {
+                2
+            }
+            fn embed(&self, texts: &[&str], _role: TextRole) -> Result<Vec<Vec<f32>>, EmbedError> {
+                std::thread::sleep(Duration::from_millis(20));
+                self.0
+                    .lock()
+                    .unwrap()
+                    .push(texts.iter().map(|t| (*t).to_owned()).collect());
+                Ok(texts.iter().map(|_| vec![1.0, 0.0]).collect())
+            }
+        }
+        let model = Arc::new(Recording(Mutex::new(Vec::new())));
+        let batcher = Arc::new(Batcher::new(model.clone(), 8, Duration::ZERO));
+        let big: Vec<String> = (0..64).map(|i| format!("big {i}")).collect();
+        let b = Arc::clone(&batcher);
+        let import = std::thread::spawn(move || {
+            let refs: Vec<&str> = big.iter().map(String::as_str).collect();
+            b.embed(&refs, TextRole::Passage).unwrap().len()
+        });
+        std::thread::sleep(Duration::from_millis(30));
+        assert_eq!(batcher.embed(&["small"], TextRole::Passage).unwrap().len(), 1);
+        let calls_before_small = model.0.lock().unwrap().len();
+        assert!(
+            calls_before_small < 8,
+            "the small request waited for the whole import ({calls_before_small} calls)"
+        );
+        assert_eq!(import.join().unwrap(), 64);
     }
 
     #[test]
