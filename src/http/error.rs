@@ -180,6 +180,10 @@ impl From<ServiceError> for ApiError {
                     "the store failed; see the server log",
                 )
             }
+            ServiceError::RunPanicked(cause) => {
+                tracing::error!(panic = %cause, "a run panicked");
+                Self::internal("the run failed on a bug; see the server log")
+            }
             ServiceError::Index(cause) => {
                 tracing::error!(error = %cause, "vector index failed");
                 Self::new(

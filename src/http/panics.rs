@@ -9,6 +9,7 @@ use actix_web::middleware::Next;
 use futures_util::FutureExt;
 
 use super::error::ApiError;
+use crate::service::panic_message;
 
 /// Middleware: answers 500 `internal_error` when the rest of the chain panics.
 /// (The request cannot be kept for the response: routing needs it unshared. The error is rendered by actix as
@@ -20,12 +21,7 @@ pub async fn catch_panics(
     match AssertUnwindSafe(next.call(req)).catch_unwind().await {
         Ok(result) => result.map(ServiceResponse::map_into_boxed_body),
         Err(panic) => {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            tracing::error!(panic = %what, "a handler panicked");
+            tracing::error!(panic = %panic_message(&*panic), "a handler panicked");
             Err(ApiError::internal("the server hit a bug; it is logged with this request's id").into())
         }
     }

@@ -70,6 +70,9 @@ pub enum ServiceError {
     /// The store failed.
     #[error(transparent)]
     Store(StoreError),
+    /// A job or campaign run hit a bug (it panicked); the run is recorded as failed.
+    #[error("the run failed on a bug: {0}")]
+    RunPanicked(String),
     /// The vector index failed.
     #[error(transparent)]
     Index(#[from] crate::index::IndexError),
@@ -86,6 +89,15 @@ impl From<StoreError> for ServiceError {
             other => Self::Store(other),
         }
     }
+}
+
+/// The message a panic carried (for the log and the failed run), or an empty string.
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default()
 }
 
 /// Maps a store error where `NotFound` means the given customer is absent.

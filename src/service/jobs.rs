@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
+use futures_util::FutureExt;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -255,7 +256,13 @@ impl Services {
                 }
                 let lock = self.job_locks.get(&job.id, &ws.id);
                 let Ok(_guard) = lock.try_lock() else { continue };
-                if let Err(e) = self.run_locked(&principal, job, trigger).await {
+                // A run that fails, even by a bug that panics, is recorded and the others go on: a scheduled or
+                // catch-up run must never take the server down.
+                let outcome = std::panic::AssertUnwindSafe(self.run_locked(&principal, job, trigger))
+                    .catch_unwind()
+                    .await
+                    .unwrap_or_else(|panic| Err(ServiceError::RunPanicked(super::error::panic_message(&*panic))));
+                if let Err(e) = outcome {
                     tracing::error!(job = %job.id, workspace = %ws.id, error = %e, "job run failed");
                     let mut failed = new_run(&job.id, &principal, trigger, now);
                     failed.errors.push(e.to_string());

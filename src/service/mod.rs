@@ -31,7 +31,7 @@ pub use crate::domain::memory::Retention;
 pub use access::{require_operator, CreatedKey, CreatedWorkspace};
 pub use clock::{Clock, SystemClock};
 pub use customers::CustomerExport;
-pub use error::ServiceError;
+pub use error::{panic_message, ServiceError};
 pub use interactions::InteractionFilter;
 pub use memories::{MemoryFilter, MemoryPatch};
 

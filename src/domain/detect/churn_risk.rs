@@ -89,7 +89,10 @@ pub fn detect(p: &Params, s: &Snapshot<'_>, now: DateTime<Utc>) -> Option<Findin
     let active = s
         .interactions
         .iter()
-        .filter(|i| i.fields.opened_at > last - Duration::days(180))
+        .filter(|i| {
+            last.checked_sub_signed(Duration::days(180))
+                .is_none_or(|from| i.fields.opened_at > from)
+        })
         .count();
     (active >= p.active_contacts).then(|| Finding {
         reason_code: "churn_risk_silent".into(),

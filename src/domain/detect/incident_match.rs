@@ -80,7 +80,10 @@ pub fn detect(p: &Params, s: &Snapshot<'_>, now: DateTime<Utc>) -> Option<Findin
                 .as_deref()
                 .is_none_or(|product| text.to_lowercase().contains(&product.to_lowercase()))
         };
-        let since = f.started_at - Duration::days(p.lookback_days);
+        // Checked: an incident stored before times were bounded could start at chrono's edge.
+        let since = Duration::try_days(p.lookback_days)
+            .and_then(|d| f.started_at.checked_sub_signed(d))
+            .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
         let until = resolved.unwrap_or(now);
         let mut reports: Vec<(&str, &str, f32)> = s
             .memories
