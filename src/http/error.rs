@@ -76,6 +76,16 @@ impl ApiError {
         )
     }
 
+    /// 405 for a documented path asked with a method it does not serve.
+    pub fn method_not_allowed(method: &str, path: &str, allowed: &[&str]) -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "Method not allowed",
+            format!("{path} does not serve {method}; it serves {}", allowed.join(", ")),
+        )
+    }
+
     /// 400 for a query parameter that cannot be used.
     pub fn invalid_query(detail: impl Into<String>) -> Self {
         Self::new(

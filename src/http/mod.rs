@@ -9,6 +9,7 @@ mod incidents;
 mod interactions;
 mod jobs;
 mod keys;
+mod known_paths;
 mod maintenance;
 mod memories;
 pub mod openapi;

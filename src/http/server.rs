@@ -4,13 +4,14 @@ use std::net::{SocketAddr, TcpListener};
 
 use actix_web::dev::ServerHandle;
 use actix_web::middleware::from_fn;
-use actix_web::{web, App, HttpRequest, HttpServer};
+use actix_web::{web, App, HttpRequest, HttpServer, ResponseError};
 use utoipa::OpenApi;
 use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_actix_web::{scope, AppExt};
 use utoipa_swagger_ui::SwaggerUi;
 
 use super::error::{json_error, path_error, query_error, ApiError};
+use super::known_paths::KnownPaths;
 use super::openapi::ApiDoc;
 use super::panics::catch_panics;
 use super::request_id::request_id;
@@ -102,8 +103,17 @@ fn json_config(max_body_bytes: usize) -> web::JsonConfig {
         .error_handler(json_error)
 }
 
-async fn route_not_found(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
-    Err(ApiError::route_not_found(req.path()))
+/// 405 with `Allow` for a documented path asked with another method, 404 otherwise.
+async fn route_not_found(req: HttpRequest, known: web::Data<KnownPaths>) -> actix_web::HttpResponse {
+    let allowed = known.methods(req.path());
+    if allowed.is_empty() {
+        return ApiError::route_not_found(req.path()).error_response();
+    }
+    let mut response = ApiError::method_not_allowed(req.method().as_str(), req.path(), &allowed).error_response();
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&allowed.join(", ")) {
+        response.headers_mut().insert(actix_web::http::header::ALLOW, value);
+    }
+    response
 }
 
 /// A bound, not yet awaited HTTP server.
@@ -122,11 +132,13 @@ impl Server {
     ) -> std::io::Result<Self> {
         let addr = listener.local_addr()?;
         let services = web::Data::new(services);
+        let known = web::Data::new(KnownPaths::from_spec(&openapi_spec()));
         let mut server = HttpServer::new(move || {
             let (app, api) = App::new()
                 .into_utoipa_app()
                 .openapi(ApiDoc::openapi())
                 .app_data(services.clone())
+                .app_data(known.clone())
                 .app_data(json_config(max_body_bytes))
                 .app_data(web::PayloadConfig::new(max_body_bytes))
                 .app_data(web::QueryConfig::default().error_handler(query_error))

@@ -1,6 +1,6 @@
-//! Regressions for inputs that once killed a worker or the server (issue 9's findings): template keys that match
-//! no language, and times outside the years 1970-9999 in incidents and messages. Each gets a 422 problem and the
-//! server keeps serving.
+//! Regressions for issue 9's findings: template keys that match no language and times outside the years 1970-9999
+//! (they once killed a worker or the server; now 422 and the server keeps serving), and a wrong method on a known
+//! path (405 with `Allow`, not 404).
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -87,4 +87,19 @@ async fn times_outside_the_years_1970_to_9999_are_refused_and_jobs_still_run() {
     )
     .await;
     assert_eq!(run["errors"], json!([]), "{run}");
+}
+
+#[actix_web::test]
+async fn a_known_path_asked_with_another_method_is_405_with_allow() {
+    let app = spawn().await;
+    let res = app.req(Method::POST, "/v1/customers/cus_x").send().await.unwrap();
+    let allow = res.headers().get("allow").map(|v| v.to_str().unwrap().to_owned());
+    let problem = expect_problem(res, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
+    let allow = allow.expect("an Allow header");
+    for method in ["GET", "PATCH", "DELETE"] {
+        assert!(allow.contains(method), "{allow} / {problem}");
+    }
+    assert!(!allow.contains("POST"));
+    let res = app.req(Method::PUT, "/v1/nothing-here").send().await.unwrap();
+    expect_problem(res, StatusCode::NOT_FOUND, "route_not_found").await;
 }

@@ -1,0 +1,71 @@
+//! The documented paths and their methods, read from the OpenAPI document, so that a known path asked with
+//! another method gets 405 with an `Allow` header instead of 404.
+
+use utoipa::openapi::OpenApi;
+
+/// Each documented path template (`/v1/customers/{id}`) as segments, with the methods it serves.
+pub struct KnownPaths(Vec<(Vec<String>, Vec<&'static str>)>);
+
+impl KnownPaths {
+    /// Every path of the spec.
+    pub fn from_spec(spec: &OpenApi) -> Self {
+        let paths = spec
+            .paths
+            .paths
+            .iter()
+            .map(|(template, item)| {
+                let methods: Vec<&'static str> = [
+                    ("GET", item.get.is_some()),
+                    ("POST", item.post.is_some()),
+                    ("PUT", item.put.is_some()),
+                    ("PATCH", item.patch.is_some()),
+                    ("DELETE", item.delete.is_some()),
+                ]
+                .into_iter()
+                .filter_map(|(m, served)| served.then_some(m))
+                .collect();
+                (segments(template).map(str::to_owned).collect(), methods)
+            })
+            .collect();
+        Self(paths)
+    }
+
+    /// The methods served at `path` (empty when no documented path matches it).
+    pub fn methods(&self, path: &str) -> Vec<&'static str> {
+        let asked: Vec<&str> = segments(path).collect();
+        let mut found = Vec::new();
+        for (template, methods) in &self.0 {
+            let matches = template.len() == asked.len()
+                && template
+                    .iter()
+                    .zip(&asked)
+                    .all(|(t, a)| (t.starts_with('{') && t.ends_with('}') && !a.is_empty()) || t == a);
+            if matches {
+                for m in methods {
+                    if !found.contains(m) {
+                        found.push(*m);
+                    }
+                }
+            }
+        }
+        found
+    }
+}
+
+fn segments(path: &str) -> impl Iterator<Item = &str> {
+    path.trim_end_matches('/').split('/').skip(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_known_path_lists_its_methods_and_an_unknown_one_none() {
+        let known = KnownPaths::from_spec(&crate::http::server::openapi_spec());
+        assert!(known.methods("/v1/customers/cus_1").contains(&"GET"));
+        assert!(known.methods("/v1/customers").contains(&"POST"));
+        assert!(known.methods("/v1/nothing-here").is_empty());
+        assert!(known.methods("/v1/customers/a/b/c/d").is_empty());
+    }
+}
