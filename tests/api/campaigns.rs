@@ -30,15 +30,7 @@ async fn a_campaign_previews_then_queues_exactly_its_segment_once() {
         .await;
         let ticket = json!({"external_id": format!("t-{ext}"), "channel": "email", "status": "resolved", "opened_at": "2026-11-01T09:00:00Z",
             "messages": [{"id": format!("{ext}-1"), "role": "customer", "text": text, "sent_at": "2026-11-01T09:00:00Z"}]});
-        expect(
-            app.req(Method::POST, &format!("/v1/customers/{id}/interactions"))
-                .json(&ticket)
-                .send()
-                .await
-                .unwrap(),
-            StatusCode::CREATED,
-        )
-        .await;
+        app.post_interaction(&id, &ticket, StatusCode::CREATED).await;
         ids.push(id);
     }
     let campaign = json!({

@@ -76,6 +76,17 @@ impl TestApp {
         expect(res, StatusCode::CREATED).await
     }
 
+    /// Posts an interaction for a customer, expects `status` and returns the body.
+    pub async fn post_interaction(&self, customer: &str, body: &Value, status: StatusCode) -> Value {
+        let res = self
+            .req(Method::POST, &format!("/v1/customers/{customer}/interactions"))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        expect(res, status).await
+    }
+
     /// Creates a key with these scopes in the admin's workspace and returns its secret.
     pub async fn key_with(&self, scopes: &[&str]) -> String {
         let res = self

@@ -20,18 +20,6 @@ async fn customer(app: &TestApp, ext: &str, language: &str) -> String {
     app.create_customer(body).await["id"].as_str().unwrap().to_owned()
 }
 
-async fn post(app: &TestApp, id: &str, body: &Value, status: StatusCode) -> Value {
-    expect(
-        app.req(Method::POST, &format!("/v1/customers/{id}/interactions"))
-            .json(body)
-            .send()
-            .await
-            .unwrap(),
-        status,
-    )
-    .await
-}
-
 async fn memories(app: &TestApp, id: &str, query: &str) -> Vec<Value> {
     let page = expect(
         app.req(Method::GET, &format!("/v1/customers/{id}/memories?limit=100{query}"))
@@ -58,10 +46,10 @@ async fn reposting_an_interaction_changes_nothing_and_a_longer_one_adds_only_new
             "2026-11-01T09:00:00Z",
         )],
     );
-    let created = post(&app, &id, &first, StatusCode::CREATED).await;
+    let created = app.post_interaction(&id, &first, StatusCode::CREATED).await;
     let count = memories(&app, &id, "").await.len();
     assert!(count >= 2, "a raw memory and an issue");
-    let again = post(&app, &id, &first, StatusCode::OK).await;
+    let again = app.post_interaction(&id, &first, StatusCode::OK).await;
     assert_eq!(again, created);
     assert_eq!(memories(&app, &id, "").await.len(), count);
 
@@ -83,7 +71,7 @@ async fn reposting_an_interaction_changes_nothing_and_a_longer_one_adds_only_new
             ),
         ],
     );
-    let updated = post(&app, &id, &longer, StatusCode::OK).await;
+    let updated = app.post_interaction(&id, &longer, StatusCode::OK).await;
     assert_eq!(updated["messages"].as_array().unwrap().len(), 2);
     let all = memories(&app, &id, "").await;
     let from_m2 = all
@@ -131,8 +119,7 @@ async fn reposting_an_interaction_changes_nothing_and_a_longer_one_adds_only_new
 async fn recall_finds_a_paraphrase_with_its_provenance() {
     let app = spawn().await;
     let id = customer(&app, "c-2", "en-GB").await;
-    post(
-        &app,
+    app.post_interaction(
         &id,
         &ticket(
             "t-1",
@@ -155,8 +142,7 @@ async fn recall_finds_a_paraphrase_with_its_provenance() {
         StatusCode::CREATED,
     )
     .await;
-    post(
-        &app,
+    app.post_interaction(
         &id,
         &ticket(
             "t-2",
@@ -215,8 +201,7 @@ async fn recall_finds_a_paraphrase_with_its_provenance() {
 async fn stated_preferences_and_newer_facts_update_what_rappel_knows() {
     let app = spawn().await;
     let id = customer(&app, "c-3", "fr-FR").await;
-    post(
-        &app,
+    app.post_interaction(
         &id,
         &ticket(
             "t-1",
@@ -231,7 +216,7 @@ async fn stated_preferences_and_newer_facts_update_what_rappel_knows() {
         StatusCode::CREATED,
     )
     .await;
-    post(&app, &id, &ticket("t-2", "resolved", vec![
+    app.post_interaction(&id, &ticket("t-2", "resolved", vec![
         message("p2", "customer", "Nous sommes passés à la formule Business ce mois-ci. Merci de ne plus m'appeler, écrivez-moi par e-mail.", "2026-09-01T09:00:00Z"),
     ]), StatusCode::CREATED).await;
     let prefs = expect(
@@ -266,8 +251,7 @@ async fn stated_preferences_and_newer_facts_update_what_rappel_knows() {
 async fn context_lists_open_promises_until_the_customer_confirms_and_fits_the_budget_in_the_customers_language() {
     let app = spawn().await;
     let id = customer(&app, "c-4", "fr-FR").await;
-    post(
-        &app,
+    app.post_interaction(
         &id,
         &ticket(
             "t-1",
@@ -370,8 +354,7 @@ async fn search_resolutions_and_handoff_work_across_the_workspace() {
     let a = customer(&app, "c-5", "en-GB").await;
     let b = customer(&app, "c-6", "en-GB").await;
     for (id, ext) in [(&a, "x-1"), (&b, "x-2")] {
-        post(
-            &app,
+        app.post_interaction(
             id,
             &ticket(
                 ext,
@@ -426,8 +409,7 @@ async fn search_resolutions_and_handoff_work_across_the_workspace() {
         .unwrap()
         .contains("fixed"));
 
-    post(
-        &app,
+    app.post_interaction(
         &a,
         &ticket(
             "live-1",
@@ -483,8 +465,7 @@ async fn search_resolutions_and_handoff_work_across_the_workspace() {
 async fn memories_can_be_corrected_pinned_and_deleted() {
     let app = spawn().await;
     let id = customer(&app, "c-7", "en-GB").await;
-    post(
-        &app,
+    app.post_interaction(
         &id,
         &ticket(
             "t-1",
@@ -542,8 +523,7 @@ async fn erasing_a_customer_leaves_no_trace_in_any_table() {
     let app = spawn().await;
     let id = customer(&app, "erase-me-ext", "en-GB").await;
     let secret = "Zanzibar-77 is my door code";
-    post(
-        &app,
+    app.post_interaction(
         &id,
         &ticket(
             "erase-t",

@@ -41,15 +41,7 @@ async fn retention_deletes_old_unpinned_memories_of_limited_kinds() {
         "opened_at": "2026-11-01T09:00:00Z", "messages": [
             {"id": "m1", "role": "customer", "text": "We moved to the Business plan. My hub keeps crashing.", "sent_at": "2026-11-01T09:00:00Z"},
             {"id": "m2", "role": "customer", "text": "Thanks, all good now.", "sent_at": "2026-11-01T10:00:00Z"}]});
-    expect(
-        app.req(Method::POST, &format!("/v1/customers/{id}/interactions"))
-            .json(&ticket)
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::CREATED,
-    )
-    .await;
+    app.post_interaction(&id, &ticket, StatusCode::CREATED).await;
     let all = memories(&app, &id).await;
     let pinned = all
         .iter()
