@@ -16,7 +16,7 @@ use serde_json::json;
 use crate::config::Settings;
 use crate::domain::interaction::InteractionInput;
 use crate::domain::memory::StoredMemory;
-use crate::domain::memory::{new_memory_id, Memory, MemoryKind, Provenance};
+use crate::domain::memory::{Memory, MemoryKind, Provenance};
 use crate::domain::text::Lang;
 use crate::domain::{normalise_unit, Customer, CustomerFields, WorkspaceId};
 use crate::service::across::SearchRequest;
@@ -506,33 +506,21 @@ async fn build_store(services: &Services, total: usize) -> anyhow::Result<(Custo
             normalise_unit(&mut vector);
             let at = now - chrono::Duration::minutes(rng.gen_range(0..525_600));
             let kind = kinds[i % kinds.len()];
-            let memory = Memory {
-                id: new_memory_id(),
-                workspace: customer.workspace.clone(),
-                kind,
-                text: pool_texts[p].clone(),
-                subject: None,
-                language: Lang::En,
-                provenance: Provenance {
-                    customer_id: customer.id.clone(),
-                    interaction_id: format!("bench-{}", i / 4),
-                    message_ids: vec![format!("bench-{i}")],
-                },
-                observed_at: at,
-                valid_from: None,
-                valid_to: None,
-                due_at: None,
-                open: matches!(kind, MemoryKind::Issue | MemoryKind::Commitment) && i % 10 == 0,
-                count: 1,
-                last_seen: at,
-                pinned: false,
-                sentiment: Some(rng.gen_range(-1.0..1.0)),
-                frustrated: false,
-                cues: Vec::new(),
-                speaker: None,
-                seq: 0,
-                edits: Vec::new(),
+            let provenance = Provenance {
+                customer_id: customer.id.clone(),
+                interaction_id: format!("bench-{}", i / 4),
+                message_ids: vec![format!("bench-{i}")],
             };
+            let mut memory = Memory::new(
+                customer.workspace.clone(),
+                kind,
+                pool_texts[p].clone(),
+                Lang::En,
+                provenance,
+                at,
+            );
+            memory.open = matches!(kind, MemoryKind::Issue | MemoryKind::Commitment) && i % 10 == 0;
+            memory.sentiment = Some(rng.gen_range(-1.0..1.0));
             batch.push(StoredMemory { memory, vector });
             if batch.len() == 5_000 {
                 flush(services, std::mem::take(&mut batch)).await?;

@@ -15,7 +15,7 @@ use crate::domain::interaction::{
     AuthorRole, HandledBy, Interaction, InteractionChannel, InteractionInput, InteractionStatus, Message,
 };
 use crate::domain::memory::StoredMemory;
-use crate::domain::memory::{new_memory_id, Memory, MemoryKind, Provenance};
+use crate::domain::memory::{Memory, MemoryKind, Provenance};
 use crate::domain::preferences::{Channel, Consent, Preferences};
 use crate::domain::sentiment::analyse;
 use crate::domain::text::Lang;
@@ -184,34 +184,16 @@ async fn populate(services: &Services, customers: usize, memories: usize) -> any
                 } else {
                     [MemoryKind::Message, MemoryKind::Commitment, MemoryKind::Resolution][i % 3]
                 };
-                let memory = Memory {
-                    id: new_memory_id(),
-                    workspace: ws.clone(),
-                    kind,
-                    text: pool_texts[p].into(),
-                    subject: None,
-                    language: if fr { Lang::Fr } else { Lang::En },
-                    provenance: Provenance {
-                        customer_id: customer.id.clone(),
-                        interaction_id: interaction.fields.external_id.clone(),
-                        message_ids: vec![interaction.fields.messages[0].id.clone()],
-                    },
-                    observed_at: at,
-                    valid_from: None,
-                    valid_to: None,
-                    due_at: (kind == MemoryKind::Commitment).then(|| at + Duration::days(1)),
-                    open: interaction.fields.status.is_active()
-                        && matches!(kind, MemoryKind::Issue | MemoryKind::Commitment),
-                    count: 1,
-                    last_seen: at,
-                    pinned: false,
-                    sentiment: None,
-                    frustrated: false,
-                    cues: Vec::new(),
-                    speaker: None,
-                    seq: 0,
-                    edits: Vec::new(),
+                let provenance = Provenance {
+                    customer_id: customer.id.clone(),
+                    interaction_id: interaction.fields.external_id.clone(),
+                    message_ids: vec![interaction.fields.messages[0].id.clone()],
                 };
+                let language = if fr { Lang::Fr } else { Lang::En };
+                let mut memory = Memory::new(ws.clone(), kind, pool_texts[p].into(), language, provenance, at);
+                memory.due_at = (kind == MemoryKind::Commitment).then(|| at + Duration::days(1));
+                memory.open =
+                    interaction.fields.status.is_active() && matches!(kind, MemoryKind::Issue | MemoryKind::Commitment);
                 stored.push(StoredMemory { memory, vector });
             }
             people.push((customer, prefs));
