@@ -188,14 +188,5 @@ pub fn run(
         opts.l2
     );
     let head = train(embedder.name(), &s, opts, summary);
-    std::fs::create_dir_all(out_dir)?;
-    let path = out_dir.join(format!("{}.json", embedder.name()));
-    std::fs::write(&path, serde_json::to_string(&head)? + "\n")?;
-    println!(
-        "wrote {} ({} KB) in {:.0} s",
-        path.display(),
-        std::fs::metadata(&path)?.len() / 1024,
-        started.elapsed().as_secs_f64()
-    );
-    Ok(path)
+    super::write_head(out_dir, embedder.name(), &head, started)
 }
