@@ -351,9 +351,8 @@ pub fn group_by_message(candidates: &[&Indexed], ranked: &[Scored]) -> Vec<Vec<u
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::memory::Provenance;
     use crate::domain::text::Lang;
-    use crate::domain::{CustomerId, WorkspaceId};
+    use crate::domain::CustomerId;
 
     fn now() -> DateTime<Utc> {
         "2026-11-25T00:00:00Z".parse().unwrap()
@@ -361,18 +360,7 @@ mod tests {
 
     fn memory(text: &str, kind: MemoryKind, days_ago: i64) -> Memory {
         let at = now() - chrono::Duration::days(days_ago);
-        let mut m = Memory::new(
-            WorkspaceId::default_workspace(),
-            kind,
-            text.into(),
-            Lang::En,
-            Provenance {
-                customer_id: CustomerId::from_client("c"),
-                interaction_id: "i".into(),
-                message_ids: vec![format!("{text}-m")],
-            },
-            at,
-        );
+        let mut m = crate::domain::testkit::memory(&CustomerId::from_client("c"), kind, text, &format!("{text}-m"), at);
         m.open = kind == MemoryKind::Issue;
         m
     }

@@ -112,26 +112,16 @@ pub fn rank_memories(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::memory::Provenance;
-    use crate::domain::{CustomerId, WorkspaceId};
+    use crate::domain::CustomerId;
 
     fn now() -> DateTime<Utc> {
         "2026-11-25T00:00:00Z".parse().unwrap()
     }
 
     fn memory(text: &str, kind: MemoryKind, message: &str, vector: [f32; 2], days_ago: i64) -> Arc<Indexed> {
-        let mut m = Memory::new(
-            WorkspaceId::default_workspace(),
-            kind,
-            text.into(),
-            Lang::En,
-            Provenance {
-                customer_id: CustomerId::from_client("c"),
-                interaction_id: "i".into(),
-                message_ids: vec![message.into()],
-            },
-            now() - chrono::Duration::days(days_ago),
-        );
+        let customer = CustomerId::from_client("c");
+        let mut m =
+            crate::domain::testkit::memory(&customer, kind, text, message, now() - chrono::Duration::days(days_ago));
         m.open = kind == MemoryKind::Issue;
         let mut v = vector.to_vec();
         crate::domain::normalise_unit(&mut v);

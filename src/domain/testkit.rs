@@ -53,18 +53,35 @@ pub fn indexed(plan: &Plan) -> Vec<Arc<Indexed>> {
         .collect()
 }
 
-/// A fact memory of `customer` in the default workspace, observed on 20 November 2026.
-pub fn memory_for(customer: &CustomerId, text: &str) -> super::memory::Memory {
+/// A memory of `customer` in the default workspace, in English, from message `message` of interaction `i1`.
+pub fn memory(
+    customer: &CustomerId,
+    kind: super::memory::MemoryKind,
+    text: &str,
+    message: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> super::memory::Memory {
     super::memory::Memory::new(
         WorkspaceId::default_workspace(),
-        super::memory::MemoryKind::Fact,
+        kind,
         text.to_owned(),
         Lang::En,
         super::memory::Provenance {
             customer_id: customer.clone(),
             interaction_id: "i1".into(),
-            message_ids: vec!["m1".into()],
+            message_ids: vec![message.to_owned()],
         },
+        at,
+    )
+}
+
+/// A fact memory of `customer` in the default workspace, observed on 20 November 2026.
+pub fn memory_for(customer: &CustomerId, text: &str) -> super::memory::Memory {
+    memory(
+        customer,
+        super::memory::MemoryKind::Fact,
+        text,
+        "m1",
         "2026-11-20T09:00:00Z".parse().unwrap(),
     )
 }
