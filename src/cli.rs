@@ -69,6 +69,25 @@ pub enum Command {
         #[arg(long)]
         to: PathBuf,
     },
+    /// Write a consistent copy of the whole store to a file, from the running server (operator key) or from the
+    /// stopped store.
+    Backup {
+        /// The file to write (must not exist).
+        #[arg(long)]
+        to: PathBuf,
+        /// The running server's base URL (default: http:// and the `bind` setting).
+        #[arg(long)]
+        server: Option<String>,
+        /// An operator key (admin of the default workspace); default: RAPPEL_ADMIN_KEY.
+        #[arg(long, env = "RAPPEL_KEY")]
+        key: Option<String>,
+    },
+    /// Replace the store with a backup (the server must be stopped); the vector index is rebuilt at start.
+    Restore {
+        /// The backup file.
+        #[arg(long)]
+        from: PathBuf,
+    },
     /// Re-embed every memory with the configured model (after changing `model`); resumable, safe to interrupt.
     Reembed,
     /// Train a model of Rappel's from the labelled sets (see README).
@@ -191,6 +210,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Openapi => emit(&crate::http::openapi_spec().to_pretty_json()?),
         Command::Keys { action } => keys(&settings, action).await,
         Command::Reembed => reembed(&settings).await,
+        Command::Backup { to, server, key } => {
+            crate::tools::backup::backup(&settings, &to, server.as_deref(), key.as_deref()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Restore { from } => {
+            crate::tools::backup::restore(&settings, &from)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::ExportJobs { to } => {
             let services = offline_services(&settings)?;
             let jobs = services.job_definitions().await?;
@@ -290,8 +317,14 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<ExitCode> {
     let mut scheduler = crate::jobs::start(app.services.clone()).await?;
     app.server.run().await?;
     scheduler.shutdown().await?;
+    drop(scheduler);
     if let Err(e) = app.services.persist_index() {
         tracing::warn!(error = %e, "the vector index was not saved; it is rebuilt at the next start");
+    }
+    drop(app.services);
+    // Erased customers' bytes leave the file now (or, if something still holds the store, at the next start).
+    if let Err(e) = RedbStore::scrub(&settings.data_dir) {
+        tracing::warn!(error = %e, "the store file was not rewritten after erasures; it is at the next start");
     }
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)

@@ -78,6 +78,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .service(jobs::delete_job)
             .service(maintenance::retention)
             .service(maintenance::health)
+            .service(maintenance::backup)
             .service(keys::create_key)
             .service(keys::list_keys)
             .service(keys::revoke_key)

@@ -3,6 +3,7 @@
 
 mod access;
 pub mod across;
+pub mod backup;
 mod bulk;
 pub mod campaigns;
 pub mod clock;
@@ -67,6 +68,8 @@ pub struct Services {
     weights: Weights,
     /// Days kept per memory kind, for the retention sweep.
     retention: Retention,
+    /// Where backups are written before they are served (the data folder: same disk as the store).
+    scratch_dir: std::path::PathBuf,
 }
 
 impl Services {
@@ -102,6 +105,7 @@ impl Services {
             locks: Arc::default(),
             weights: Weights::default(),
             retention: Retention::default(),
+            scratch_dir: std::env::temp_dir(),
         })
     }
 
@@ -114,6 +118,12 @@ impl Services {
     /// Keeps up to `memories` memories of recently used customers ready for ranking.
     pub fn with_memory_cache(mut self, memories: usize) -> Self {
         self.cache = Arc::new(memory_cache::MemoryCache::new(memories));
+        self
+    }
+
+    /// Writes backups in `dir` before serving them.
+    pub fn with_scratch_dir(mut self, dir: std::path::PathBuf) -> Self {
+        self.scratch_dir = dir;
         self
     }
 

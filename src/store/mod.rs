@@ -23,7 +23,7 @@ use crate::domain::{
     Preferences, Workspace, WorkspaceId,
 };
 
-pub use self::redb::RedbStore;
+pub use self::redb::{restore, verify_file, RedbStore, SnapshotStats};
 
 /// Errors of the storage layer.
 #[derive(Debug, thiserror::Error)]
@@ -428,6 +428,9 @@ pub trait Store:
 {
     /// Cheap check that the store answers (for readiness).
     fn ping(&self) -> Result<(), StoreError>;
+
+    /// Writes a consistent copy of the whole store to `dest` (a new file), for backups.
+    fn snapshot_to(&self, dest: &std::path::Path) -> Result<SnapshotStats, StoreError>;
 }
 
 /// The embedding model a store's vectors come from, recorded at first open and checked on every open.

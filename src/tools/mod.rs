@@ -1,6 +1,7 @@
 //! Tools around the product: training the sentiment head, measuring quality. They call the domain and the
 //! service like any other caller.
 
+pub mod backup;
 pub mod bench;
 pub mod bench_proactive;
 pub mod eval;

@@ -1,6 +1,7 @@
 //! HTTP integration tests: the real server on a random port, a temp-dir redb store, the real embedding model.
 
 mod auth;
+mod backup;
 mod campaigns;
 mod customers;
 mod embedding;

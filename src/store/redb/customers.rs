@@ -194,6 +194,9 @@ impl CustomerRepo for RedbStore {
                 return Ok(false);
             };
             customers.remove((ws, cid))?;
+            // The next open rewrites the file, so that no freed page keeps the customer's bytes.
+            txn.open_table(crate::store::tables::META)?
+                .insert(super::snapshot::SCRUB_PENDING, "1")?;
             txn.open_table(EXTERNAL_IDS)?
                 .remove((ws, customer.fields.external_id.as_str()))?;
             txn.open_table(PREFERENCES)?.remove((ws, cid))?;

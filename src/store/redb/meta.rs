@@ -90,7 +90,7 @@ pub fn init(db: &Database, model: Option<&ModelStamp>) -> Result<(), StoreError>
     Ok(())
 }
 
-fn check_schema(db: &Database) -> Result<(), StoreError> {
+pub(super) fn check_schema(db: &Database) -> Result<(), StoreError> {
     let txn = db.begin_read()?;
     let meta = match txn.open_table(META) {
         Ok(meta) => meta,

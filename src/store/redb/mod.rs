@@ -12,6 +12,9 @@ mod meta;
 mod outreach;
 mod preferences;
 mod reembed;
+mod snapshot;
+
+pub use snapshot::{restore, verify_file, SnapshotStats};
 
 use std::path::{Path, PathBuf};
 
@@ -68,6 +71,7 @@ impl RedbStore {
             source,
         })?;
         let path = data_dir.join(DB_FILE);
+        Self::scrub_file(&path, cache_bytes)?;
         let db = ::redb::Builder::new()
             .set_cache_size(cache_bytes)
             .create(&path)
@@ -95,6 +99,10 @@ impl Store for RedbStore {
     fn ping(&self) -> Result<(), StoreError> {
         self.db.begin_read()?;
         Ok(())
+    }
+
+    fn snapshot_to(&self, dest: &Path) -> Result<SnapshotStats, StoreError> {
+        self.copy_to(dest)
     }
 }
 
