@@ -314,20 +314,34 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<ExitCode> {
         "Rappel listening on http://{} (Swagger UI at /swagger-ui/)", app.server.addr()
     );
     app.services.tick("startup").await;
-    let mut scheduler = crate::jobs::start(app.services.clone()).await?;
+    let scheduler = crate::jobs::start(app.services.clone()).await?;
     app.server.run().await?;
     scheduler.shutdown().await?;
-    drop(scheduler);
     if let Err(e) = app.services.persist_index() {
         tracing::warn!(error = %e, "the vector index was not saved; it is rebuilt at the next start");
     }
     drop(app.services);
-    // Erased customers' bytes leave the file now (or, if something still holds the store, at the next start).
-    if let Err(e) = RedbStore::scrub(&settings.data_dir) {
-        tracing::warn!(error = %e, "the store file was not rewritten after erasures; it is at the next start");
-    }
+    scrub_after_stop(&settings.data_dir).await;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Rewrites the store file if customers were erased, so that none of their bytes stay in it once stopped. The
+/// server's workers let go of the store shortly after they stop; if it is still held after 5 s, the rewrite
+/// happens at the next start, before anything is served.
+async fn scrub_after_stop(data_dir: &std::path::Path) {
+    for _ in 0..50 {
+        match RedbStore::scrub(data_dir) {
+            Ok(_) => return,
+            Err(crate::store::StoreError::InUse(_)) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+            Err(e) => {
+                return tracing::warn!(error = %e, "store file not rewritten after erasures; it is at the next start")
+            }
+        }
+    }
+    tracing::warn!(
+        "the store is still held 5 s after stopping; a rewrite after erasures, if any, happens at the next start"
+    );
 }
 
 /// Services over the store without loading the model, for commands that never embed.

@@ -4,6 +4,8 @@
 
 pub mod files;
 
+use std::sync::{Arc, Weak};
+
 use tokio_cron_scheduler::{Job, JobScheduler, JobSchedulerError};
 
 use crate::service::Services;
@@ -15,36 +17,64 @@ pub const HEALTH_SCHEDULE: &str = "0 0 4 * * *";
 /// The ticker's schedule: every minute, on the minute.
 pub const TICK_SCHEDULE: &str = "0 * * * * *";
 
-/// Starts the scheduler: the ticker, the retention sweep and the health sweep.
-pub async fn start(services: Services) -> Result<JobScheduler, JobSchedulerError> {
-    let scheduler = JobScheduler::new().await?;
-    let ticker_services = services.clone();
-    let ticker = Job::new_async(TICK_SCHEDULE, move |_, _| {
-        let services = ticker_services.clone();
-        Box::pin(async move { services.tick("schedule").await })
-    })?;
-    scheduler.add(ticker).await?;
-    let services_for_health = services.clone();
-    let job = Job::new_async(RETENTION_SCHEDULE, move |_, _| {
-        let services = services.clone();
+/// The running scheduler. Its jobs reach the services through a weak handle, so once this is shut down and
+/// dropped nothing of the scheduler keeps the store open (the store file is rewritten after a stop).
+pub struct Scheduler {
+    inner: JobScheduler,
+    _services: Arc<Services>,
+}
+
+impl Scheduler {
+    /// Stops the schedules; a run in progress finishes first.
+    pub async fn shutdown(mut self) -> Result<(), JobSchedulerError> {
+        self.inner.shutdown().await
+    }
+}
+
+/// A scheduled job's body: the use case to call with the services, if they are still there.
+fn job<F, Fut>(schedule: &str, services: &Arc<Services>, body: F) -> Result<Job, JobSchedulerError>
+where
+    F: Fn(Services) -> Fut + Send + Sync + Clone + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let services: Weak<Services> = Arc::downgrade(services);
+    Job::new_async(schedule, move |_, _| {
+        let (services, body) = (services.upgrade(), body.clone());
         Box::pin(async move {
+            if let Some(services) = services {
+                body(Services::clone(&services)).await;
+            }
+        })
+    })
+}
+
+/// Starts the scheduler: the ticker, the retention sweep and the health sweep.
+pub async fn start(services: Services) -> Result<Scheduler, JobSchedulerError> {
+    let services = Arc::new(services);
+    let scheduler = JobScheduler::new().await?;
+    scheduler
+        .add(job(
+            TICK_SCHEDULE,
+            &services,
+            |s| async move { s.tick("schedule").await },
+        )?)
+        .await?;
+    scheduler
+        .add(job(RETENTION_SCHEDULE, &services, |s| async move {
             let span = tracing::info_span!("job", name = "retention");
             let _enter = span.enter();
-            if let Err(e) = services.enforce_retention(services.retention()).await {
+            if let Err(e) = s.enforce_retention(s.retention()).await {
                 tracing::error!(error = %e, "retention failed");
             }
-        })
-    })?;
-    scheduler.add(job).await?;
-    let health = Job::new_async(HEALTH_SCHEDULE, move |_, _| {
-        let services = services_for_health.clone();
-        Box::pin(async move {
-            if let Err(e) = services.recompute_health().await {
+        })?)
+        .await?;
+    scheduler
+        .add(job(HEALTH_SCHEDULE, &services, |s| async move {
+            if let Err(e) = s.recompute_health().await {
                 tracing::error!(error = %e, "health recomputation failed");
             }
-        })
-    })?;
-    scheduler.add(health).await?;
+        })?)
+        .await?;
     scheduler.start().await?;
     tracing::info!(
         tick = TICK_SCHEDULE,
@@ -52,5 +82,8 @@ pub async fn start(services: Services) -> Result<JobScheduler, JobSchedulerError
         health = HEALTH_SCHEDULE,
         "scheduler started"
     );
-    Ok(scheduler)
+    Ok(Scheduler {
+        inner: scheduler,
+        _services: services,
+    })
 }
