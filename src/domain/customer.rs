@@ -120,8 +120,11 @@ impl CustomerFields {
             company: opt_text("company", self.company)?,
             plan: opt_text("plan", self.plan)?,
             tags,
-            signup_date: self.signup_date,
-            renewal_date: self.renewal_date,
+            signup_date: self.signup_date.map(|d| validate::date("signup_date", d)).transpose()?,
+            renewal_date: self
+                .renewal_date
+                .map(|d| validate::date("renewal_date", d))
+                .transpose()?,
             lifetime_value: self.lifetime_value,
             attributes: self.attributes,
         })

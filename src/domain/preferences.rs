@@ -227,6 +227,7 @@ impl Preferences {
         self.preferred_channels = channels;
         for (channel, slot) in self.consent.slots_mut() {
             if let Some(consent) = slot {
+                validate::opt_time(&format!("consent.{}.at", channel_name(channel)), consent.at)?;
                 consent.at.get_or_insert(now);
                 let src = consent.source.take().unwrap_or_else(|| source.to_owned());
                 let field = format!("consent.{}", channel_name(channel));

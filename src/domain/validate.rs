@@ -28,6 +28,28 @@ pub fn time(field: &str, at: chrono::DateTime<chrono::Utc>) -> Result<chrono::Da
     }
 }
 
+/// Checks that a calendar date from a client falls in the years [`FIRST_YEAR`]-[`LAST_YEAR`], like [`time`].
+pub fn date(field: &str, day: chrono::NaiveDate) -> Result<chrono::NaiveDate, InvalidInput> {
+    use chrono::Datelike;
+    if (FIRST_YEAR..=LAST_YEAR).contains(&day.year()) {
+        Ok(day)
+    } else {
+        Err(InvalidInput::new(
+            "invalid_time",
+            field,
+            format!("must fall in the years {FIRST_YEAR}-{LAST_YEAR}"),
+        ))
+    }
+}
+
+/// Checks an optional time with [`time`].
+pub fn opt_time(
+    field: &str,
+    at: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, InvalidInput> {
+    at.map(|t| time(field, t)).transpose()
+}
+
 /// Trims `value` and checks it is non-empty, at most `max` characters and free of control characters.
 pub fn text(field: &str, value: &str, max: usize) -> Result<String, InvalidInput> {
     let trimmed = value.trim();

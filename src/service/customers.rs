@@ -1,5 +1,6 @@
 //! Customer use cases: create, upsert, read, list, merge-patch, erase and export.
 
+use crate::domain::validate;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
@@ -107,6 +108,7 @@ impl Services {
         limit: usize,
     ) -> Result<Page<Customer>, ServiceError> {
         require(principal, Scope::Read)?;
+        validate::opt_time("updated_since", filter.updated_since)?;
         let ws = principal.workspace.clone();
         Ok(self
             .blocking(move |s| s.list_customers(&ws, &filter, cursor.as_deref(), limit))

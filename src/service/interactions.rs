@@ -1,6 +1,7 @@
 //! Interaction use cases: idempotent ingest (with memory formation), appending messages, status updates, the
 //! timeline.
 
+use crate::domain::validate;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
@@ -277,6 +278,8 @@ impl Services {
         limit: usize,
     ) -> Result<Page<Interaction>, ServiceError> {
         require(principal, Scope::Read)?;
+        validate::opt_time("since", filter.since)?;
+        validate::opt_time("until", filter.until)?;
         let (ws, cid) = (principal.workspace.clone(), CustomerId::from_client(customer_id));
         let all = self
             .blocking(move |s| {

@@ -1,5 +1,6 @@
 //! Managing memories: list, get, correct (re-embedded, history kept), pin, delete; retention.
 
+use crate::domain::validate;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
@@ -69,6 +70,8 @@ impl Services {
         limit: usize,
     ) -> Result<Page<Memory>, ServiceError> {
         require(principal, Scope::Read)?;
+        validate::opt_time("since", filter.since)?;
+        validate::opt_time("until", filter.until)?;
         let customer = self.customer_for(principal, customer_id).await?;
         let now = self.now();
         let mut all: Vec<Memory> = self

@@ -1,6 +1,7 @@
 //! The outreach queue's use cases: queue under the contact rules, claim for senders, acknowledge, cancel, list.
 //! A sent item becomes a memory of the customer, so the next agent knows what Rappel wrote to them.
 
+use crate::domain::validate;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -150,6 +151,8 @@ impl Services {
     ) -> Result<QueueOutcome, ServiceError> {
         require(principal, Scope::Write)?;
         crate::domain::outreach::check_templates("templates", &req.templates)?;
+        validate::opt_time("not_before", req.not_before)?;
+        validate::opt_time("expires_at", req.expires_at)?;
         let priority = req.priority.unwrap_or(3);
         if !(1..=5).contains(&priority) {
             return Err(InvalidInput::new("invalid_field", "priority", "must be between 1 and 5").into());

@@ -1,5 +1,6 @@
 //! Recall: a customer's memories ranked for a query (the ranking itself is domain::recalled).
 
+use crate::domain::validate;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -73,8 +74,8 @@ impl Services {
         let customer = self.customer_for(principal, customer_id).await?;
         let filter = RecallFilter {
             kinds: q.kinds,
-            since: q.since,
-            until: q.until,
+            since: validate::opt_time("since", q.since)?,
+            until: validate::opt_time("until", q.until)?,
             include_expired: q.include_expired,
         };
         self.recall_for(&customer, &query, &filter, k, q.mode).await

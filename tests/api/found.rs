@@ -90,6 +90,51 @@ async fn times_outside_the_years_1970_to_9999_are_refused_and_jobs_still_run() {
 }
 
 #[actix_web::test]
+async fn filter_consent_outreach_and_profile_dates_outside_the_range_are_refused() {
+    let app = spawn().await;
+    let id = app.create_customer(customer_body("dates-1")).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for path in [
+        "/v1/customers?updated_since=0001-01-01T00:00:00Z".to_owned(),
+        format!("/v1/customers/{id}/interactions?since=1900-01-01T00:00:00Z"),
+        format!("/v1/customers/{id}/memories?until=0500-06-01T00:00:00Z"),
+    ] {
+        let res = app.req(Method::GET, &path).send().await.unwrap();
+        expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "invalid_time").await;
+    }
+    let prefs = json!({"consent": {"email": {"granted": true, "at": "1066-10-14T09:00:00Z"}}});
+    let res = app
+        .req(Method::PUT, &format!("/v1/customers/{id}/preferences"))
+        .json(&prefs)
+        .send()
+        .await
+        .unwrap();
+    let problem = expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "invalid_time").await;
+    assert_eq!(problem["field"], "consent.email.at");
+    let q = json!({"customer_id": id, "reason_code": "r", "reason": "test", "templates": {"en": "Hi"},
+        "not_before": "0010-01-01T00:00:00Z"});
+    let res = app.req(Method::POST, "/v1/outreach").json(&q).send().await.unwrap();
+    expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "invalid_time").await;
+    let res = app
+        .req(Method::PATCH, &format!("/v1/customers/{id}"))
+        .json(&json!({"renewal_date": "0002-01-01"}))
+        .send()
+        .await
+        .unwrap();
+    let problem = expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "invalid_time").await;
+    assert_eq!(problem["field"], "renewal_date");
+    // The edges of the range are fine.
+    let res = app
+        .req(Method::GET, "/v1/customers?updated_since=1970-01-01T00:00:00Z")
+        .send()
+        .await
+        .unwrap();
+    expect(res, StatusCode::OK).await;
+}
+
+#[actix_web::test]
 async fn a_known_path_asked_with_another_method_is_405_with_allow() {
     let app = spawn().await;
     let res = app.req(Method::POST, "/v1/customers/cus_x").send().await.unwrap();
