@@ -2,6 +2,7 @@
 //! except the derives that describe the wire format (serde) and document it (utoipa), so the JSON a client sends
 //! is exactly the shape these types have.
 
+pub mod audit;
 pub mod auth;
 pub mod campaign;
 pub mod context;

@@ -3,6 +3,7 @@
 
 mod access;
 pub mod across;
+mod audit;
 mod bulk;
 pub mod campaigns;
 pub mod clock;
@@ -35,6 +36,7 @@ pub use error::{panic_message, ServiceError};
 pub use interactions::InteractionFilter;
 pub use memories::{MemoryFilter, MemoryPatch};
 
+use crate::domain::audit::AuditIds;
 use crate::domain::extract::head::KindHead;
 use crate::domain::recall::Weights;
 use crate::domain::sentiment::SentimentHead;
@@ -67,6 +69,8 @@ pub struct Services {
     weights: Weights,
     /// Days kept per memory kind, for the retention sweep.
     retention: Retention,
+    /// Ids of audit entries, in the order they are written.
+    audit_ids: Arc<AuditIds>,
 }
 
 impl Services {
@@ -102,6 +106,7 @@ impl Services {
             locks: Arc::default(),
             weights: Weights::default(),
             retention: Retention::default(),
+            audit_ids: Arc::default(),
         })
     }
 

@@ -1,5 +1,6 @@
 //! HTTP integration tests: the real server on a random port, a temp-dir redb store, the real embedding model.
 
+mod audit;
 mod auth;
 mod campaigns;
 mod customers;
