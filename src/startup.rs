@@ -58,6 +58,7 @@ pub async fn services(
     let services = Services::new(store, vectors, embedder, clock, settings.admin_key.as_deref())?
         .with_weights(settings.weights())
         .with_retention(settings.retention())
+        .with_limits(settings.limits())
         .with_memory_cache(settings.memory_cache);
     services.ensure_workspace(&WorkspaceId::default_workspace()).await?;
     Ok(services)

@@ -28,6 +28,7 @@ pub mod page;
 pub mod preferences;
 pub mod problems;
 pub mod prompt;
+pub mod rate;
 pub mod recall;
 pub mod recalled;
 pub mod schedule;

@@ -5,7 +5,7 @@ use utoipa::ToSchema;
 
 use super::{require, ServiceError, Services};
 use crate::domain::audit::{AuditAction, AuditDetail, TargetKind};
-use crate::domain::auth::{generate_secret, hash_secret};
+use crate::domain::auth::{generate_secret, hash_secret, BOOTSTRAP_KEY_ID};
 use crate::domain::{validate, ApiKey, KeyId, Principal, Scope, Workspace, WorkspaceId};
 use crate::store::StoreError;
 
@@ -30,28 +30,33 @@ pub struct CreatedWorkspace {
 }
 
 impl Services {
-    /// Resolves a bearer secret to the caller: the bootstrap admin key, or a stored, unrevoked key.
+    /// Resolves a bearer secret to the caller: the bootstrap admin key, or a stored, unrevoked key; and counts the
+    /// request against the key's rate (`rate_limited` when over it).
     pub async fn authenticate(&self, secret: Option<&str>) -> Result<Principal, ServiceError> {
         let secret = secret
             .filter(|s| !s.is_empty())
             .ok_or(ServiceError::MissingCredentials)?;
         let hash = hash_secret(secret);
         if self.admin_key_hash.as_deref() == Some(hash.as_str()) {
-            return Ok(Principal {
+            let principal = Principal {
                 workspace: WorkspaceId::default_workspace(),
-                key_id: "bootstrap".into(),
+                key_id: BOOTSTRAP_KEY_ID.into(),
                 scopes: vec![Scope::Admin],
-            });
+            };
+            self.count_request(&principal)?;
+            return Ok(principal);
         }
         let key = self.blocking(move |s| s.key_by_hash(&hash)).await?;
-        match key {
-            Some(key) if key.revoked_at.is_none() => Ok(Principal {
+        let principal = match key {
+            Some(key) if key.revoked_at.is_none() => Principal {
                 workspace: key.workspace,
                 key_id: key.id.to_string(),
                 scopes: key.scopes,
-            }),
-            _ => Err(ServiceError::InvalidCredentials),
-        }
+            },
+            _ => return Err(ServiceError::InvalidCredentials),
+        };
+        self.count_request(&principal)?;
+        Ok(principal)
     }
 
     /// Creates the workspace when it does not exist yet; returns whether it was created.

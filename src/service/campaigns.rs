@@ -171,6 +171,7 @@ impl Services {
         // normalised over the workspace (see domain::recall::rank).
         let scores: Option<HashMap<String, f32>> = match &seg.query {
             Some(q) => {
+                self.count_embedding(principal, q.chars().count())?;
                 let vector = self.embed_query(q).await?;
                 // Read from the store: a campaign is a batch run, and scores are normalised over every message.
                 let messages = self

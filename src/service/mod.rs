@@ -16,6 +16,7 @@ pub mod import;
 mod incidents;
 mod interactions;
 pub mod jobs;
+mod limits;
 mod locks;
 mod memories;
 mod memory_access;
@@ -38,6 +39,7 @@ pub use memories::{MemoryFilter, MemoryPatch};
 
 use crate::domain::audit::AuditIds;
 use crate::domain::extract::head::KindHead;
+use crate::domain::rate::Limits;
 use crate::domain::recall::Weights;
 use crate::domain::sentiment::SentimentHead;
 use crate::domain::{auth::hash_secret, Principal, Scope, WorkspaceId};
@@ -71,6 +73,8 @@ pub struct Services {
     retention: Retention,
     /// Ids of audit entries, in the order they are written.
     audit_ids: Arc<AuditIds>,
+    /// Per-key request rates and embedding quotas.
+    limiter: Arc<limits::Limiter>,
 }
 
 impl Services {
@@ -107,6 +111,7 @@ impl Services {
             weights: Weights::default(),
             retention: Retention::default(),
             audit_ids: Arc::default(),
+            limiter: Arc::new(limits::Limiter::new(Limits::default())),
         })
     }
 
@@ -119,6 +124,12 @@ impl Services {
     /// Keeps up to `memories` memories of recently used customers ready for ranking.
     pub fn with_memory_cache(mut self, memories: usize) -> Self {
         self.cache = Arc::new(memory_cache::MemoryCache::new(memories));
+        self
+    }
+
+    /// Limits every API key to these request rates and embedding quotas.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limiter = Arc::new(limits::Limiter::new(limits));
         self
     }
 
@@ -181,7 +192,7 @@ pub fn require(principal: &Principal, needed: Scope) -> Result<(), ServiceError>
 pub fn operator(workspace: WorkspaceId) -> Principal {
     Principal {
         workspace,
-        key_id: "cli".into(),
+        key_id: crate::domain::auth::LOCAL_KEY_ID.into(),
         scopes: vec![Scope::Admin],
     }
 }

@@ -11,6 +11,7 @@ mod helpers;
 mod import;
 mod interactions;
 mod jobs;
+mod limits;
 mod openapi;
 mod outreach;
 mod persistence;

@@ -46,7 +46,7 @@ async fn every_operation_is_summarised_and_documents_its_errors() {
                 );
             }
             if path.starts_with("/v1/") {
-                for status in ["401", "403"] {
+                for status in ["401", "403", "429"] {
                     assert!(responses.contains_key(status), "{what} does not document {status}");
                 }
                 assert!(
