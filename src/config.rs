@@ -8,6 +8,7 @@ use figment::Figment;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::memory::Retention;
+use crate::domain::rate::Limits;
 use crate::domain::recall::Weights;
 
 /// Every setting, with its environment variable, default and meaning; printed by `--help` and kept in README.
@@ -43,6 +44,11 @@ Settings (rappel.toml key / environment variable, default):
   retention_issue_days      RAPPEL_RETENTION_ISSUE_DAYS      730
   retention_resolution_days RAPPEL_RETENTION_RESOLUTION_DAYS 1095
   retention_commitment_days RAPPEL_RETENTION_COMMITMENT_DAYS 730
+  rate_limit_per_second     RAPPEL_RATE_LIMIT_PER_SECOND     100   requests per second per API key, sustained (0: off)
+  rate_limit_burst          RAPPEL_RATE_LIMIT_BURST          200   requests an API key may send at once
+  embed_quota_chars_per_minute RAPPEL_EMBED_QUOTA_CHARS_PER_MINUTE 1000000
+                                                              characters per API key per minute sent to the model
+                                                              (ingested messages, queries, context; 0: off)
 The settings file is ./rappel.toml, or the one named by --config / RAPPEL_CONFIG.";
 
 /// Log output format.
@@ -115,6 +121,12 @@ pub struct Settings {
     pub retention_resolution_days: u32,
     /// Retention of commitment memories, in days (0: forever).
     pub retention_commitment_days: u32,
+    /// Requests per second per API key, sustained (0: no limit).
+    pub rate_limit_per_second: u32,
+    /// Requests an API key may send at once after a quiet spell.
+    pub rate_limit_burst: u32,
+    /// Characters per API key per minute sent to the embedding model (0: no quota).
+    pub embed_quota_chars_per_minute: u64,
 }
 
 impl Default for Settings {
@@ -148,11 +160,14 @@ impl Default for Settings {
             retention_issue_days: Retention::default().days[3],
             retention_resolution_days: Retention::default().days[4],
             retention_commitment_days: Retention::default().days[5],
+            rate_limit_per_second: Limits::default().requests_per_second,
+            rate_limit_burst: Limits::default().request_burst,
+            embed_quota_chars_per_minute: Limits::default().embed_chars_per_minute,
         }
     }
 }
 
-const KEYS: [&str; 28] = [
+const KEYS: [&str; 31] = [
     "bind",
     "data_dir",
     "admin_key",
@@ -181,6 +196,9 @@ const KEYS: [&str; 28] = [
     "retention_issue_days",
     "retention_resolution_days",
     "retention_commitment_days",
+    "rate_limit_per_second",
+    "rate_limit_burst",
+    "embed_quota_chars_per_minute",
 ];
 
 /// Settings that cannot be used, with the reason.
@@ -244,6 +262,15 @@ impl Settings {
         }
     }
 
+    /// The per-key request rate and embedding quota.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            requests_per_second: self.rate_limit_per_second,
+            request_burst: self.rate_limit_burst,
+            embed_chars_per_minute: self.embed_quota_chars_per_minute,
+        }
+    }
+
     /// Checks values that parse but cannot work.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |key, message: &str| {
@@ -279,6 +306,12 @@ impl Settings {
         }
         if !(w.half_life_days.is_finite() && w.half_life_days > 0.0) {
             return invalid("recall_half_life_days", "must be a positive number of days");
+        }
+        if self.rate_limit_per_second > 0 && self.rate_limit_burst == 0 {
+            return invalid(
+                "rate_limit_burst",
+                "must be at least 1 when rate_limit_per_second is set",
+            );
         }
         if self.max_body_bytes < 1024 {
             return invalid("max_body_bytes", "must be at least 1024");

@@ -58,6 +58,7 @@ pub async fn services(
     let services = Services::new(store, vectors, embedder, clock, settings.admin_key.as_deref())?
         .with_weights(settings.weights())
         .with_retention(settings.retention())
+        .with_limits(settings.limits())
         .with_memory_cache(settings.memory_cache)
         .with_scratch_dir(settings.data_dir.clone());
     crate::service::backup::remove_stale_backups(&settings.data_dir);

@@ -84,6 +84,11 @@ pub fn hash_secret(secret: &str) -> String {
         .collect()
 }
 
+/// The key id of the bootstrap admin key (`admin_key`), which is not stored.
+pub const BOOTSTRAP_KEY_ID: &str = "bootstrap";
+/// The key id of trusted local callers: the command line, the demo loader, the scheduler.
+pub const LOCAL_KEY_ID: &str = "cli";
+
 /// The authenticated caller of a request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Principal {
@@ -99,6 +104,11 @@ impl Principal {
     /// Whether the caller holds a scope granting `needed`.
     pub fn grants(&self, needed: Scope) -> bool {
         self.scopes.iter().any(|s| s.grants(needed))
+    }
+
+    /// Whether this is a trusted local caller rather than an API key (local callers are not rate limited).
+    pub fn is_local(&self) -> bool {
+        self.key_id == LOCAL_KEY_ID
     }
 
     /// The history source recorded for changes this caller makes.

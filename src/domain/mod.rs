@@ -2,6 +2,7 @@
 //! except the derives that describe the wire format (serde) and document it (utoipa), so the JSON a client sends
 //! is exactly the shape these types have.
 
+pub mod audit;
 pub mod auth;
 pub mod campaign;
 pub mod context;
@@ -27,6 +28,7 @@ pub mod page;
 pub mod preferences;
 pub mod problems;
 pub mod prompt;
+pub mod rate;
 pub mod recall;
 pub mod recalled;
 pub mod schedule;

@@ -43,6 +43,8 @@ pub struct ApiError {
     title: &'static str,
     detail: String,
     field: Option<String>,
+    /// Seconds for the `Retry-After` header.
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -53,6 +55,7 @@ impl ApiError {
             title,
             detail: detail.into(),
             field: None,
+            retry_after: None,
         }
     }
 
@@ -126,6 +129,9 @@ impl ResponseError for ApiError {
         if self.status == StatusCode::UNAUTHORIZED {
             response.insert_header(("WWW-Authenticate", "Bearer"));
         }
+        if let Some(seconds) = self.retry_after {
+            response.insert_header(("Retry-After", seconds.to_string()));
+        }
         response.json(self.problem())
     }
 }
@@ -172,6 +178,19 @@ impl From<ServiceError> for ApiError {
             ServiceError::Forbidden { .. } => {
                 Self::new(S::FORBIDDEN, "insufficient_scope", "Insufficient scope", detail)
             }
+            ServiceError::RateLimited { retry_after } => Self {
+                retry_after: Some(retry_after),
+                ..Self::new(S::TOO_MANY_REQUESTS, "rate_limited", "Too many requests", detail)
+            },
+            ServiceError::QuotaExceeded { retry_after } => Self {
+                retry_after: Some(retry_after),
+                ..Self::new(
+                    S::TOO_MANY_REQUESTS,
+                    "quota_exceeded",
+                    "Embedding quota exceeded",
+                    detail,
+                )
+            },
             ServiceError::Embed(cause) => {
                 tracing::error!(error = %cause, "embedding failed");
                 Self::new(

@@ -1,5 +1,6 @@
 //! HTTP transport: handlers, extractors, the error mapping and the OpenAPI document.
 
+mod audit;
 mod auth;
 mod campaigns;
 mod customers;

@@ -29,6 +29,7 @@ use super::error::Problem;
         (name = "incidents", description = "Known problems matched against customers' reports"),
         (name = "keys", description = "API keys (admin scope)"),
         (name = "workspaces", description = "Workspaces (operators)"),
+        (name = "audit", description = "Who did what, when (admin scope)"),
         (name = "maintenance", description = "Daily sweeps run on demand (operators)"),
         (name = "health", description = "Probes"),
     )

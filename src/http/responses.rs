@@ -15,6 +15,14 @@ pub enum AuthErrors {
     /// The key lacks the scope this endpoint needs (`insufficient_scope`).
     #[response(status = 403, content_type = "application/problem+json")]
     Forbidden(Problem),
+    /// The key is over its request rate (`rate_limited`) or has used up its embedding quota
+    /// (`quota_exceeded`); retry after the seconds in `Retry-After`.
+    #[response(
+        status = 429,
+        content_type = "application/problem+json",
+        headers(("Retry-After" = u64, description = "Seconds to wait before retrying"))
+    )]
+    TooManyRequests(Problem),
 }
 
 /// The customer (or key) addressed does not exist in the caller's workspace.

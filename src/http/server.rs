@@ -16,8 +16,8 @@ use super::openapi::ApiDoc;
 use super::panics::catch_panics;
 use super::request_id::request_id;
 use super::{
-    campaigns, customers, health, incidents, interactions, jobs, keys, maintenance, memories, outreach, preferences,
-    recall,
+    audit, campaigns, customers, health, incidents, interactions, jobs, keys, maintenance, memories, outreach,
+    preferences, recall,
 };
 use crate::service::Services;
 
@@ -83,7 +83,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .service(keys::list_keys)
             .service(keys::revoke_key)
             .service(keys::create_workspace)
-            .service(keys::list_workspaces),
+            .service(keys::list_workspaces)
+            .service(audit::list_audit),
     );
 }
 

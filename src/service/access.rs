@@ -4,7 +4,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{require, ServiceError, Services};
-use crate::domain::auth::{generate_secret, hash_secret};
+use crate::domain::audit::{AuditAction, AuditDetail, TargetKind};
+use crate::domain::auth::{generate_secret, hash_secret, BOOTSTRAP_KEY_ID};
 use crate::domain::{validate, ApiKey, KeyId, Principal, Scope, Workspace, WorkspaceId};
 use crate::store::StoreError;
 
@@ -29,28 +30,33 @@ pub struct CreatedWorkspace {
 }
 
 impl Services {
-    /// Resolves a bearer secret to the caller: the bootstrap admin key, or a stored, unrevoked key.
+    /// Resolves a bearer secret to the caller: the bootstrap admin key, or a stored, unrevoked key; and counts the
+    /// request against the key's rate (`rate_limited` when over it).
     pub async fn authenticate(&self, secret: Option<&str>) -> Result<Principal, ServiceError> {
         let secret = secret
             .filter(|s| !s.is_empty())
             .ok_or(ServiceError::MissingCredentials)?;
         let hash = hash_secret(secret);
         if self.admin_key_hash.as_deref() == Some(hash.as_str()) {
-            return Ok(Principal {
+            let principal = Principal {
                 workspace: WorkspaceId::default_workspace(),
-                key_id: "bootstrap".into(),
+                key_id: BOOTSTRAP_KEY_ID.into(),
                 scopes: vec![Scope::Admin],
-            });
+            };
+            self.count_request(&principal)?;
+            return Ok(principal);
         }
         let key = self.blocking(move |s| s.key_by_hash(&hash)).await?;
-        match key {
-            Some(key) if key.revoked_at.is_none() => Ok(Principal {
+        let principal = match key {
+            Some(key) if key.revoked_at.is_none() => Principal {
                 workspace: key.workspace,
                 key_id: key.id.to_string(),
                 scopes: key.scopes,
-            }),
-            _ => Err(ServiceError::InvalidCredentials),
-        }
+            },
+            _ => return Err(ServiceError::InvalidCredentials),
+        };
+        self.count_request(&principal)?;
+        Ok(principal)
     }
 
     /// Creates the workspace when it does not exist yet; returns whether it was created.
@@ -81,7 +87,20 @@ impl Services {
         scopes: Vec<Scope>,
     ) -> Result<CreatedKey, ServiceError> {
         require(principal, Scope::Admin)?;
-        self.insert_key(principal.workspace.clone(), name, scopes).await
+        let created = self.insert_key(principal.workspace.clone(), name, scopes).await?;
+        let detail = AuditDetail {
+            scopes: Some(created.key.scopes.clone()),
+            ..AuditDetail::default()
+        };
+        self.audit(
+            principal,
+            AuditAction::KeyCreated,
+            TargetKind::ApiKey,
+            created.key.id.as_str(),
+            detail,
+        )
+        .await?;
+        Ok(created)
     }
 
     async fn insert_key(
@@ -125,10 +144,19 @@ impl Services {
     pub async fn revoke_key(&self, principal: &Principal, id: &str) -> Result<ApiKey, ServiceError> {
         require(principal, Scope::Admin)?;
         let (ws, kid, now) = (principal.workspace.clone(), KeyId::from_client(id), self.now());
-        match self.blocking(move |s| s.revoke_key(&ws, &kid, now)).await {
-            Err(StoreError::NotFound) => Err(ServiceError::KeyNotFound(id.to_owned())),
-            other => Ok(other?),
-        }
+        let key = match self.blocking(move |s| s.revoke_key(&ws, &kid, now)).await {
+            Err(StoreError::NotFound) => return Err(ServiceError::KeyNotFound(id.to_owned())),
+            other => other?,
+        };
+        self.audit(
+            principal,
+            AuditAction::KeyRevoked,
+            TargetKind::ApiKey,
+            key.id.as_str(),
+            AuditDetail::default(),
+        )
+        .await?;
+        Ok(key)
     }
 
     /// Creates a workspace and its first admin key. Only admins of the default workspace (the operators) may.
@@ -150,6 +178,38 @@ impl Services {
         let admin_key = self
             .insert_key(workspace.id.clone(), "initial admin", vec![Scope::Admin])
             .await?;
+        // Recorded in the operator's workspace and in the new one, whose admins see where it came from.
+        let (created, none) = (workspace.id.as_str(), AuditDetail::default);
+        let key_detail = AuditDetail {
+            scopes: Some(admin_key.key.scopes.clone()),
+            ..AuditDetail::default()
+        };
+        let entries = vec![
+            self.audit_entry(
+                principal,
+                AuditAction::WorkspaceCreated,
+                TargetKind::Workspace,
+                created,
+                none(),
+            ),
+            self.audit_entry_in(
+                &workspace.id,
+                principal,
+                AuditAction::WorkspaceCreated,
+                TargetKind::Workspace,
+                created,
+                none(),
+            ),
+            self.audit_entry_in(
+                &workspace.id,
+                principal,
+                AuditAction::KeyCreated,
+                TargetKind::ApiKey,
+                admin_key.key.id.as_str(),
+                key_detail,
+            ),
+        ];
+        self.record(entries).await?;
         Ok(CreatedWorkspace { workspace, admin_key })
     }
 

@@ -133,6 +133,7 @@ impl Services {
             } else {
                 None
             };
+        self.count_embedding(principal, query.chars().count())?;
         let vector = self.embed_query(&query).await?;
         let filter = RecallFilter {
             kinds: req.kinds.clone(),
@@ -230,6 +231,7 @@ impl Services {
     ) -> Result<Vec<SimilarResolution>, ServiceError> {
         require(principal, Scope::Read)?;
         let (query, k) = check(&req.query, req.k, 5, 50, "k")?;
+        self.count_embedding(principal, query.chars().count())?;
         let vector = self.embed_query(&query).await?;
         let kinds = SearchFilter {
             kinds: Some(vec![MemoryKind::Issue, MemoryKind::Resolution]),

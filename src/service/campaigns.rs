@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use super::outreach::Target;
 use super::runs::{new_run, RunPlan};
 use super::{require, ServiceError, Services};
+use crate::domain::audit::{AuditAction, AuditDetail, TargetKind};
 use crate::domain::campaign::{Campaign, CampaignInput};
 use crate::domain::detect::Snapshot;
 use crate::domain::health::compute;
@@ -89,6 +90,14 @@ impl Services {
         };
         let stored = campaign.clone();
         self.blocking(move |s| s.put_campaign(&stored)).await?;
+        self.audit(
+            principal,
+            AuditAction::CampaignCreated,
+            TargetKind::Campaign,
+            &campaign.id,
+            AuditDetail::default(),
+        )
+        .await?;
         Ok(campaign)
     }
 
@@ -121,6 +130,14 @@ impl Services {
         campaign.updated_at = self.now();
         let stored = campaign.clone();
         self.blocking(move |s| s.put_campaign(&stored)).await?;
+        self.audit(
+            principal,
+            AuditAction::CampaignUpdated,
+            TargetKind::Campaign,
+            &campaign.id,
+            AuditDetail::default(),
+        )
+        .await?;
         Ok(campaign)
     }
 
@@ -129,7 +146,14 @@ impl Services {
         require(principal, Scope::Write)?;
         let (ws, key) = (principal.workspace.clone(), id.to_owned());
         if self.blocking(move |s| s.delete_campaign(&ws, &key)).await? {
-            Ok(())
+            self.audit(
+                principal,
+                AuditAction::CampaignDeleted,
+                TargetKind::Campaign,
+                id,
+                AuditDetail::default(),
+            )
+            .await
         } else {
             Err(ServiceError::CampaignNotFound(id.to_owned()))
         }
@@ -147,6 +171,7 @@ impl Services {
         // normalised over the workspace (see domain::recall::rank).
         let scores: Option<HashMap<String, f32>> = match &seg.query {
             Some(q) => {
+                self.count_embedding(principal, q.chars().count())?;
                 let vector = self.embed_query(q).await?;
                 // Read from the store: a campaign is a batch run, and scores are normalised over every message.
                 let messages = self
@@ -284,7 +309,20 @@ impl Services {
         };
         let run = self.execute_run(principal, plan, run, targets).await?;
         campaign.last_run_at = Some(now);
+        let campaign_id = campaign.id.clone();
         self.blocking(move |s| s.put_campaign(&campaign)).await?;
+        let detail = AuditDetail {
+            run_id: Some(run.id.clone()),
+            ..AuditDetail::default()
+        };
+        self.audit(
+            principal,
+            AuditAction::CampaignRun,
+            TargetKind::Campaign,
+            &campaign_id,
+            detail,
+        )
+        .await?;
         Ok(run)
     }
 

@@ -83,6 +83,8 @@ impl Services {
             return Err(InvalidInput::new("invalid_field", "token_budget", "must be between 100 and 32000").into());
         }
         let customer = self.customer_for(principal, customer_id).await?;
+        // The message is embedded twice: as a query (recall) and as the customer's words (sentiment).
+        self.count_embedding(principal, 2 * message.chars().count())?;
         let all = self.memories_of(&customer.workspace, &customer.id).await?;
         // The last interactions, found through the memories' provenance: a few point reads, not a scan.
         let mut latest: Vec<(DateTime<Utc>, &str)> = Vec::new();

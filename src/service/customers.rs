@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 use super::error::customer_error;
 use super::{require, ServiceError, Services};
+use crate::domain::audit::{AuditAction, AuditDetail, TargetKind};
 use crate::domain::interaction::Interaction;
 use crate::domain::memory::Memory;
 use crate::domain::{
@@ -161,7 +162,17 @@ impl Services {
         let (ws, cid) = (principal.workspace.clone(), CustomerId::from_client(id));
         let _guard = self.locks.lock(&ws, &cid).await;
         let (ws2, cid2) = (ws.clone(), cid.clone());
-        if self.blocking(move |s| s.erase_customer(&ws, &cid)).await? {
+        let entry = self.audit_entry(
+            principal,
+            AuditAction::CustomerErased,
+            TargetKind::Customer,
+            cid.as_str(),
+            AuditDetail::default(),
+        );
+        if self
+            .blocking(move |s| s.erase_customer(&ws, &cid, Some(&entry)))
+            .await?
+        {
             self.customer_removed(&ws2, &cid2)?;
             tracing::info!("customer erased");
             Ok(())
@@ -199,6 +210,14 @@ impl Services {
             })
             .await
             .map_err(customer_error(id))?;
+        self.audit(
+            principal,
+            AuditAction::CustomerExported,
+            TargetKind::Customer,
+            customer.id.as_str(),
+            AuditDetail::default(),
+        )
+        .await?;
         Ok(CustomerExport {
             exported_at: now,
             customer,

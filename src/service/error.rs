@@ -64,6 +64,18 @@ pub enum ServiceError {
         /// The scope needed.
         needed: Scope,
     },
+    /// The API key sent more requests than its rate allows.
+    #[error("this API key is over its request rate; retry in {retry_after} s")]
+    RateLimited {
+        /// Seconds until a request would pass.
+        retry_after: u64,
+    },
+    /// The API key used up its embedding quota (characters embedded per minute).
+    #[error("this API key has used up its embedding quota for now; retry in {retry_after} s")]
+    QuotaExceeded {
+        /// Seconds until this much text could be embedded.
+        retry_after: u64,
+    },
     /// The embedding model failed.
     #[error(transparent)]
     Embed(#[from] EmbedError),

@@ -64,7 +64,7 @@ impl Services {
         require(principal, Scope::Write)?;
         let input = input.validated()?;
         let customer = self.customer_for(principal, customer_id).await?;
-        let embedded = self.embed_ahead(&customer, &input).await?;
+        let embedded = self.embed_ahead(principal, &customer, &input).await?;
         let _guard = self.locks.lock(&customer.workspace, &customer.id).await;
         self.ingest_locked(&customer, input, &embedded).await
     }
@@ -82,8 +82,14 @@ impl Services {
     }
 
     /// Embeds, before any lock is taken, the texts that `input` would add to the customer's memories. Under the
-    /// lock the interaction is read again; a text a concurrent write changed is embedded then.
-    async fn embed_ahead(&self, customer: &Customer, input: &InteractionInput) -> Result<Embedded, ServiceError> {
+    /// lock the interaction is read again; a text a concurrent write changed is embedded then. The texts count
+    /// against the caller's embedding quota.
+    async fn embed_ahead(
+        &self,
+        principal: &Principal,
+        customer: &Customer,
+        input: &InteractionInput,
+    ) -> Result<Embedded, ServiceError> {
         let existing = self.stored_interaction(customer, &input.external_id).await?;
         let now = self.now();
         let (interaction, new_ids) = match existing {
@@ -101,6 +107,7 @@ impl Services {
         }
         let drafts = formation::draft(&subject(customer), &interaction, &new_ids);
         let (unique, _) = formation::embedding_plan(&drafts);
+        self.count_embedding(principal, unique.iter().map(|t| t.chars().count()).sum())?;
         let vectors = self.embed_passages(unique.clone()).await?;
         Ok(unique.into_iter().zip(vectors).collect())
     }
@@ -218,7 +225,7 @@ impl Services {
             input.validated()
         };
         let ahead = with_message(&self.find_interaction(&customer, interaction).await?)?;
-        let embedded = self.embed_ahead(&customer, &ahead).await?;
+        let embedded = self.embed_ahead(principal, &customer, &ahead).await?;
         let _guard = self.locks.lock(&customer.workspace, &customer.id).await;
         // The fields are read again under the lock: a status changed meanwhile is kept.
         let input = with_message(&self.find_interaction(&customer, interaction).await?)?;

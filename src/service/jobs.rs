@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 use super::outreach::Target;
 use super::runs::{new_run, RunPlan};
 use super::{operator, require, require_operator, ServiceError, Services};
+use crate::domain::audit::{AuditAction, AuditDetail, TargetKind};
 use crate::domain::detect::{Finding, Snapshot};
 use crate::domain::job::JobDefinition;
 use crate::domain::job_run::JobRun;
@@ -94,6 +95,14 @@ impl Services {
         if !self.blocking(move |s| s.insert_job(&stored)).await? {
             return Err(ServiceError::JobExists(definition.id));
         }
+        self.audit(
+            principal,
+            AuditAction::JobCreated,
+            TargetKind::Job,
+            &definition.id,
+            AuditDetail::default(),
+        )
+        .await?;
         self.view(&principal.workspace, definition).await
     }
 
@@ -113,6 +122,14 @@ impl Services {
         if !self.blocking(move |s| s.replace_job(&stored)).await? {
             return Err(ServiceError::JobNotFound(id.to_owned()));
         }
+        self.audit(
+            principal,
+            AuditAction::JobUpdated,
+            TargetKind::Job,
+            &definition.id,
+            AuditDetail::default(),
+        )
+        .await?;
         self.view(&principal.workspace, definition).await
     }
 
@@ -121,7 +138,14 @@ impl Services {
         require_operator(principal)?;
         let key = id.to_owned();
         if self.blocking(move |s| s.delete_job(&key)).await? {
-            Ok(())
+            self.audit(
+                principal,
+                AuditAction::JobDeleted,
+                TargetKind::Job,
+                id,
+                AuditDetail::default(),
+            )
+            .await
         } else {
             Err(ServiceError::JobNotFound(id.to_owned()))
         }
@@ -148,7 +172,14 @@ impl Services {
         let Ok(_guard) = lock.try_lock() else {
             return Err(ServiceError::JobRunning(job.id));
         };
-        self.run_locked(principal, &job, trigger).await
+        let run = self.run_locked(principal, &job, trigger).await?;
+        let detail = AuditDetail {
+            run_id: Some(run.id.clone()),
+            ..AuditDetail::default()
+        };
+        self.audit(principal, AuditAction::JobRun, TargetKind::Job, &job.id, detail)
+            .await?;
+        Ok(run)
     }
 
     async fn run_locked(

@@ -126,6 +126,7 @@ impl Services {
         // A new text is embedded before the customer's lock is taken.
         let changed_text = match &text {
             Some(t) if *t != self.memory_of(principal, customer_id, id).await?.memory.text => {
+                self.count_embedding(principal, t.chars().count())?;
                 Some((t.clone(), self.embed_one(t, crate::embed::TextRole::Passage).await?))
             }
             _ => None,

@@ -3,6 +3,7 @@
 
 mod access;
 pub mod across;
+mod audit;
 pub mod backup;
 mod bulk;
 pub mod campaigns;
@@ -16,6 +17,7 @@ pub mod import;
 mod incidents;
 mod interactions;
 pub mod jobs;
+mod limits;
 mod locks;
 mod memories;
 mod memory_access;
@@ -36,7 +38,9 @@ pub use error::{panic_message, ServiceError};
 pub use interactions::InteractionFilter;
 pub use memories::{MemoryFilter, MemoryPatch};
 
+use crate::domain::audit::AuditIds;
 use crate::domain::extract::head::KindHead;
+use crate::domain::rate::Limits;
 use crate::domain::recall::Weights;
 use crate::domain::sentiment::SentimentHead;
 use crate::domain::{auth::hash_secret, Principal, Scope, WorkspaceId};
@@ -70,6 +74,10 @@ pub struct Services {
     retention: Retention,
     /// Where backups are written before they are served (the data folder: same disk as the store).
     scratch_dir: std::path::PathBuf,
+    /// Ids of audit entries, in the order they are written.
+    audit_ids: Arc<AuditIds>,
+    /// Per-key request rates and embedding quotas.
+    limiter: Arc<limits::Limiter>,
 }
 
 impl Services {
@@ -106,6 +114,8 @@ impl Services {
             weights: Weights::default(),
             retention: Retention::default(),
             scratch_dir: std::env::temp_dir(),
+            audit_ids: Arc::default(),
+            limiter: Arc::new(limits::Limiter::new(Limits::default())),
         })
     }
 
@@ -124,6 +134,12 @@ impl Services {
     /// Writes backups in `dir` before serving them.
     pub fn with_scratch_dir(mut self, dir: std::path::PathBuf) -> Self {
         self.scratch_dir = dir;
+        self
+    }
+
+    /// Limits every API key to these request rates and embedding quotas.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limiter = Arc::new(limits::Limiter::new(limits));
         self
     }
 
@@ -186,7 +202,7 @@ pub fn require(principal: &Principal, needed: Scope) -> Result<(), ServiceError>
 pub fn operator(workspace: WorkspaceId) -> Principal {
     Principal {
         workspace,
-        key_id: "cli".into(),
+        key_id: crate::domain::auth::LOCAL_KEY_ID.into(),
         scopes: vec![Scope::Admin],
     }
 }

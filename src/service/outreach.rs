@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{require, ServiceError, Services};
+use crate::domain::audit::{AuditAction, AuditDetail, TargetKind};
 use crate::domain::memory::{new_memory_id, Memory, MemoryKind, Provenance};
 use crate::domain::outreach::{
     dedupe_key, place, render, Audience, OutreachItem, OutreachSource, OutreachState, Placement, SkipRule,
@@ -304,6 +305,18 @@ impl Services {
                 StoreError::NotFound => ServiceError::OutreachNotFound(id.to_owned()),
                 other => other.into(),
             })?;
+        let detail = AuditDetail {
+            state: Some(item.state),
+            ..AuditDetail::default()
+        };
+        self.audit(
+            principal,
+            AuditAction::OutreachAcked,
+            TargetKind::Outreach,
+            &item.id,
+            detail,
+        )
+        .await?;
         if item.state == OutreachState::Sent && before.state != OutreachState::Sent {
             // Forming the memory (an embedding) happens after the answer: senders are not held up by it.
             let (services, sent) = (self.clone(), item.clone());
@@ -371,12 +384,26 @@ impl Services {
     pub async fn cancel_outreach(&self, principal: &Principal, id: &str) -> Result<OutreachItem, ServiceError> {
         require(principal, Scope::Write)?;
         let (ws, key, now) = (principal.workspace.clone(), id.to_owned(), self.now());
-        self.blocking(move |s| s.cancel_outreach(&ws, &key, now))
+        let item = self
+            .blocking(move |s| s.cancel_outreach(&ws, &key, now))
             .await
             .map_err(|e| match e {
                 StoreError::NotFound => ServiceError::OutreachNotFound(id.to_owned()),
                 other => other.into(),
-            })
+            })?;
+        let detail = AuditDetail {
+            state: Some(item.state),
+            ..AuditDetail::default()
+        };
+        self.audit(
+            principal,
+            AuditAction::OutreachCancelled,
+            TargetKind::Outreach,
+            &item.id,
+            detail,
+        )
+        .await?;
+        Ok(item)
     }
 
     /// One item.

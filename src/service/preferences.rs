@@ -4,6 +4,7 @@ use serde_json::Value;
 
 use super::error::customer_error;
 use super::{require, ServiceError, Services};
+use crate::domain::audit::{preference_actions, TargetKind};
 use crate::domain::{validate, CustomerId, InvalidInput, Page, PreferenceChange, Preferences, Principal, Scope};
 
 impl Services {
@@ -57,11 +58,19 @@ impl Services {
     ) -> Result<Preferences, ServiceError> {
         require(principal, Scope::Write)?;
         let (ws, cid, now) = (principal.workspace.clone(), CustomerId::from_client(id), self.now());
+        let customer = cid.clone();
         let (prefs, changes) = self
             .blocking(move |s| s.update_preferences(&ws, &cid, &mut change, now, &source))
             .await
             .map_err(customer_error(id))?;
         tracing::info!(changed_fields = changes.len(), "preferences saved");
+        let entries = preference_actions(&changes)
+            .into_iter()
+            .map(|(action, detail)| {
+                self.audit_entry(principal, action, TargetKind::Customer, customer.as_str(), detail)
+            })
+            .collect();
+        self.record(entries).await?;
         Ok(prefs)
     }
 

@@ -78,6 +78,7 @@ impl Services {
             until: validate::opt_time("until", q.until)?,
             include_expired: q.include_expired,
         };
+        self.count_embedding(principal, query.chars().count())?;
         self.recall_for(&customer, &query, &filter, k, q.mode).await
     }
 

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::domain::audit::{AuditEntry, AuditFilter};
 use crate::domain::campaign::Campaign;
 use crate::domain::health::Health;
 use crate::domain::incident::Incident;
@@ -141,8 +142,15 @@ pub trait CustomerRepo: Send + Sync {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Page<Customer>, StoreError>;
-    /// Erases the customer and everything stored about them in one transaction; false when absent.
-    fn erase_customer(&self, workspace: &WorkspaceId, id: &CustomerId) -> Result<bool, StoreError>;
+    /// Erases the customer and everything stored about them in one transaction, with `audit` appended to the
+    /// audit log in the same transaction (an erasure is never without its record); false when absent (nothing is
+    /// written then).
+    fn erase_customer(
+        &self,
+        workspace: &WorkspaceId,
+        id: &CustomerId,
+        audit: Option<&AuditEntry>,
+    ) -> Result<bool, StoreError>;
 }
 
 /// Preferences and their change history.
@@ -413,6 +421,20 @@ pub trait CampaignRepo: Send + Sync {
     fn delete_campaign(&self, workspace: &WorkspaceId, id: &str) -> Result<bool, StoreError>;
 }
 
+/// The audit log: append-only, per workspace.
+pub trait AuditRepo: Send + Sync {
+    /// Appends entries (in one transaction).
+    fn append_audit(&self, entries: &[AuditEntry]) -> Result<(), StoreError>;
+    /// A workspace's entries in the order they were written, after the cursor `after` (an entry id), filtered.
+    fn list_audit(
+        &self,
+        workspace: &WorkspaceId,
+        filter: &AuditFilter,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<AuditEntry>, StoreError>;
+}
+
 /// Everything a backend provides.
 pub trait Store:
     CustomerRepo
@@ -425,6 +447,7 @@ pub trait Store:
     + HealthRepo
     + CampaignRepo
     + ReembedRepo
+    + AuditRepo
 {
     /// Cheap check that the store answers (for readiness).
     fn ping(&self) -> Result<(), StoreError>;

@@ -51,3 +51,6 @@ pub const INCIDENTS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new
 pub const HEALTH: TableDefinition<(&str, &str, i64), &[u8]> = TableDefinition::new("health");
 /// (workspace, campaign id) -> campaign.
 pub const CAMPAIGNS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("campaigns");
+/// (workspace, audit entry id) -> audit entry. Ids are time-ordered, so a workspace's log reads in the order it
+/// was written. Append-only: nothing deletes from it, erasure included (entries hold no personal data).
+pub const AUDIT_LOG: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("audit_log");

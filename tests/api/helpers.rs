@@ -150,10 +150,15 @@ pub const DEMO_NOW: &str = "2026-11-25T09:00:00Z";
 
 /// Starts a server on a fresh temp dir whose clock the test moves.
 pub async fn spawn_clocked(at: &str) -> (TestApp, Arc<ManualClock>) {
+    spawn_clocked_with(at, |_| {}).await
+}
+
+/// Starts a server on a fresh temp dir with adjusted settings, whose clock the test moves.
+pub async fn spawn_clocked_with(at: &str, adjust: impl FnOnce(&mut Settings)) -> (TestApp, Arc<ManualClock>) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().to_owned();
     let clock = Arc::new(ManualClock::new(at.parse().unwrap()));
-    let app = spawn_inner(&path, Some(dir), |_| {}, clock.clone(), false).await;
+    let app = spawn_inner(&path, Some(dir), adjust, clock.clone(), false).await;
     (app, clock)
 }
 

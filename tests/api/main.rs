@@ -1,5 +1,6 @@
 //! HTTP integration tests: the real server on a random port, a temp-dir redb store, the real embedding model.
 
+mod audit;
 mod auth;
 mod backup;
 mod campaigns;
@@ -11,6 +12,7 @@ mod helpers;
 mod import;
 mod interactions;
 mod jobs;
+mod limits;
 mod openapi;
 mod outreach;
 mod persistence;

@@ -46,7 +46,7 @@ async fn every_operation_is_summarised_and_documents_its_errors() {
                 );
             }
             if path.starts_with("/v1/") {
-                for status in ["401", "403"] {
+                for status in ["401", "403", "429"] {
                     assert!(responses.contains_key(status), "{what} does not document {status}");
                 }
                 assert!(
@@ -61,6 +61,6 @@ async fn every_operation_is_summarised_and_documents_its_errors() {
             }
         }
     }
-    assert_eq!(operations, 61);
+    assert_eq!(operations, 62);
     assert!(spec["components"]["securitySchemes"]["bearer"].is_object());
 }

@@ -68,6 +68,7 @@ impl RedbStore {
         bytes_hit("outreach_due", scan(&txn, OUTREACH_DUE, needle)?, &mut found);
         bytes_hit("outreach_leased", scan(&txn, OUTREACH_LEASED, needle)?, &mut found);
         bytes_hit("job_runs", scan_bytes(&txn, JOB_RUNS, needle)?, &mut found);
+        bytes_hit("audit_log", scan_bytes(&txn, AUDIT_LOG, needle)?, &mut found);
         Ok(found)
     }
 }

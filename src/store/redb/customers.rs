@@ -4,6 +4,7 @@ use ::redb::{ReadableDatabase, ReadableTable, Table, WriteTransaction};
 use chrono::{DateTime, Utc};
 
 use super::{upper, RedbStore};
+use crate::domain::audit::AuditEntry;
 use crate::domain::{Customer, CustomerFields, CustomerFilter, CustomerId, Page, WorkspaceId};
 use crate::store::codec::{decode, encode};
 use crate::store::tables::{
@@ -183,7 +184,12 @@ impl CustomerRepo for RedbStore {
         Ok(Page::from_overfetch(items, limit, |c| c.id.to_string()))
     }
 
-    fn erase_customer(&self, workspace: &WorkspaceId, id: &CustomerId) -> Result<bool, StoreError> {
+    fn erase_customer(
+        &self,
+        workspace: &WorkspaceId,
+        id: &CustomerId,
+        audit: Option<&AuditEntry>,
+    ) -> Result<bool, StoreError> {
         let (ws, cid) = (workspace.as_str(), id.as_str());
         let txn = self.db.begin_write()?;
         {
@@ -249,6 +255,9 @@ impl CustomerRepo for RedbStore {
                     }
                 }
             }
+        }
+        if let Some(entry) = audit {
+            super::audit_log::append(&txn, std::slice::from_ref(entry))?;
         }
         commit(txn, true)
     }

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use ::redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{de::DeserializeOwned, Serialize};
 
+use crate::domain::audit::AuditEntry;
 use crate::domain::auth::{ApiKey, Workspace};
 use crate::domain::campaign::Campaign;
 use crate::domain::health::Health;
@@ -55,6 +56,7 @@ fn every_table_reads_and_writes_the_pinned_encoding() {
     check::<Incident>("incidents");
     check::<Health>("health");
     check::<Campaign>("campaigns");
+    check::<AuditEntry>("audit_log");
 }
 
 /// Copies the first record of every table from the store named by `RAPPEL_GOLDEN_FROM`.
@@ -90,4 +92,5 @@ fn bless_golden() {
     save("incidents", first(&txn, INCIDENTS));
     save("health", first(&txn, HEALTH));
     save("campaigns", first(&txn, CAMPAIGNS));
+    save("audit_log", first(&txn, AUDIT_LOG));
 }

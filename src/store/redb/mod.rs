@@ -1,6 +1,7 @@
 //! The embedded redb backend: one database file in the data folder.
 
 mod audit;
+mod audit_log;
 mod campaigns;
 mod customers;
 mod health;

@@ -113,7 +113,7 @@ proptest! {
                 Op::Erase(e) => {
                     let key = format!("e{e}");
                     let id = model.get(&key).map(|m| m.id.clone()).unwrap_or_else(CustomerId::generate);
-                    prop_assert_eq!(store.erase_customer(&ws, &id).unwrap(), model.remove(&key).is_some());
+                    prop_assert_eq!(store.erase_customer(&ws, &id, None).unwrap(), model.remove(&key).is_some());
                 }
                 Op::SetTone(e, formal) => {
                     let Some(m) = model.get_mut(&format!("e{e}")) else { continue };
@@ -169,7 +169,7 @@ fn erasing_leaves_no_trace_in_any_table() {
             )
             .unwrap();
     }
-    assert!(store.erase_customer(&ws, &c.id).unwrap());
+    assert!(store.erase_customer(&ws, &c.id, None).unwrap());
     let txn = store.db.begin_read().unwrap();
     use crate::store::tables::*;
     assert_eq!(txn.open_table(CUSTOMERS).unwrap().len().unwrap(), 0);
@@ -391,7 +391,7 @@ proptest! {
                 }
                 QueueOp::Erase(c) => {
                     let cid = &customers[c as usize];
-                    prop_assert_eq!(store.erase_customer(&ws, cid).unwrap(), !erased[c as usize]);
+                    prop_assert_eq!(store.erase_customer(&ws, cid, None).unwrap(), !erased[c as usize]);
                     erased[c as usize] = true;
                     memories.retain(|_, (m, _)| m.provenance.customer_id != *cid);
                     queue.retain(|_, i| i.customer_id != *cid);
