@@ -31,7 +31,9 @@ pub struct TimelineQuery {
     /// Page size, 1-100 (default 20).
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
+    /// `next_cursor` of the previous page, unchanged (opaque; any other value is refused with 400
+    /// `invalid_cursor`).
+    #[param(pattern = "^i\\.([2-7][0-9a-f]){1,128}$", max_length = 258)]
     pub cursor: Option<String>,
     /// Only this status.
     pub status: Option<InteractionStatus>,

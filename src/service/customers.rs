@@ -10,8 +10,8 @@ use super::{require, ServiceError, Services};
 use crate::domain::interaction::Interaction;
 use crate::domain::memory::Memory;
 use crate::domain::{
-    Customer, CustomerFields, CustomerFilter, CustomerId, InvalidInput, Page, PreferenceChange, Preferences, Principal,
-    Scope,
+    CursorList, Customer, CustomerFields, CustomerFilter, CustomerId, InvalidInput, Page, PreferenceChange,
+    Preferences, Principal, Scope,
 };
 use crate::store::Upserted;
 
@@ -107,6 +107,7 @@ impl Services {
         limit: usize,
     ) -> Result<Page<Customer>, ServiceError> {
         require(principal, Scope::Read)?;
+        let cursor = CursorList::Customers.decode_opt(cursor.as_deref())?;
         let ws = principal.workspace.clone();
         Ok(self
             .blocking(move |s| s.list_customers(&ws, &filter, cursor.as_deref(), limit))
@@ -127,9 +128,10 @@ impl Services {
                 let (mut all, mut after) = (Vec::new(), None::<String>);
                 loop {
                     let page = s.list_customers(&ws, &filter, after.as_deref(), 1000)?;
+                    let more = page.next_cursor.is_some();
+                    after = page.items.last().map(|c| c.id.to_string());
                     all.extend(page.items);
-                    after = page.next_cursor;
-                    if after.is_none() {
+                    if !more {
                         return Ok(all);
                     }
                 }

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use super::{require, ServiceError, Services};
 use crate::domain::memory::{Memory, MemoryEdit, MemoryKind, Retention};
 use crate::domain::recall::Indexed;
-use crate::domain::{CustomerId, InvalidInput, Page, Principal, Scope};
+use crate::domain::{CursorList, CustomerId, InvalidInput, Page, Principal, Scope};
 use crate::store::StoredMemory;
 
 /// Filters of the memory list.
@@ -69,6 +69,7 @@ impl Services {
         limit: usize,
     ) -> Result<Page<Memory>, ServiceError> {
         require(principal, Scope::Read)?;
+        let cursor = CursorList::Memories.decode_opt(cursor.as_deref())?;
         let customer = self.customer_for(principal, customer_id).await?;
         let now = self.now();
         let mut all: Vec<Memory> = self
@@ -90,7 +91,7 @@ impl Services {
             .filter(|m| cursor.as_deref().is_none_or(|c| memory_key(m).as_str() < c))
             .take(limit + 1)
             .collect();
-        Ok(Page::from_overfetch(items, limit, memory_key))
+        Ok(Page::from_overfetch(items, limit, CursorList::Memories, memory_key))
     }
 
     /// One memory.

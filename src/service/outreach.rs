@@ -16,7 +16,7 @@ use crate::domain::outreach::{
 use crate::domain::preferences::{Channel, Tone};
 use crate::domain::recall::Indexed;
 use crate::domain::text::Lang;
-use crate::domain::{Customer, InvalidInput, Page, Principal, Scope};
+use crate::domain::{CursorList, Customer, InvalidInput, Page, Principal, Scope};
 use crate::store::{AckOutcome, Enqueued, StoreError, StoredMemory};
 
 /// Failures after which an item is marked failed.
@@ -394,6 +394,7 @@ impl Services {
         limit: usize,
     ) -> Result<Page<OutreachItem>, ServiceError> {
         require(principal, Scope::Read)?;
+        let cursor = CursorList::Outreach.decode_opt(cursor.as_deref())?;
         let ws = principal.workspace.clone();
         let filter = Arc::new(filter);
         Ok(self
