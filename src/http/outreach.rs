@@ -49,10 +49,10 @@ pub struct ClaimRequest {
     /// Only items for this channel (the sender's); all channels when absent.
     pub channel: Option<Channel>,
     /// Most items to hand out (1-500, default 10).
-    #[schema(example = 10)]
+    #[schema(example = 10, minimum = 1, maximum = 500)]
     pub max: Option<usize>,
     /// How long the sender holds them before they return to the queue (5-86400 s, default 300).
-    #[schema(example = 300)]
+    #[schema(example = 300, minimum = 5, maximum = 86400)]
     pub lease_seconds: Option<u32>,
 }
 

@@ -30,6 +30,7 @@ pub struct MemoryFilter {
 #[serde(deny_unknown_fields)]
 pub struct MemoryPatch {
     /// Corrected text (re-embedded; the old text is kept in `edits`).
+    #[schema(pattern = "\\S", min_length = 1, max_length = 20000)]
     pub text: Option<String>,
     /// Pin (never decays, kept past retention) or unpin.
     pub pinned: Option<bool>,

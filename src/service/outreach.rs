@@ -46,6 +46,7 @@ pub struct QueueRequest {
     /// What `{topic}` stands for.
     pub topic: Option<String>,
     /// 1 (low) to 5 (urgent); default 3.
+    #[schema(minimum = 1, maximum = 5)]
     pub priority: Option<u8>,
     /// Not before this time (default now).
     pub not_before: Option<DateTime<Utc>>,
