@@ -49,6 +49,8 @@ pub struct TimelineQuery {
 ///
 /// Idempotent by `external_id`: posting the same interaction again changes nothing; a longer version adds only
 /// its new messages. New customer and agent messages become memories (and customer messages get a sentiment).
+/// Bounds of one request: at most 1,000 messages of at most 20,000 characters each, within the 1 MiB body limit
+/// (413 beyond).
 #[utoipa::path(
     tag = "interactions",
     params(CustomerPath),
