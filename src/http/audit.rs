@@ -20,7 +20,8 @@ pub struct AuditQuery {
     /// Page size, 1-100 (default 20).
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
+    /// `next_cursor` of the previous page (opaque; any other value is 400 `invalid_cursor`).
+    #[param(pattern = "^a\\.([2-7][0-9a-f]){1,128}$", max_length = 258)]
     pub cursor: Option<String>,
     /// Only this action.
     pub action: Option<AuditAction>,

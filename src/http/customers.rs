@@ -35,7 +35,9 @@ pub struct ListQuery {
     /// Page size, 1-100 (default 20).
     #[param(minimum = 1, maximum = 100, example = 20)]
     pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
+    /// `next_cursor` of the previous page, unchanged (opaque; any other value is refused with 400
+    /// `invalid_cursor`).
+    #[param(pattern = "^c\\.([2-7][0-9a-f]){1,128}$", max_length = 258)]
     pub cursor: Option<String>,
     /// Only customers with this tag.
     #[param(example = "vip")]

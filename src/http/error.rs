@@ -169,6 +169,10 @@ impl From<ServiceError> for ApiError {
                 field: Some(invalid.field.clone()).filter(|f| !f.is_empty()),
                 ..Self::new(S::UNPROCESSABLE_ENTITY, invalid.code, "Invalid input", invalid.message)
             },
+            ServiceError::InvalidCursor(_) => Self {
+                field: Some("cursor".into()),
+                ..Self::new(S::BAD_REQUEST, "invalid_cursor", "Invalid cursor", detail)
+            },
             ServiceError::MissingCredentials => {
                 Self::new(S::UNAUTHORIZED, "missing_api_key", "API key required", detail)
             }

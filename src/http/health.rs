@@ -7,9 +7,9 @@ use utoipa::ToSchema;
 use super::error::Problem;
 use crate::service::Services;
 
-/// Health probe answer.
+/// A probe's answer (not a customer's health).
 #[derive(Serialize, ToSchema)]
-pub struct Health {
+pub struct Probe {
     /// `ok` (alive) or `ready`.
     #[schema(example = "ready")]
     pub status: &'static str,
@@ -26,10 +26,10 @@ pub struct Health {
 /// Liveness.
 ///
 /// The process answers HTTP.
-#[utoipa::path(tag = "health", security(()), responses((status = 200, description = "Alive", body = Health)))]
+#[utoipa::path(tag = "health", security(()), responses((status = 200, description = "Alive", body = Probe)))]
 #[get("/healthz")]
-pub async fn healthz() -> web::Json<Health> {
-    web::Json(Health {
+pub async fn healthz() -> web::Json<Probe> {
+    web::Json(Probe {
         status: "ok",
         model: None,
         dimension: None,
@@ -40,13 +40,13 @@ pub async fn healthz() -> web::Json<Health> {
 ///
 /// The store answers and the embedding model is loaded.
 #[utoipa::path(tag = "health", security(()), responses(
-    (status = 200, description = "Ready", body = Health),
+    (status = 200, description = "Ready", body = Probe),
     (status = 503, description = "Not ready (`not_ready`)", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/readyz")]
 pub async fn readyz(services: web::Data<Services>) -> HttpResponse {
     match services.ready().await {
-        Ok((model, dimension)) => HttpResponse::Ok().json(Health {
+        Ok((model, dimension)) => HttpResponse::Ok().json(Probe {
             status: "ready",
             model: Some(model),
             dimension: Some(dimension),

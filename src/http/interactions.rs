@@ -31,7 +31,9 @@ pub struct TimelineQuery {
     /// Page size, 1-100 (default 20).
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
+    /// `next_cursor` of the previous page, unchanged (opaque; any other value is refused with 400
+    /// `invalid_cursor`).
+    #[param(pattern = "^i\\.([2-7][0-9a-f]){1,128}$", max_length = 258)]
     pub cursor: Option<String>,
     /// Only this status.
     pub status: Option<InteractionStatus>,
@@ -47,6 +49,8 @@ pub struct TimelineQuery {
 ///
 /// Idempotent by `external_id`: posting the same interaction again changes nothing; a longer version adds only
 /// its new messages. New customer and agent messages become memories (and customer messages get a sentiment).
+/// Bounds of one request: at most 1,000 messages of at most 20,000 characters each, within the 1 MiB body limit
+/// (413 beyond).
 #[utoipa::path(
     tag = "interactions",
     params(CustomerPath),

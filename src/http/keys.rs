@@ -15,10 +15,15 @@ use crate::service::{CreatedKey, CreatedWorkspace, Services};
 #[serde(deny_unknown_fields)]
 pub struct NewKey {
     /// What the key is for.
-    #[schema(example = "zendesk-bot")]
+    #[schema(
+        example = "zendesk-bot",
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$",
+        min_length = 1,
+        max_length = 200
+    )]
     pub name: String,
     /// What it may do.
-    #[schema(example = json!(["read", "write"]))]
+    #[schema(example = json!(["read", "write"]), min_items = 1)]
     pub scopes: Vec<Scope>,
 }
 
@@ -27,10 +32,15 @@ pub struct NewKey {
 #[serde(deny_unknown_fields)]
 pub struct NewWorkspace {
     /// Slug: 1-64 of `a-z 0-9 - _`.
-    #[schema(example = "lumen-eu")]
+    #[schema(example = "lumen-eu", pattern = "^[a-z0-9_-]{1,64}$")]
     pub id: String,
     /// Display name.
-    #[schema(example = "Lumen support (EU)")]
+    #[schema(
+        example = "Lumen support (EU)",
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$",
+        min_length = 1,
+        max_length = 200
+    )]
     pub name: String,
 }
 

@@ -30,21 +30,27 @@ impl KnownPaths {
         Self(paths)
     }
 
-    /// The methods served at `path` (empty when no documented path matches it).
+    /// The methods served at `path` (empty when no documented path matches it). As in OpenAPI, a path with
+    /// fewer templated segments wins: `/v1/outreach/claim` is that path, not `/v1/outreach/{id}`.
     pub fn methods(&self, path: &str) -> Vec<&'static str> {
         let asked: Vec<&str> = segments(path).collect();
-        let mut found = Vec::new();
-        for (template, methods) in &self.0 {
-            let matches = template.len() == asked.len()
+        let is_param = |t: &String| t.starts_with('{') && t.ends_with('}');
+        let matching = self.0.iter().filter(|(template, _)| {
+            template.len() == asked.len()
                 && template
                     .iter()
                     .zip(&asked)
-                    .all(|(t, a)| (t.starts_with('{') && t.ends_with('}') && !a.is_empty()) || t == a);
-            if matches {
-                for m in methods {
-                    if !found.contains(m) {
-                        found.push(*m);
-                    }
+                    .all(|(t, a)| (is_param(t) && !a.is_empty()) || t == a)
+        });
+        let params = |template: &Vec<String>| template.iter().filter(|t| is_param(t)).count();
+        let Some(fewest) = matching.clone().map(|(t, _)| params(t)).min() else {
+            return Vec::new();
+        };
+        let mut found = Vec::new();
+        for (_, methods) in matching.filter(|(t, _)| params(t) == fewest) {
+            for m in methods {
+                if !found.contains(m) {
+                    found.push(*m);
                 }
             }
         }
@@ -67,5 +73,6 @@ mod tests {
         assert!(known.methods("/v1/customers").contains(&"POST"));
         assert!(known.methods("/v1/nothing-here").is_empty());
         assert!(known.methods("/v1/customers/a/b/c/d").is_empty());
+        assert_eq!(known.methods("/v1/outreach/claim"), vec!["POST"]);
     }
 }

@@ -32,7 +32,9 @@ pub struct MemoryQuery {
     /// Page size, 1-100 (default 20).
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
+    /// `next_cursor` of the previous page, unchanged (opaque; any other value is refused with 400
+    /// `invalid_cursor`).
+    #[param(pattern = "^m\\.([2-7][0-9a-f]){1,128}$", max_length = 258)]
     pub cursor: Option<String>,
     /// Only this kind.
     pub kind: Option<MemoryKind>,

@@ -22,4 +22,4 @@ mod request_id;
 mod responses;
 pub mod server;
 
-pub use server::{openapi_spec, Server};
+pub use server::{openapi_document, openapi_spec, Server};

@@ -52,3 +52,83 @@ impl Modify for BearerAuth {
         );
     }
 }
+
+/// Finishes the generated document so that it describes what the server sends.
+///
+/// A stored record (`Customer`, `Interaction`, `Incident`) flattens the input a client sends, which utoipa
+/// writes as `allOf: [Input, {id, workspace, ...}]`. Inputs refuse unknown fields (`additionalProperties:
+/// false`), so no stored record could ever match that `allOf`: each such `allOf` is merged into one object with
+/// the properties and required fields of all its parts (and no `additionalProperties`, as responses may grow).
+pub fn finish(spec: &utoipa::openapi::OpenApi) -> serde_json::Value {
+    let mut doc = serde_json::to_value(spec).expect("the OpenAPI document serialises");
+    let schemas = doc
+        .pointer("/components/schemas")
+        .cloned()
+        .unwrap_or(serde_json::Value::Null);
+    merge_all_of(&mut doc, &schemas);
+    doc
+}
+
+/// Replaces every `allOf` made only of object schemas (inline or referenced) by their merge, depth first.
+fn merge_all_of(value: &mut serde_json::Value, schemas: &serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Array(items) => items.iter_mut().for_each(|v| merge_all_of(v, schemas)),
+        Value::Object(map) => {
+            map.values_mut().for_each(|v| merge_all_of(v, schemas));
+            let Some(Value::Array(parts)) = map.get("allOf") else {
+                return;
+            };
+            let Some(merged) = merged_object(parts, schemas, 0) else {
+                return;
+            };
+            map.remove("allOf");
+            for (key, v) in merged {
+                map.entry(key).or_insert(v);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The merge of object schemas: `type`, `properties` and `required`; `None` when a part is not an object schema.
+fn merged_object(
+    parts: &[serde_json::Value],
+    schemas: &serde_json::Value,
+    depth: usize,
+) -> Option<serde_json::Map<String, serde_json::Value>> {
+    use serde_json::{Map, Value};
+    if depth > 8 {
+        return None;
+    }
+    let (mut properties, mut required) = (Map::new(), Vec::<Value>::new());
+    for part in parts {
+        let part = match part.get("$ref").and_then(Value::as_str) {
+            Some(reference) => schemas.get(reference.strip_prefix("#/components/schemas/")?)?,
+            None => part,
+        };
+        let (part_properties, part_required) = match part.get("allOf").and_then(Value::as_array) {
+            Some(inner) => {
+                let inner = merged_object(inner, schemas, depth + 1)?;
+                (inner.get("properties").cloned(), inner.get("required").cloned())
+            }
+            None if part.get("type").and_then(Value::as_str) == Some("object") => {
+                (part.get("properties").cloned(), part.get("required").cloned())
+            }
+            None => return None,
+        };
+        if let Some(Value::Object(p)) = part_properties {
+            properties.extend(p);
+        }
+        if let Some(Value::Array(r)) = part_required {
+            required.extend(r.into_iter().filter(|r| !required.contains(r)).collect::<Vec<_>>());
+        }
+    }
+    let mut merged = Map::new();
+    merged.insert("type".into(), Value::from("object"));
+    if !required.is_empty() {
+        merged.insert("required".into(), Value::Array(required));
+    }
+    merged.insert("properties".into(), Value::Object(properties));
+    Some(merged)
+}

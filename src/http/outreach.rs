@@ -28,7 +28,9 @@ pub struct OutreachQuery {
     /// Page size, 1-100 (default 20).
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
+    /// `next_cursor` of the previous page, unchanged (opaque; any other value is refused with 400
+    /// `invalid_cursor`).
+    #[param(pattern = "^o\\.([2-7][0-9a-f]){1,128}$", max_length = 258)]
     pub cursor: Option<String>,
     /// Only this state.
     pub state: Option<OutreachState>,
@@ -47,10 +49,10 @@ pub struct ClaimRequest {
     /// Only items for this channel (the sender's); all channels when absent.
     pub channel: Option<Channel>,
     /// Most items to hand out (1-500, default 10).
-    #[schema(example = 10)]
+    #[schema(example = 10, minimum = 1, maximum = 500)]
     pub max: Option<usize>,
     /// How long the sender holds them before they return to the queue (5-86400 s, default 300).
-    #[schema(example = 300)]
+    #[schema(example = 300, minimum = 5, maximum = 86400)]
     pub lease_seconds: Option<u32>,
 }
 

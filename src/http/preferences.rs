@@ -28,7 +28,9 @@ pub struct HistoryQuery {
     /// Page size, 1-100 (default 20).
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
+    /// `next_cursor` of the previous page, unchanged (opaque; any other value is refused with 400
+    /// `invalid_cursor`).
+    #[param(pattern = "^p\\.(3[0-9]){1,19}$", max_length = 40)]
     pub cursor: Option<String>,
 }
 

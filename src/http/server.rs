@@ -98,6 +98,12 @@ pub fn openapi_spec() -> utoipa::openapi::OpenApi {
         .1
 }
 
+/// The published OpenAPI document (`rappel openapi`, `/api-docs/openapi.json`): [`openapi_spec`] finished by
+/// [`super::openapi::finish`].
+pub fn openapi_document() -> serde_json::Value {
+    super::openapi::finish(&openapi_spec())
+}
+
 fn json_config(max_body_bytes: usize) -> web::JsonConfig {
     web::JsonConfig::default()
         .limit(max_body_bytes)
@@ -134,9 +140,11 @@ impl Server {
     ) -> std::io::Result<Self> {
         let addr = listener.local_addr()?;
         let services = web::Data::new(services);
-        let known = web::Data::new(KnownPaths::from_spec(&openapi_spec()));
+        let spec = openapi_spec();
+        let known = web::Data::new(KnownPaths::from_spec(&spec));
+        let document = super::openapi::finish(&spec);
         let mut server = HttpServer::new(move || {
-            let (app, api) = App::new()
+            let (app, _) = App::new()
                 .into_utoipa_app()
                 .openapi(ApiDoc::openapi())
                 .app_data(services.clone())
@@ -147,11 +155,13 @@ impl Server {
                 .app_data(web::PathConfig::default().error_handler(path_error))
                 .configure(routes)
                 .split_for_parts();
-            app.service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", api))
-                .service(web::redirect("/swagger-ui", "/swagger-ui/"))
-                .default_service(web::to(route_not_found))
-                .wrap(from_fn(catch_panics))
-                .wrap(from_fn(request_id))
+            app.service(
+                SwaggerUi::new("/swagger-ui/{_:.*}").external_url_unchecked("/api-docs/openapi.json", document.clone()),
+            )
+            .service(web::redirect("/swagger-ui", "/swagger-ui/"))
+            .default_service(web::to(route_not_found))
+            .wrap(from_fn(catch_panics))
+            .wrap(from_fn(request_id))
         })
         .shutdown_timeout(10)
         .listen(listener)?;

@@ -21,11 +21,18 @@ use crate::index::SearchFilter;
 #[serde(deny_unknown_fields)]
 pub struct SearchRequest {
     /// What to look for.
-    #[schema(example = "hub goes offline every night")]
+    #[schema(
+        example = "hub goes offline every night",
+        pattern = "\\S",
+        min_length = 1,
+        max_length = 10000
+    )]
     pub query: String,
     /// Most customers to return (1-100, default 10).
+    #[schema(minimum = 1, maximum = 100)]
     pub limit: Option<usize>,
     /// Most memories per customer (1-10, default 3).
+    #[schema(minimum = 1, maximum = 10)]
     pub per_customer: Option<usize>,
     /// Only memories of these kinds.
     pub kinds: Option<Vec<MemoryKind>>,
@@ -59,9 +66,15 @@ pub struct CustomerMatches {
 #[serde(deny_unknown_fields)]
 pub struct SimilarRequest {
     /// The problem.
-    #[schema(example = "charged twice for my subscription")]
+    #[schema(
+        example = "charged twice for my subscription",
+        pattern = "\\S",
+        min_length = 1,
+        max_length = 10000
+    )]
     pub query: String,
     /// How many (1-50, default 5).
+    #[schema(minimum = 1, maximum = 50)]
     pub k: Option<usize>,
 }
 

@@ -3,6 +3,7 @@
 
 use super::{require, ServiceError, Services};
 use crate::domain::audit::{AuditAction, AuditDetail, AuditEntry, AuditFilter, TargetKind};
+use crate::domain::CursorList;
 use crate::domain::{Page, Principal, Scope, WorkspaceId};
 
 impl Services {
@@ -75,6 +76,7 @@ impl Services {
         limit: usize,
     ) -> Result<Page<AuditEntry>, ServiceError> {
         require(principal, Scope::Admin)?;
+        let cursor = CursorList::Audit.decode_opt(cursor.as_deref())?;
         let ws = principal.workspace.clone();
         Ok(self
             .blocking(move |s| s.list_audit(&ws, &filter, cursor.as_deref(), limit))

@@ -26,10 +26,15 @@ use crate::embed::TextRole;
 #[serde(deny_unknown_fields)]
 pub struct ContextRequest {
     /// The current message or ticket text.
-    #[schema(example = "Bonjour, mon hub se déconnecte encore toutes les nuits")]
+    #[schema(
+        example = "Bonjour, mon hub se déconnecte encore toutes les nuits",
+        pattern = "\\S",
+        min_length = 1,
+        max_length = 10000
+    )]
     pub message: String,
     /// Budget of the `prompt` block, in tokens (about 4 characters each; default 1500).
-    #[schema(example = 1500)]
+    #[schema(example = 1500, minimum = 100, maximum = 32000)]
     pub token_budget: Option<usize>,
     /// Language of the answer (BCP 47); the customer's preferred language by default.
     #[schema(example = "fr")]

@@ -12,8 +12,8 @@ use crate::domain::audit::{AuditAction, AuditDetail, TargetKind};
 use crate::domain::interaction::Interaction;
 use crate::domain::memory::Memory;
 use crate::domain::{
-    Customer, CustomerFields, CustomerFilter, CustomerId, InvalidInput, Page, PreferenceChange, Preferences, Principal,
-    Scope,
+    CursorList, Customer, CustomerFields, CustomerFilter, CustomerId, InvalidInput, Page, PreferenceChange,
+    Preferences, Principal, Scope,
 };
 use crate::store::Upserted;
 
@@ -110,6 +110,7 @@ impl Services {
     ) -> Result<Page<Customer>, ServiceError> {
         require(principal, Scope::Read)?;
         validate::opt_time("updated_since", filter.updated_since)?;
+        let cursor = CursorList::Customers.decode_opt(cursor.as_deref())?;
         let ws = principal.workspace.clone();
         Ok(self
             .blocking(move |s| s.list_customers(&ws, &filter, cursor.as_deref(), limit))
@@ -130,9 +131,10 @@ impl Services {
                 let (mut all, mut after) = (Vec::new(), None::<String>);
                 loop {
                     let page = s.list_customers(&ws, &filter, after.as_deref(), 1000)?;
+                    let more = page.next_cursor.is_some();
+                    after = page.items.last().map(|c| c.id.to_string());
                     all.extend(page.items);
-                    after = page.next_cursor;
-                    if after.is_none() {
+                    if !more {
                         return Ok(all);
                     }
                 }

@@ -1,7 +1,7 @@
 //! The service layer's error: what went wrong in words a caller can act on. `http::error` maps each variant to a
 //! status and a stable code.
 
-use crate::domain::{CustomerId, InvalidInput, Scope};
+use crate::domain::{CustomerId, InvalidCursor, InvalidInput, Scope};
 use crate::embed::EmbedError;
 use crate::store::StoreError;
 
@@ -52,6 +52,9 @@ pub enum ServiceError {
     /// The input breaks a rule.
     #[error(transparent)]
     Invalid(#[from] InvalidInput),
+    /// A list was given a cursor it did not return.
+    #[error(transparent)]
+    InvalidCursor(#[from] InvalidCursor),
     /// No `Authorization: Bearer` key was sent.
     #[error("this endpoint needs an API key: send `Authorization: Bearer <key>`")]
     MissingCredentials,

@@ -13,7 +13,7 @@ use crate::domain::formation;
 use crate::domain::interaction::{Interaction, InteractionChannel, InteractionInput, InteractionStatus, Message};
 use crate::domain::preferences::Preferences;
 use crate::domain::recall::Indexed;
-use crate::domain::{Customer, CustomerId, InvalidInput, Page, Principal, Scope};
+use crate::domain::{CursorList, Customer, CustomerId, InvalidInput, Page, Principal, Scope};
 use crate::store::{StoreError, Upserted};
 
 /// Filters of the interaction timeline.
@@ -287,6 +287,7 @@ impl Services {
         require(principal, Scope::Read)?;
         validate::opt_time("since", filter.since)?;
         validate::opt_time("until", filter.until)?;
+        let cursor = CursorList::Interactions.decode_opt(cursor.as_deref())?;
         let (ws, cid) = (principal.workspace.clone(), CustomerId::from_client(customer_id));
         let all = self
             .blocking(move |s| {
@@ -337,7 +338,7 @@ fn timeline(
         .filter(|i| cursor.is_none_or(|c| timeline_key(i).as_str() < c))
         .take(limit + 1)
         .collect();
-    Page::from_overfetch(items, limit, timeline_key)
+    Page::from_overfetch(items, limit, CursorList::Interactions, timeline_key)
 }
 
 /// Applies a preference stated in a message at `said_at`. A consent recorded after the message wins over it (an

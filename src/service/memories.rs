@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use super::{require, ServiceError, Services};
 use crate::domain::memory::{Memory, MemoryEdit, MemoryKind, Retention};
 use crate::domain::recall::Indexed;
-use crate::domain::{CustomerId, InvalidInput, Page, Principal, Scope};
+use crate::domain::{CursorList, CustomerId, InvalidInput, Page, Principal, Scope};
 use crate::store::StoredMemory;
 
 /// Filters of the memory list.
@@ -31,6 +31,7 @@ pub struct MemoryFilter {
 #[serde(deny_unknown_fields)]
 pub struct MemoryPatch {
     /// Corrected text (re-embedded; the old text is kept in `edits`).
+    #[schema(pattern = "\\S", min_length = 1, max_length = 20000)]
     pub text: Option<String>,
     /// Pin (never decays, kept past retention) or unpin.
     pub pinned: Option<bool>,
@@ -72,6 +73,7 @@ impl Services {
         require(principal, Scope::Read)?;
         validate::opt_time("since", filter.since)?;
         validate::opt_time("until", filter.until)?;
+        let cursor = CursorList::Memories.decode_opt(cursor.as_deref())?;
         let customer = self.customer_for(principal, customer_id).await?;
         let now = self.now();
         let mut all: Vec<Memory> = self
@@ -93,7 +95,7 @@ impl Services {
             .filter(|m| cursor.as_deref().is_none_or(|c| memory_key(m).as_str() < c))
             .take(limit + 1)
             .collect();
-        Ok(Page::from_overfetch(items, limit, memory_key))
+        Ok(Page::from_overfetch(items, limit, CursorList::Memories, memory_key))
     }
 
     /// One memory.

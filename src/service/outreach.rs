@@ -18,7 +18,7 @@ use crate::domain::outreach::{
 use crate::domain::preferences::{Channel, Tone};
 use crate::domain::recall::Indexed;
 use crate::domain::text::Lang;
-use crate::domain::{Customer, InvalidInput, Page, Principal, Scope};
+use crate::domain::{CursorList, Customer, InvalidInput, Page, Principal, Scope};
 use crate::store::{AckOutcome, Enqueued, StoreError, StoredMemory};
 
 /// Failures after which an item is marked failed.
@@ -48,6 +48,7 @@ pub struct QueueRequest {
     /// What `{topic}` stands for.
     pub topic: Option<String>,
     /// 1 (low) to 5 (urgent); default 3.
+    #[schema(minimum = 1, maximum = 5)]
     pub priority: Option<u8>,
     /// Not before this time (default now).
     pub not_before: Option<DateTime<Utc>>,
@@ -424,6 +425,7 @@ impl Services {
         limit: usize,
     ) -> Result<Page<OutreachItem>, ServiceError> {
         require(principal, Scope::Read)?;
+        let cursor = CursorList::Outreach.decode_opt(cursor.as_deref())?;
         let ws = principal.workspace.clone();
         let filter = Arc::new(filter);
         Ok(self

@@ -5,7 +5,10 @@ use serde_json::Value;
 use super::error::customer_error;
 use super::{require, ServiceError, Services};
 use crate::domain::audit::{preference_actions, TargetKind};
-use crate::domain::{validate, CustomerId, InvalidInput, Page, PreferenceChange, Preferences, Principal, Scope};
+use crate::domain::{
+    validate, CursorList, CustomerId, InvalidCursor, InvalidInput, Page, PreferenceChange, Preferences, Principal,
+    Scope,
+};
 
 impl Services {
     /// The customer's preferences (defaults when never set).
@@ -83,11 +86,9 @@ impl Services {
         limit: usize,
     ) -> Result<Page<PreferenceChange>, ServiceError> {
         require(principal, Scope::Read)?;
-        let after = cursor
-            .map(|c| {
-                c.parse::<u64>()
-                    .map_err(|_| InvalidInput::new("invalid_cursor", "cursor", "not a cursor this list returned"))
-            })
+        let after = CursorList::Preferences
+            .decode_opt(cursor.as_deref())?
+            .map(|position| position.parse::<u64>().map_err(|_| InvalidCursor))
             .transpose()?;
         let (ws, cid) = (principal.workspace.clone(), CustomerId::from_client(id));
         self.blocking(move |s| s.preference_history(&ws, &cid, after, limit))

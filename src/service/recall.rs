@@ -20,7 +20,12 @@ use crate::embed::TextRole;
 #[serde(deny_unknown_fields)]
 pub struct RecallQuery {
     /// The customer's new message or the agent's question.
-    #[schema(example = "my hub keeps dropping offline at night")]
+    #[schema(
+        example = "my hub keeps dropping offline at night",
+        pattern = "\\S",
+        min_length = 1,
+        max_length = 10000
+    )]
     pub query: String,
     /// How many memories to return (1-50, default 8).
     #[schema(example = 8, minimum = 1, maximum = 50)]

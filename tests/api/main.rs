@@ -18,4 +18,5 @@ mod outreach;
 mod persistence;
 mod preferences;
 mod retention;
+mod spec_truth;
 mod understanding;

@@ -179,7 +179,7 @@ async fn history_pages_with_a_cursor() {
         .send()
         .await
         .unwrap();
-    expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "invalid_cursor").await;
+    expect_problem(res, StatusCode::BAD_REQUEST, "invalid_cursor").await;
 }
 
 #[actix_web::test]

@@ -4,6 +4,7 @@ use ::redb::{ReadableDatabase, WriteTransaction};
 
 use super::{upper, RedbStore};
 use crate::domain::audit::{AuditEntry, AuditFilter};
+use crate::domain::CursorList;
 use crate::domain::{Page, WorkspaceId};
 use crate::store::codec::{decode, encode};
 use crate::store::tables::AUDIT_LOG;
@@ -61,6 +62,6 @@ impl AuditRepo for RedbStore {
                 }
             }
         }
-        Ok(Page::from_overfetch(out, limit, |e| e.id.clone()))
+        Ok(Page::from_overfetch(out, limit, CursorList::Audit, |e| e.id.clone()))
     }
 }

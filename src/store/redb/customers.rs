@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::{upper, RedbStore};
 use crate::domain::audit::AuditEntry;
-use crate::domain::{Customer, CustomerFields, CustomerFilter, CustomerId, Page, WorkspaceId};
+use crate::domain::{CursorList, Customer, CustomerFields, CustomerFilter, CustomerId, Page, WorkspaceId};
 use crate::store::codec::{decode, encode};
 use crate::store::tables::{
     CUSTOMERS, EXTERNAL_IDS, INTERACTIONS, INTERACTION_EXTERNAL_IDS, MEMORIES, OUTREACH, OUTREACH_BY_CUSTOMER,
@@ -181,7 +181,9 @@ impl CustomerRepo for RedbStore {
                 }
             }
         }
-        Ok(Page::from_overfetch(items, limit, |c| c.id.to_string()))
+        Ok(Page::from_overfetch(items, limit, CursorList::Customers, |c| {
+            c.id.to_string()
+        }))
     }
 
     fn erase_customer(

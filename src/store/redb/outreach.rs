@@ -10,7 +10,7 @@ use super::{upper, RedbStore};
 use crate::domain::outreach::{recheck, Audience, OutreachItem, OutreachState, Recheck};
 use crate::domain::outreach_state::Transition;
 use crate::domain::preferences::{Channel, Preferences};
-use crate::domain::{Customer, CustomerId, Page, WorkspaceId};
+use crate::domain::{CursorList, Customer, CustomerId, Page, WorkspaceId};
 use crate::store::codec::{decode, encode};
 use crate::store::tables::{
     CUSTOMERS, OUTREACH, OUTREACH_BY_CUSTOMER, OUTREACH_DEDUPE, OUTREACH_DUE, OUTREACH_LEASED, PREFERENCES,
@@ -368,6 +368,6 @@ impl OutreachRepo for RedbStore {
                 }
             }
         }
-        Ok(Page::from_overfetch(out, limit, |i| i.id.clone()))
+        Ok(Page::from_overfetch(out, limit, CursorList::Outreach, |i| i.id.clone()))
     }
 }

@@ -4,7 +4,7 @@ use ::redb::{ReadableDatabase, ReadableTable};
 use chrono::{DateTime, Utc};
 
 use super::RedbStore;
-use crate::domain::{CustomerId, Page, PreferenceChange, Preferences, WorkspaceId};
+use crate::domain::{CursorList, CustomerId, Page, PreferenceChange, Preferences, WorkspaceId};
 use crate::store::codec::{decode, encode};
 use crate::store::tables::{CUSTOMERS, PREFERENCES, PREFERENCE_HISTORY};
 use crate::store::{Change, PreferenceRepo, StoreError};
@@ -105,8 +105,11 @@ impl PreferenceRepo for RedbStore {
         for entry in table.range((ws, cid, start)..=(ws, cid, u64::MAX))?.take(limit + 1) {
             items.push(decode("preference_history", entry?.1.value())?);
         }
-        Ok(Page::from_overfetch(items, limit, |c: &PreferenceChange| {
-            c.seq.to_string()
-        }))
+        Ok(Page::from_overfetch(
+            items,
+            limit,
+            CursorList::Preferences,
+            |c: &PreferenceChange| c.seq.to_string(),
+        ))
     }
 }

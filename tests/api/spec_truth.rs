@@ -1,0 +1,150 @@
+//! Regressions for issue 9, finding 6: the committed OpenAPI document describes what the server does. Bad cursors
+//! are refused with 400 `invalid_cursor` on every list (as documented there), and stored customers, interactions
+//! and incidents, as sent, match their documented schemas.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::{customer_body, expect, expect_problem, spawn};
+
+fn committed_spec() -> Value {
+    serde_json::from_str(&std::fs::read_to_string("openapi/openapi.json").unwrap()).unwrap()
+}
+
+#[actix_web::test]
+async fn a_bad_cursor_is_refused_with_400_invalid_cursor_on_every_list() {
+    let app = spawn().await;
+    let id = app.create_customer(customer_body("cursor-1")).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let lists = [
+        "/v1/customers".to_owned(),
+        format!("/v1/customers/{id}/interactions"),
+        format!("/v1/customers/{id}/memories"),
+        format!("/v1/customers/{id}/preferences/history"),
+        "/v1/outreach".to_owned(),
+    ];
+    // A cursor of another list is refused too: "o." is the outreach list's (which takes it).
+    let foreign = "o.6f75745f31";
+    let long = "A".repeat(5000);
+    for list in &lists {
+        for cursor in ["garbage", "%00", long.as_str(), foreign, "c.zz"] {
+            let separator = if list.contains('?') { '&' } else { '?' };
+            let res = app
+                .req(Method::GET, &format!("{list}{separator}cursor={cursor}"))
+                .send()
+                .await
+                .unwrap();
+            if list == "/v1/outreach" && cursor == foreign {
+                expect(res, StatusCode::OK).await;
+                continue;
+            }
+            let problem = expect_problem(res, StatusCode::BAD_REQUEST, "invalid_cursor").await;
+            assert_eq!(problem["field"], "cursor", "{list} {cursor}");
+        }
+    }
+    let spec = committed_spec();
+    let templates = [
+        "/v1/customers",
+        "/v1/customers/{id}/interactions",
+        "/v1/customers/{id}/memories",
+        "/v1/customers/{id}/preferences/history",
+        "/v1/outreach",
+    ];
+    for path in templates {
+        let op = &spec["paths"][path]["get"];
+        let cursor = op["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "cursor")
+            .unwrap_or_else(|| panic!("{path} documents no cursor"));
+        assert!(
+            cursor["schema"]["pattern"].is_string(),
+            "{path}: cursor without a pattern"
+        );
+        assert!(op["responses"]["400"].is_object(), "{path} does not document 400");
+    }
+}
+
+#[actix_web::test]
+async fn a_cursor_a_list_returned_pages_on_and_stays_opaque() {
+    let app = spawn().await;
+    for i in 0..3 {
+        app.create_customer(customer_body(&format!("page-{i}"))).await;
+    }
+    let first = expect(
+        app.req(Method::GET, "/v1/customers?limit=2").send().await.unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    let cursor = first["next_cursor"].as_str().unwrap();
+    assert!(cursor.starts_with("c.") && !cursor.contains("cus_"), "{cursor}");
+    let second = expect(
+        app.req(Method::GET, &format!("/v1/customers?limit=2&cursor={cursor}"))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(second["items"].as_array().unwrap().len(), 1);
+    assert_eq!(second["items"][0]["external_id"], "page-2");
+}
+
+/// Every field of `body` is a documented property of `schema`, and every required property is there.
+fn assert_matches(spec: &Value, schema: &str, body: &Value) {
+    let schema = &spec["components"]["schemas"][schema];
+    assert_ne!(schema["additionalProperties"], json!(false), "{schema}");
+    let properties = schema["properties"].as_object().unwrap();
+    for key in body.as_object().unwrap().keys() {
+        assert!(properties.contains_key(key), "{key} is not documented in {schema}");
+    }
+    for required in schema["required"].as_array().unwrap() {
+        assert!(
+            body.get(required.as_str().unwrap()).is_some(),
+            "{required} missing from {body}"
+        );
+    }
+    for key in ["id", "workspace", "created_at"] {
+        assert!(
+            schema["required"].as_array().unwrap().contains(&json!(key)),
+            "{key} not required"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn stored_customers_interactions_and_incidents_match_their_documented_schemas() {
+    let app = spawn().await;
+    let spec = committed_spec();
+    let customer = app.create_customer(customer_body("shape-1")).await;
+    assert_matches(&spec, "Customer", &customer);
+    let id = customer["id"].as_str().unwrap();
+    let interaction = json!({
+        "external_id": "t-1", "channel": "chat", "status": "open", "opened_at": "2026-01-01T00:00:00Z",
+        "messages": [{"id": "m1", "role": "customer", "text": "my hub is offline", "sent_at": "2026-01-01T00:00:00Z"}]
+    });
+    let stored = app.post_interaction(id, &interaction, StatusCode::CREATED).await;
+    assert_matches(&spec, "Interaction", &stored);
+    let incident = expect(
+        app.req(Method::POST, "/v1/incidents")
+            .json(&json!({"title": "Hub down", "description": "Hubs go offline at night", "started_at": "2026-01-01T00:00:00Z"}))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_matches(&spec, "Incident", &incident);
+    let probe = expect(app.anon(Method::GET, "/readyz").send().await.unwrap(), StatusCode::OK).await;
+    assert_eq!(
+        spec["paths"]["/readyz"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/Probe"
+    );
+    let probe_schema = spec["components"]["schemas"]["Probe"]["properties"]
+        .as_object()
+        .unwrap();
+    assert!(probe.as_object().unwrap().keys().all(|k| probe_schema.contains_key(k)));
+}
