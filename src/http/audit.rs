@@ -8,7 +8,7 @@ use utoipa::IntoParams;
 use super::auth::Caller;
 use super::customers::page_size;
 use super::error::ApiError;
-use super::responses::{AuthErrors, QueryErrors};
+use super::responses::{AuthErrors, TimeQueryErrors};
 use crate::domain::audit::{AuditAction, AuditEntry, AuditFilter};
 use crate::domain::Page;
 use crate::service::Services;
@@ -39,7 +39,7 @@ pub struct AuditQuery {
 /// The caller's workspace's audit entries, oldest first (admin scope): who (the key's id; `bootstrap` for the
 /// configured admin key, `cli` for the command line and the scheduler) did what to which record, and when.
 /// Entries hold no personal data and outlive the customers they name. Follow `next_cursor` to tail the log.
-#[utoipa::path(tag = "audit", params(AuditQuery), responses((status = 200, description = "A page of audit entries", body = Page<AuditEntry>), QueryErrors, AuthErrors))]
+#[utoipa::path(tag = "audit", params(AuditQuery), responses((status = 200, description = "A page of audit entries", body = Page<AuditEntry>), TimeQueryErrors, AuthErrors))]
 #[get("/audit")]
 pub async fn list_audit(
     services: web::Data<Services>,

@@ -9,7 +9,7 @@ use utoipa::IntoParams;
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::responses::{AuthErrors, BodyErrors, Conflict, NotFound, QueryErrors};
+use super::responses::{AuthErrors, BodyErrors, Conflict, NotFound, TimeQueryErrors};
 use crate::domain::Upserted;
 use crate::domain::{Customer, CustomerFields, CustomerFilter, Page};
 use crate::service::{CustomerExport, Services};
@@ -133,7 +133,7 @@ pub async fn get_customer_by_external_id(
 /// List customers.
 ///
 /// Oldest first, with cursor pagination and optional filters.
-#[utoipa::path(tag = "customers", params(ListQuery), responses((status = 200, description = "A page of customers", body = Page<Customer>), QueryErrors, AuthErrors))]
+#[utoipa::path(tag = "customers", params(ListQuery), responses((status = 200, description = "A page of customers", body = Page<Customer>), TimeQueryErrors, AuthErrors))]
 #[get("/customers")]
 pub async fn list_customers(
     services: web::Data<Services>,

@@ -9,7 +9,7 @@ use utoipa::IntoParams;
 use super::auth::Caller;
 use super::customers::{page_size, CustomerPath};
 use super::error::ApiError;
-use super::responses::{AuthErrors, BodyErrors, NotFound, QueryErrors};
+use super::responses::{AuthErrors, BodyErrors, NotFound, TimeQueryErrors};
 use crate::domain::interaction::{Interaction, InteractionChannel, InteractionInput, InteractionStatus, Message};
 use crate::domain::Page;
 use crate::domain::Upserted;
@@ -83,7 +83,7 @@ pub async fn post_interaction(
 #[utoipa::path(
     tag = "interactions",
     params(CustomerPath, TimelineQuery),
-    responses((status = 200, description = "A page of interactions", body = Page<Interaction>), NotFound, QueryErrors, AuthErrors)
+    responses((status = 200, description = "A page of interactions", body = Page<Interaction>), NotFound, TimeQueryErrors, AuthErrors)
 )]
 #[get("/customers/{id}/interactions")]
 pub async fn list_interactions(

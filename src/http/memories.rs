@@ -9,7 +9,7 @@ use super::auth::Caller;
 use super::customers::{page_size, CustomerPath};
 use super::error::ApiError;
 use super::interactions::InteractionPath;
-use super::responses::{AuthErrors, BodyErrors, NotFound, QueryErrors};
+use super::responses::{AuthErrors, BodyErrors, NotFound, TimeQueryErrors};
 use crate::domain::memory::{Memory, MemoryKind};
 use crate::domain::Page;
 use crate::service::across::{CustomerMatches, SearchRequest, SimilarRequest, SimilarResolution};
@@ -52,7 +52,7 @@ pub struct MemoryQuery {
 #[utoipa::path(
     tag = "memories",
     params(CustomerPath, MemoryQuery),
-    responses((status = 200, description = "A page of memories", body = Page<Memory>), NotFound, QueryErrors, AuthErrors)
+    responses((status = 200, description = "A page of memories", body = Page<Memory>), NotFound, TimeQueryErrors, AuthErrors)
 )]
 #[get("/customers/{id}/memories")]
 pub async fn list_memories(

@@ -66,7 +66,27 @@ pub fn finish(spec: &utoipa::openapi::OpenApi) -> serde_json::Value {
         .cloned()
         .unwrap_or(serde_json::Value::Null);
     merge_all_of(&mut doc, &schemas);
+    bound_years(&mut doc);
     doc
+}
+
+/// The years every time and date the server takes must fall in (see `domain::validate::time`), as a pattern on
+/// each `date-time` and `date` string of the document that does not state one already.
+pub const YEARS_PATTERN: &str = "^(19[7-9][0-9]|[2-9][0-9]{3})-";
+
+fn bound_years(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Array(items) => items.iter_mut().for_each(bound_years),
+        Value::Object(map) => {
+            let dated = matches!(map.get("format").and_then(Value::as_str), Some("date-time" | "date"));
+            if dated && !map.contains_key("pattern") {
+                map.insert("pattern".into(), Value::String(YEARS_PATTERN.into()));
+            }
+            map.values_mut().for_each(bound_years);
+        }
+        _ => {}
+    }
 }
 
 /// Replaces every `allOf` made only of object schemas (inline or referenced) by their merge, depth first.

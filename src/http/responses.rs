@@ -60,6 +60,17 @@ pub enum QueryErrors {
     BadRequest(Problem),
 }
 
+/// A list's query with time filters could not be used.
+#[derive(IntoResponses)]
+pub enum TimeQueryErrors {
+    /// A query parameter has the wrong type or range (`invalid_query`, `invalid_cursor`).
+    #[response(status = 400, content_type = "application/problem+json")]
+    BadRequest(Problem),
+    /// A time filter outside the years 1970-9999 (`invalid_time`).
+    #[response(status = 422, content_type = "application/problem+json")]
+    OutOfRange(Problem),
+}
+
 /// The external id is already used by another customer.
 #[derive(IntoResponses)]
 pub enum Conflict {

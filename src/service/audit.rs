@@ -77,6 +77,8 @@ impl Services {
     ) -> Result<Page<AuditEntry>, ServiceError> {
         require(principal, Scope::Admin)?;
         let cursor = CursorList::Audit.decode_opt(cursor.as_deref())?;
+        crate::domain::validate::opt_time("since", filter.since)?;
+        crate::domain::validate::opt_time("until", filter.until)?;
         let ws = principal.workspace.clone();
         Ok(self
             .blocking(move |s| s.list_audit(&ws, &filter, cursor.as_deref(), limit))
