@@ -31,6 +31,7 @@ pub mod prompt;
 pub mod rate;
 pub mod recall;
 pub mod recalled;
+pub mod redact;
 pub mod schedule;
 pub mod sentiment;
 #[cfg(test)]
