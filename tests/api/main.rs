@@ -9,6 +9,7 @@ mod found;
 mod helpers;
 mod import;
 mod interactions;
+mod isolation;
 mod jobs;
 mod openapi;
 mod outreach;
