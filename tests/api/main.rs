@@ -2,6 +2,7 @@
 
 mod auth;
 mod campaigns;
+mod crash;
 mod customers;
 mod embedding;
 mod errors;
