@@ -70,6 +70,8 @@ struct Op {
     params: Vec<(String, Option<Res>)>,
     /// Content type of the request body, when it has one.
     content_type: Option<String>,
+    /// Names of the query parameters.
+    query: Vec<String>,
 }
 
 impl Op {
@@ -113,6 +115,13 @@ fn operations() -> Vec<Op> {
                 content_type: op["requestBody"]["content"]
                     .as_object()
                     .and_then(|c| c.keys().next().cloned()),
+                query: op["parameters"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|p| p["in"] == "query")
+                    .filter_map(|p| p["name"].as_str().map(str::to_owned))
+                    .collect(),
             });
         }
     }
@@ -511,6 +520,36 @@ async fn lists_searches_and_claims_of_another_workspace_show_nothing_of_ours() {
         // B's claim hands out B's own item only.
         if key == "POST /v1/outreach/claim" {
             assert!(text.contains(&b.get(Res::Outreach)), "B claims its own item: {text}");
+        }
+        // A's customer id as a filter or in a body names nobody for B.
+        let fake = made_up(Res::Customer, &a.get(Res::Customer));
+        if op.query.iter().any(|q| q == "customer_id") {
+            let (status, _, text) = call(
+                &app,
+                &b.admin,
+                op,
+                &format!("{}?customer_id={}", op.path, a.get(Res::Customer)),
+                None,
+            )
+            .await;
+            assert!(status.as_u16() < 500, "{key} filtered by A's customer: {status} {text}");
+            assert_no_leak(&key, &text, &a);
+        }
+        if let Some(mut body) = body.filter(|b| b.get("customer_id").is_some()) {
+            body["customer_id"] = json!(a.get(Res::Customer));
+            let (status, _, text) = call(&app, &b.admin, op, &op.path, Some(&body)).await;
+            body["customer_id"] = json!(fake);
+            let (_, _, fake_text) = call(&app, &b.admin, op, &op.path, Some(&body)).await;
+            assert_eq!(
+                status,
+                StatusCode::NOT_FOUND,
+                "{key} with A's customer in the body: {text}"
+            );
+            assert_eq!(
+                normalised(&text, &[a.get(Res::Customer)]),
+                normalised(&fake_text, &[fake]),
+                "{key}"
+            );
         }
     }
     // The searches found B's own similar data: they were not empty by accident.
