@@ -257,6 +257,15 @@ async fn another_workspaces_ids_answer_like_made_up_ones_and_change_nothing() {
             continue;
         }
         assert_eq!(status, StatusCode::NOT_FOUND, "{key} with A's ids: {text}");
+        // The route matched and the resource was looked up: not a 404 for a path the server does not know.
+        let code = serde_json::from_str::<Value>(&text).unwrap()["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(
+            code.ends_with("_not_found") && code != "route_not_found",
+            "{key}: {text}"
+        );
         let with_fake = op.fill(|_, r| fake[&r].clone());
         let (fake_status, _, fake_text) = call(&app, &b.admin, op, &with_fake, body.as_ref()).await;
         assert_eq!(
