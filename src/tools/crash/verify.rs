@@ -120,6 +120,26 @@ pub async fn verify(api: &Api, ledger: &mut Ledger) -> anyhow::Result<Findings> 
         }
     }
 
+    // A sent item becomes a memory of its customer (provenance: the item's id), whenever the ack was answered.
+    let customers: BTreeSet<&String> = ledger.sent.iter().filter_map(|i| ledger.item_customer.get(i)).collect();
+    let memories_of = |c: &str| format!("/v1/customers/{c}/memories?limit=100");
+    let got = get_all(api, customers.iter().map(|c| memories_of(c)).collect()).await;
+    for item in &ledger.sent {
+        let Some(customer) = ledger.item_customer.get(item) else {
+            continue;
+        };
+        let remembered = got[&memories_of(customer)].as_ref().is_ok_and(|page| {
+            page["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|m| m["provenance"]["message_ids"] == json!([item]))
+        });
+        if !remembered {
+            lost(format!("the memory of sent item {item} (customer {customer})"));
+        }
+    }
+
     let queued = list(api, "queued").await?;
     let claimed = list(api, "claimed").await?;
     let broken = &mut found.violations;
@@ -141,12 +161,13 @@ pub async fn verify(api: &Api, ledger: &mut Ledger) -> anyhow::Result<Findings> 
             .call(Method::POST, "/v1/outreach/claim", Some(&claim))
             .await
             .map_err(|e| anyhow::anyhow!("the verifier's claim failed: {e:?}"))?;
-        let ids: Vec<String> = items
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|i| i["id"].as_str().map(str::to_owned))
-            .collect();
+        let mut ids = Vec::new();
+        for i in items.as_array().into_iter().flatten() {
+            if let (Some(id), Some(customer)) = (i["id"].as_str(), i["customer_id"].as_str()) {
+                ids.push(id.to_owned());
+                ledger.item_customer.insert(id.to_owned(), customer.to_owned());
+            }
+        }
         if ids.is_empty() {
             break;
         }

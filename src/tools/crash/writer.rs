@@ -70,6 +70,8 @@ pub struct Ledger {
     pub interactions: BTreeMap<String, (String, BTreeSet<String>)>,
     /// Outreach items whose queuing was acknowledged.
     pub queued: BTreeSet<String>,
+    /// Outreach item → its customer (a sent item becomes a memory of the customer).
+    pub item_customer: BTreeMap<String, String>,
     /// Items handed out by an acknowledged claim (leased for a day) and not yet acknowledged as sent.
     pub claimed: BTreeSet<String>,
     /// Items whose `sent` acknowledgement was acknowledged.
@@ -183,6 +185,7 @@ async fn one_round(api: &Api, ledger: &Shared, ext: &str, n: u64) -> Result<(), 
         Some(item) => {
             let mut l = ledger.lock().unwrap();
             l.queued.insert(item.to_owned());
+            l.item_customer.insert(item.to_owned(), id.clone());
             l.ack("outreach_queued");
         }
         None => ledger
