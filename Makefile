@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: run test fuzz fetch build openapi doctor bench bench-proactive eval train lint
+.PHONY: run test fuzz fetch build openapi doctor bench bench-proactive bench-crash eval train lint
 
 ## Start the server with the demo data on 127.0.0.1:8080 (fetches the model and ONNX Runtime first).
 run: build
@@ -43,6 +43,10 @@ bench: build
 ## Every job over 10,000 generated customers / 200,000 memories, then claim/ack with 4 senders (release build).
 bench-proactive: build
 	./target/release/rappel bench --proactive --customers 10000 --memories 200000
+
+## kill -9 durability: 50 kill-and-restart cycles under 8 concurrent writers, every acknowledged write checked.
+bench-crash: build
+	./target/release/rappel bench --crash --cycles 50 --writers 8
 
 ## Measure retrieval and sentiment quality on the labelled sets (release build).
 eval: build

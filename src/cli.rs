@@ -126,6 +126,16 @@ pub enum Command {
         /// .cache/models/all-minilm-l6-v2).
         #[arg(long)]
         compare_model: Option<String>,
+        /// Instead: kill -9 durability; start this binary's server, write concurrently over HTTP, kill it at a
+        /// random moment, restart, check every acknowledged write and the outreach queue; repeat.
+        #[arg(long)]
+        crash: bool,
+        /// Kill-and-restart cycles of the crash test.
+        #[arg(long, default_value_t = 50)]
+        cycles: usize,
+        /// Concurrent writers of the crash test.
+        #[arg(long, default_value_t = 8)]
+        writers: usize,
     },
 }
 
@@ -244,8 +254,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             proactive,
             customers,
             compare_model,
+            crash,
+            cycles,
+            writers,
         } => {
-            if proactive {
+            if crash {
+                let binary = std::env::current_exe().context("locating the rappel binary")?;
+                let options = crate::tools::crash::CrashOptions::new(binary, &settings, cycles, writers);
+                let report = crate::tools::crash::run(&options).await?;
+                report.print();
+                Ok(if report.passed() {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                })
+            } else if proactive {
                 crate::tools::bench_proactive::run(&settings, customers, memories.max(customers))
                     .await
                     .map(|()| ExitCode::SUCCESS)

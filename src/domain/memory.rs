@@ -207,3 +207,22 @@ impl Retention {
 pub fn new_memory_id() -> String {
     format!("mem_{}", ulid::Ulid::new().to_string().to_lowercase())
 }
+
+/// The id of the memory a sent outreach item becomes, derived from the item's id: forming it again (a repeated
+/// acknowledgement, a retry after a crash between the two writes) finds the first one instead of copying it.
+pub fn outreach_memory_id(item_id: &str) -> String {
+    format!("mem_{}", item_id.strip_prefix("out_").unwrap_or(item_id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sent_outreach_item_always_becomes_the_same_memory_id() {
+        let id = outreach_memory_id("out_01jh2k3m4n5p6q7r8s9t0v1w2x");
+        assert_eq!(id, "mem_01jh2k3m4n5p6q7r8s9t0v1w2x");
+        assert_eq!(outreach_memory_id("out_01jh2k3m4n5p6q7r8s9t0v1w2x"), id);
+        assert_ne!(outreach_memory_id("out_01jh2k3m4n5p6q7r8s9t0v1w2y"), id);
+    }
+}

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use super::{require, ServiceError, Services};
 use crate::domain::audit::{AuditAction, AuditDetail, TargetKind};
-use crate::domain::memory::{new_memory_id, Memory, MemoryKind, Provenance};
+use crate::domain::memory::{outreach_memory_id, Memory, MemoryKind, Provenance};
 use crate::domain::outreach::{
     dedupe_key, place, render, Audience, OutreachItem, OutreachSource, OutreachState, Placement, SkipRule,
 };
@@ -292,13 +292,6 @@ impl Services {
             AckStatus::Failed => AckOutcome::Failed(req.error.unwrap_or_else(|| "unspecified error".into())),
         };
         let (ws, key, now) = (principal.workspace.clone(), id.to_owned(), self.now());
-        let before = self
-            .blocking({
-                let (ws, key) = (ws.clone(), key.clone());
-                move |s| s.get_outreach(&ws, &key)
-            })
-            .await?
-            .ok_or_else(|| ServiceError::OutreachNotFound(id.to_owned()))?;
         let item = self
             .blocking(move |s| s.ack(&ws, &key, &outcome, now, MAX_FAILURES))
             .await
@@ -318,19 +311,25 @@ impl Services {
             detail,
         )
         .await?;
-        if item.state == OutreachState::Sent && before.state != OutreachState::Sent {
-            // Forming the memory (an embedding) happens after the answer: senders are not held up by it.
-            let (services, sent) = (self.clone(), item.clone());
-            tokio::spawn(async move {
-                if let Err(e) = services.remember_outreach(&sent).await {
-                    tracing::warn!(error = %e, item = %sent.id, "sent outreach not added to memory");
-                }
-            });
+        if item.state == OutreachState::Sent {
+            // Formed before the answer, and again on a repeated report when missing: an acknowledged `sent` is
+            // remembered even if the process dies right after answering, or between the two writes.
+            self.remember_outreach(&item).await?;
         }
         Ok(item)
     }
 
+    /// Adds a sent item to its customer's memory, once.
     async fn remember_outreach(&self, item: &OutreachItem) -> Result<(), ServiceError> {
+        let (ws, key) = (
+            item.workspace.clone(),
+            (item.customer_id.clone(), outreach_memory_id(&item.id)),
+        );
+        let exists =
+            move |s: &dyn crate::store::Store| Ok(!s.memories_by_key(&ws, std::slice::from_ref(&key))?.is_empty());
+        if self.blocking(exists.clone()).await? {
+            return Ok(());
+        }
         let sent = item.sent_at.unwrap_or(item.updated_at);
         let text = format!(
             "Proactive {:?} message sent on {} ({}): {}",
@@ -345,8 +344,11 @@ impl Services {
         let _guard = self.locks.lock(&ws, &cid).await;
         let customer: Option<Customer> = self.blocking(move |s| s.get_customer(&ws, &cid)).await?;
         let Some(customer) = customer else { return Ok(()) };
+        if self.blocking(exists).await? {
+            return Ok(());
+        }
         let memory = Memory {
-            id: new_memory_id(),
+            id: outreach_memory_id(&item.id),
             workspace: item.workspace.clone(),
             kind: MemoryKind::Message,
             text,

@@ -1,9 +1,10 @@
-//! Tools around the product: training the sentiment head, measuring quality. They call the domain and the
-//! service like any other caller.
+//! Tools around the product: training the sentiment head, measuring quality and performance. They call the domain
+//! and the service like any other caller; the crash test is a black-box HTTP client of the binary.
 
 pub mod backup;
 pub mod bench;
 pub mod bench_proactive;
+pub mod crash;
 pub mod eval;
 pub mod metrics;
 pub mod score;
