@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::memory::Retention;
 use crate::domain::rate::Limits;
 use crate::domain::recall::Weights;
+use crate::domain::redact::Redactor;
 
 /// Every setting, with its environment variable, default and meaning; printed by `--help` and kept in README.
 pub const SETTINGS_HELP: &str = "\
@@ -49,6 +50,9 @@ Settings (rappel.toml key / environment variable, default):
   embed_quota_chars_per_minute RAPPEL_EMBED_QUOTA_CHARS_PER_MINUTE 1000000
                                                               characters per API key per minute sent to the model
                                                               (ingested messages, queries, context; 0: off)
+  redact            RAPPEL_REDACT            cards,iban       secrets replaced in messages before they are embedded
+                                                              or stored: cards (Luhn), iban (mod 97), passwords,
+                                                              national_ids (French NIR, US SSN), or none
 The settings file is ./rappel.toml, or the one named by --config / RAPPEL_CONFIG.";
 
 /// Log output format.
@@ -127,6 +131,8 @@ pub struct Settings {
     pub rate_limit_burst: u32,
     /// Characters per API key per minute sent to the embedding model (0: no quota).
     pub embed_quota_chars_per_minute: u64,
+    /// Secrets redacted from messages before they are embedded or stored (comma-separated kinds, or `none`).
+    pub redact: String,
 }
 
 impl Default for Settings {
@@ -163,11 +169,12 @@ impl Default for Settings {
             rate_limit_per_second: Limits::default().requests_per_second,
             rate_limit_burst: Limits::default().request_burst,
             embed_quota_chars_per_minute: Limits::default().embed_chars_per_minute,
+            redact: Redactor::default().to_string(),
         }
     }
 }
 
-const KEYS: [&str; 31] = [
+const KEYS: [&str; 32] = [
     "bind",
     "data_dir",
     "admin_key",
@@ -199,6 +206,7 @@ const KEYS: [&str; 31] = [
     "rate_limit_per_second",
     "rate_limit_burst",
     "embed_quota_chars_per_minute",
+    "redact",
 ];
 
 /// Settings that cannot be used, with the reason.
@@ -271,6 +279,11 @@ impl Settings {
         }
     }
 
+    /// The secrets redacted from messages (checked by [`Settings::validate`]).
+    pub fn redactor(&self) -> Redactor {
+        self.redact.parse().unwrap_or_default()
+    }
+
     /// Checks values that parse but cannot work.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |key, message: &str| {
@@ -279,6 +292,9 @@ impl Settings {
                 message: message.to_owned(),
             })
         };
+        if let Err(e) = self.redact.parse::<Redactor>() {
+            return invalid("redact", &e.to_string());
+        }
         if self.bind.parse::<SocketAddr>().is_err() {
             return invalid("bind", "expected address:port, such as 127.0.0.1:8080");
         }

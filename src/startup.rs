@@ -60,7 +60,8 @@ pub async fn services(
         .with_retention(settings.retention())
         .with_limits(settings.limits())
         .with_memory_cache(settings.memory_cache)
-        .with_scratch_dir(settings.data_dir.clone());
+        .with_scratch_dir(settings.data_dir.clone())
+        .with_redactor(settings.redactor());
     crate::service::backup::remove_stale_backups(&settings.data_dir);
     services.ensure_workspace(&WorkspaceId::default_workspace()).await?;
     Ok(services)

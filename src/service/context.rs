@@ -82,7 +82,7 @@ impl Services {
         req: ContextRequest,
     ) -> Result<CustomerContext, ServiceError> {
         require(principal, Scope::Read)?;
-        let message = check_query(&req.message)?;
+        let message = self.redactor.redact(&check_query(&req.message)?);
         let budget = req.token_budget.unwrap_or(1500);
         if !(100..=32_000).contains(&budget) {
             return Err(InvalidInput::new("invalid_field", "token_budget", "must be between 100 and 32000").into());

@@ -62,7 +62,10 @@ impl Services {
         input: InteractionInput,
     ) -> Result<(Interaction, Upserted), ServiceError> {
         require(principal, Scope::Write)?;
-        let input = input.validated()?;
+        let mut input = input.validated()?;
+        for message in &mut input.messages {
+            message.text = self.redactor.redact(&message.text);
+        }
         let customer = self.customer_for(principal, customer_id).await?;
         let embedded = self.embed_ahead(principal, &customer, &input).await?;
         let _guard = self.locks.lock(&customer.workspace, &customer.id).await;
@@ -215,9 +218,10 @@ impl Services {
         principal: &Principal,
         customer_id: &str,
         interaction: &str,
-        message: Message,
+        mut message: Message,
     ) -> Result<Interaction, ServiceError> {
         require(principal, Scope::Write)?;
+        message.text = self.redactor.redact(&message.text);
         let customer = self.customer_for(principal, customer_id).await?;
         let with_message = |current: &Interaction| {
             let mut input = current.fields.clone();

@@ -121,7 +121,7 @@ impl Services {
                 if text.is_empty() || text.chars().count() > 20_000 {
                     return Err(InvalidInput::new("invalid_field", "text", "must be 1-20000 characters").into());
                 }
-                Some(text)
+                Some(self.redactor.redact(&text))
             }
             None => None,
         };

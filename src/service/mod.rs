@@ -72,6 +72,8 @@ pub struct Services {
     weights: Weights,
     /// Days kept per memory kind, for the retention sweep.
     retention: Retention,
+    /// Secrets replaced in messages before they are embedded or stored.
+    redactor: Arc<crate::domain::redact::Redactor>,
     /// Where backups are written before they are served (the data folder: same disk as the store).
     scratch_dir: std::path::PathBuf,
     /// Ids of audit entries, in the order they are written.
@@ -114,6 +116,7 @@ impl Services {
             weights: Weights::default(),
             retention: Retention::default(),
             scratch_dir: std::env::temp_dir(),
+            redactor: Arc::default(),
             audit_ids: Arc::default(),
             limiter: Arc::new(limits::Limiter::new(Limits::default())),
         })
@@ -128,6 +131,12 @@ impl Services {
     /// Keeps up to `memories` memories of recently used customers ready for ranking.
     pub fn with_memory_cache(mut self, memories: usize) -> Self {
         self.cache = Arc::new(memory_cache::MemoryCache::new(memories));
+        self
+    }
+
+    /// Redacts these secrets from messages before they are embedded or stored.
+    pub fn with_redactor(mut self, redactor: crate::domain::redact::Redactor) -> Self {
+        self.redactor = Arc::new(redactor);
         self
     }
 

@@ -5,7 +5,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{customer_body, expect, expect_problem, spawn};
+use crate::helpers::{customer_body, expect, expect_problem, spawn, spawn_with};
 
 #[actix_web::test]
 async fn outreach_templates_without_an_en_fallback_or_with_odd_keys_are_refused() {
@@ -147,4 +147,52 @@ async fn a_known_path_asked_with_another_method_is_405_with_allow() {
     assert!(!allow.contains("POST"));
     let res = app.req(Method::PUT, "/v1/nothing-here").send().await.unwrap();
     expect_problem(res, StatusCode::NOT_FOUND, "route_not_found").await;
+}
+
+#[actix_web::test]
+async fn card_numbers_and_ibans_are_redacted_before_they_are_stored_or_embedded() {
+    let app = spawn_with(|s| s.redact = "cards,iban,passwords".into()).await;
+    let id = app.create_customer(customer_body("pii-1")).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let text =
+        "I was charged twice on my card 4111 1111 1111 1111, refund to FR76 3000 6000 0112 3456 7890 189 please. \
+                My password is Tr0ub4dor&3";
+    let interaction = json!({
+        "external_id": "pii", "channel": "chat", "status": "open", "opened_at": "2026-11-20T09:00:00Z",
+        "messages": [{"id": "m1", "role": "customer", "text": text, "sent_at": "2026-11-20T09:00:00Z"}]
+    });
+    let stored = app.post_interaction(&id, &interaction, StatusCode::CREATED).await;
+    let kept = stored["messages"][0]["text"].as_str().unwrap();
+    assert!(
+        kept.contains("[card …1111]") && kept.contains("[IBAN]") && kept.contains("[password]"),
+        "{kept}"
+    );
+    // Re-posting the same message is still idempotent: it redacts to the same text.
+    app.post_interaction(&id, &interaction, StatusCode::OK).await;
+    let res = app
+        .req(Method::GET, &format!("/v1/customers/{id}/export"))
+        .send()
+        .await
+        .unwrap();
+    let export = expect(res, StatusCode::OK).await.to_string();
+    for secret in [
+        "4111 1111 1111 1111",
+        "1111 1111 1111",
+        "FR76 3000",
+        "3456 7890 189",
+        "Tr0ub4dor",
+    ] {
+        assert!(!export.contains(secret), "{secret} found in the export");
+    }
+    assert!(export.contains("charged twice"), "the rest of the message is kept");
+    let (data_dir, _dir) = app.stop().await;
+    let file = std::fs::read(data_dir.join("rappel.redb")).unwrap();
+    for secret in ["4111 1111 1111 1111", "FR76 3000 6000", "Tr0ub4dor"] {
+        assert!(
+            !file.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "{secret} found in the store file"
+        );
+    }
 }
