@@ -1,5 +1,7 @@
 //! Campaigns: a segment of customers (profile, health, and optionally what they said), a message, and a schedule.
 
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // input-derived values: no panics
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

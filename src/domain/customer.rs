@@ -1,5 +1,7 @@
 //! Customer profiles: the fields a client may set, the stored record, and the rules that keep them valid.
 
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // input-derived values: no panics
+
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};

@@ -1,6 +1,8 @@
 //! Incidents: known problems (outages, bad firmware) declared by the support team, matched against what
 //! customers reported.
 
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // input-derived values: no panics
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

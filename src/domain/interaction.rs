@@ -1,6 +1,8 @@
 //! Interactions (tickets, chats, e-mail threads, calls) and their messages, with the merge rule that makes
 //! re-posting idempotent.
 
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // input-derived values: no panics
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

@@ -1,5 +1,7 @@
 //! JSON Merge Patch (RFC 7396).
 
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // input-derived values: no panics
+
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
@@ -38,6 +40,7 @@ pub fn patched<T: Serialize + DeserializeOwned>(value: &T, patch: &Value) -> Res
             "a merge patch must be a JSON object",
         ));
     }
+    #[allow(clippy::expect_used, reason = "Rappel's own types always serialise")]
     let mut doc = serde_json::to_value(value).expect("patchable types serialise to JSON");
     apply(&mut doc, patch);
     serde_json::from_value(doc).map_err(|e| InvalidInput::new("invalid_body", "", e.to_string()))

@@ -2,6 +2,8 @@
 //! consent per channel, do-not-contact, the weekly cap, quiet hours in the customer's time zone, and
 //! de-duplication within a cooldown.
 
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // input-derived values: no panics
+
 use std::collections::BTreeMap;
 use std::str::FromStr;
 

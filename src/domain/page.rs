@@ -4,6 +4,8 @@
 //! in lowercase hex. Every string the pattern of its list accepts decodes to a position, and nothing else does,
 //! so the OpenAPI document can state exactly which cursors a list takes.
 
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // input-derived values: no panics
+
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -103,7 +105,9 @@ impl CursorList {
         let digits_only = self == Self::Preferences;
         let mut position = String::with_capacity(bytes.len() / 2);
         for pair in bytes.chunks(2) {
-            let (hi, lo) = (pair[0], pair[1]);
+            let &[hi, lo] = pair else {
+                return Err(InvalidCursor);
+            };
             let ok_hi = if digits_only {
                 hi == b'3'
             } else {

@@ -1,5 +1,7 @@
 //! Contact and communication preferences, their validation, and the field-by-field diff that feeds the history.
 
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // input-derived values: no panics
+
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveTime, Utc};
@@ -290,6 +292,7 @@ pub fn channel_name(channel: Channel) -> &'static str {
 
 /// Preferences as a map from dotted field path to value, one level deep for `consent` and `custom`.
 fn flatten(p: &Preferences) -> BTreeMap<String, Value> {
+    #[allow(clippy::expect_used, reason = "preferences always serialise")]
     let Value::Object(top) = serde_json::to_value(p).expect("preferences serialise to JSON") else {
         unreachable!("preferences serialise to an object")
     };

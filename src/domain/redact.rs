@@ -4,6 +4,8 @@
 //! A number is only redacted when its check digits hold, so order numbers, phone numbers and dates stay readable.
 //! The same text always redacts to the same text, so re-posting a message stays idempotent.
 
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // input-derived values: no panics
+
 use std::fmt;
 use std::str::FromStr;
 use std::sync::LazyLock;
@@ -89,20 +91,25 @@ impl fmt::Display for Redactor {
     }
 }
 
+#[allow(clippy::expect_used, reason = "a literal pattern, compiled by the unit tests")]
 static CARD: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\b\d(?:[ -]?\d){12,18}\b").expect("the card pattern compiles"));
+#[allow(clippy::expect_used, reason = "a literal pattern, compiled by the unit tests")]
 static IBAN: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)\b[a-z]{2}\d{2}(?:[ ]?[a-z0-9]){11,30}\b").expect("the IBAN pattern compiles"));
+#[allow(clippy::expect_used, reason = "a literal pattern, compiled by the unit tests")]
 static PASSWORD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?i)\b(password|passwd|pwd|passcode|pin(?: code)?|mot de passe|mdp|code pin|code secret)(\s*(?:is|was|est|était|:|=|->)\s*|\s+)([^\s,;]{3,})",
     )
     .expect("the password pattern compiles")
 });
+#[allow(clippy::expect_used, reason = "a literal pattern, compiled by the unit tests")]
 static NIR: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\b([12])\s?(\d{2})\s?(\d{2})\s?(\d{2}|2[AB])\s?(\d{3})\s?(\d{3})\s?(\d{2})\b")
         .expect("the NIR pattern compiles")
 });
+#[allow(clippy::expect_used, reason = "a literal pattern, compiled by the unit tests")]
 static SSN: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\b(\d{3})-(\d{2})-(\d{4})\b").expect("the SSN pattern compiles"));
 

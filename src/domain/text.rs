@@ -1,6 +1,8 @@
 //! Text processing for English and French: language guess, sentence splitting, and the tokens the keyword index
 //! uses (lowercased, accent-folded, stop words removed, Snowball-stemmed; codes like `LM-48213` kept whole).
 
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // input-derived values: no panics
+
 use rust_stemmers::{Algorithm, Stemmer};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -168,11 +170,14 @@ pub fn windows(text: &str, max_words: usize) -> Vec<String> {
     let mut start = 0;
     while start < sents.len() {
         let (mut end, mut count) = (start, 0);
-        while end < sents.len() && (count == 0 || count + sents[end].split_whitespace().count() <= max_words) {
-            count += sents[end].split_whitespace().count();
+        while let Some(words) = sents.get(end).map(|s| s.split_whitespace().count()) {
+            if count > 0 && count + words > max_words {
+                break;
+            }
+            count += words;
             end += 1;
         }
-        out.push(sents[start..end].join(" "));
+        out.push(sents.get(start..end).unwrap_or_default().join(" "));
         if end >= sents.len() {
             break;
         }

@@ -1,6 +1,8 @@
 //! Field validators shared by customers and preferences. Each returns the normalised value or an
 //! [`InvalidInput`] naming the field.
 
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // input-derived values: no panics
+
 use std::str::FromStr;
 
 use super::InvalidInput;

@@ -1,6 +1,8 @@
 //! Time in queries: "last month", "in June", "en juin", "yesterday", "the first time", "most recently". A hint
 //! steers ranking towards memories of that time; it never filters, so a wrong guess costs little.
 
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // input-derived values: no panics
+
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 
 use super::sentiment::cues::normalise;
@@ -145,8 +147,8 @@ pub fn time_hint(query: &str, now: DateTime<Utc>, observed: &[DateTime<Utc>]) ->
             _ => continue,
         };
         let ago = w.get(i + 2) == Some(&"ago")
-            || (i >= 3 && w[i - 3..i] == ["il", "y", "a"])
-            || (i >= 2 && w[i - 2..i] == ["y", "a"]);
+            || (i >= 3 && w.get(i - 3..i) == Some(&["il", "y", "a"][..]))
+            || (i >= 2 && w.get(i - 2..i) == Some(&["y", "a"][..]));
         if ago {
             let center = today - Duration::days(days);
             let half = (days / 3).max(2);

@@ -22,6 +22,7 @@ impl FromRequest for Caller {
         let services = req.app_data::<web::Data<Services>>().cloned();
         let header = req.headers().get(AUTHORIZATION).map(|v| v.to_str().map(str::to_owned));
         Box::pin(async move {
+            #[allow(clippy::expect_used, reason = "the server registers the services before any route")]
             let services = services.expect("Services are registered as app data");
             let secret = match header {
                 None => None,

@@ -1,5 +1,7 @@
 //! HTTP transport: handlers, extractors, the error mapping and the OpenAPI document.
 
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // input-derived values: no panics
+
 mod audit;
 mod auth;
 mod campaigns;

@@ -60,6 +60,7 @@ impl Modify for BearerAuth {
 /// false`), so no stored record could ever match that `allOf`: each such `allOf` is merged into one object with
 /// the properties and required fields of all its parts (and no `additionalProperties`, as responses may grow).
 pub fn finish(spec: &utoipa::openapi::OpenApi) -> serde_json::Value {
+    #[allow(clippy::expect_used, reason = "utoipa's document always serialises")]
     let mut doc = serde_json::to_value(spec).expect("the OpenAPI document serialises");
     let schemas = doc
         .pointer("/components/schemas")

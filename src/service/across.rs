@@ -194,7 +194,9 @@ impl Services {
         let min = req.min_score.unwrap_or(0.0);
         let mut groups: Vec<CustomerMatches> = Vec::new();
         for s in ranked.into_iter().filter(|s| s.score >= min) {
-            let m = &candidates[s.index].memory;
+            let Some(m) = candidates.get(s.index).map(|c| &c.memory) else {
+                continue;
+            };
             let cid = m.provenance.customer_id.to_string();
             let recalled = Recalled {
                 memory: m.clone(),
@@ -269,7 +271,9 @@ impl Services {
             if out.len() >= k {
                 break;
             }
-            let hit = &relevant[s.index].memory;
+            let Some(hit) = relevant.get(s.index).map(|c| &c.memory) else {
+                continue;
+            };
             let same_interaction = |m: &Memory| {
                 m.provenance.customer_id == hit.provenance.customer_id
                     && m.provenance.interaction_id == hit.provenance.interaction_id

@@ -60,6 +60,10 @@ impl Services {
     /// Recall@k of the vector index against exact search over the same vectors in the default workspace, averaged
     /// over the queries (benchmarks). As in ann-benchmarks, a result counts when its distance is within 0.1 % of
     /// the k-th exact distance: near-identical vectors tie, and which of them comes back does not matter.
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "benchmark code: every per-query vector has one slot per query"
+    )]
     pub async fn index_recall(&self, queries: &[Vec<f32>], k: usize) -> Result<f64, ServiceError> {
         let ws = WorkspaceId::default_workspace();
         let mut approximate: Vec<std::collections::HashSet<String>> = Vec::new();

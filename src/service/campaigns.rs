@@ -204,7 +204,7 @@ impl Services {
                 Some(
                     ranked
                         .into_iter()
-                        .map(|r| (candidates[r.index].memory.id.clone(), r.score))
+                        .filter_map(|r| Some((candidates.get(r.index)?.memory.id.clone(), r.score)))
                         .collect(),
                 )
             }

@@ -153,7 +153,7 @@ impl Services {
             suggested_tone,
             created_at: self.now(),
         };
-        current.handoff = Some(serde_json::to_value(&brief).expect("brief serialises"));
+        current.handoff = Some(serde_json::to_value(&brief).unwrap_or_default());
         current.updated_at = self.now();
         let stored = current.clone();
         self.blocking(move |s| s.save_ingest(&stored, &[], &[]))

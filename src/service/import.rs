@@ -123,7 +123,7 @@ impl super::Services {
             let Some(record) = records.next() else { break };
             stats.records += 1;
             let outcome = self
-                .import_interaction(&principal, record.body.expect("interaction records parsed"))
+                .import_interaction(&principal, record.body.unwrap_or_default())
                 .await;
             match outcome {
                 Ok(Upserted::Created) => stats.created += 1,
@@ -143,7 +143,7 @@ impl super::Services {
         body: Value,
     ) -> Result<Upserted, super::ServiceError> {
         let Value::Object(mut map) = body else {
-            unreachable!("checked by is_interaction")
+            return Err(InvalidInput::new("invalid_body", "", "an interaction record is a JSON object").into());
         };
         map.remove("type");
         let Some(Value::String(customer)) = map.remove("customer_external_id") else {

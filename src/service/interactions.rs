@@ -167,10 +167,9 @@ impl Services {
         let mut vectors: Vec<Vec<f32>> = slots
             .iter()
             .map(|i| {
-                let text = &unique[*i];
-                embedded
-                    .get(text)
-                    .or_else(|| late.get(text))
+                unique
+                    .get(*i)
+                    .and_then(|text| embedded.get(text).or_else(|| late.get(text)))
                     .cloned()
                     .unwrap_or_default()
             })

@@ -1,6 +1,8 @@
 //! Use cases. Every caller (HTTP handlers, the CLI, later the jobs) goes through [`Services`], which checks the
 //! caller's scopes, confines it to its workspace, and runs store calls on the blocking pool.
 
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // input-derived values: no panics
+
 mod access;
 pub mod across;
 mod audit;

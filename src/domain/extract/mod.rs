@@ -2,6 +2,8 @@
 //! issues, resolutions and commitments (with due times). Rules are precise rather than exhaustive: the raw
 //! message is always kept as a memory of its own.
 
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // input-derived values: no panics
+
 pub mod due;
 pub mod head;
 
