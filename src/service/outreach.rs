@@ -299,24 +299,29 @@ impl Services {
                 StoreError::NotFound => ServiceError::OutreachNotFound(id.to_owned()),
                 other => other.into(),
             })?;
-        let detail = AuditDetail {
-            state: Some(item.state),
-            ..AuditDetail::default()
-        };
-        self.audit(
-            principal,
-            AuditAction::OutreachAcked,
-            TargetKind::Outreach,
-            &item.id,
-            detail,
-        )
-        .await?;
+        self.audit_outreach(principal, AuditAction::OutreachAcked, &item)
+            .await?;
         if item.state == OutreachState::Sent {
             // Formed before the answer, and again on a repeated report when missing: an acknowledged `sent` is
             // remembered even if the process dies right after answering, or between the two writes.
             self.remember_outreach(&item).await?;
         }
         Ok(item)
+    }
+
+    /// Records what a key did to an outreach item, with the state it left it in.
+    async fn audit_outreach(
+        &self,
+        principal: &Principal,
+        action: AuditAction,
+        item: &OutreachItem,
+    ) -> Result<(), ServiceError> {
+        let detail = AuditDetail {
+            state: Some(item.state),
+            ..AuditDetail::default()
+        };
+        self.audit(principal, action, TargetKind::Outreach, &item.id, detail)
+            .await
     }
 
     /// Adds a sent item to its customer's memory, once.
@@ -394,18 +399,8 @@ impl Services {
                 StoreError::NotFound => ServiceError::OutreachNotFound(id.to_owned()),
                 other => other.into(),
             })?;
-        let detail = AuditDetail {
-            state: Some(item.state),
-            ..AuditDetail::default()
-        };
-        self.audit(
-            principal,
-            AuditAction::OutreachCancelled,
-            TargetKind::Outreach,
-            &item.id,
-            detail,
-        )
-        .await?;
+        self.audit_outreach(principal, AuditAction::OutreachCancelled, &item)
+            .await?;
         Ok(item)
     }
 
