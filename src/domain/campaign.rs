@@ -16,8 +16,10 @@ pub struct Segment {
     /// Only customers with this tag.
     pub tag: Option<String>,
     /// Only customers whose health is at least this (0-100).
+    #[serde(default, deserialize_with = "crate::domain::whole::opt")]
     pub health_min: Option<u8>,
     /// Only customers whose health is at most this (0-100).
+    #[serde(default, deserialize_with = "crate::domain::whole::opt")]
     pub health_max: Option<u8>,
     /// Only customers who said something like this (matched by meaning against their messages).
     #[schema(example = "complained about battery life")]
@@ -45,7 +47,7 @@ pub struct CampaignInput {
     #[serde(default = "utc")]
     pub timezone: String,
     /// The same customer gets no second item from this campaign within this many hours (default 720).
-    #[serde(default = "month")]
+    #[serde(default = "month", deserialize_with = "crate::domain::whole::int")]
     pub cooldown_hours: u32,
 }
 

@@ -176,9 +176,11 @@ pub struct InteractionInput {
     pub escalated: bool,
     /// Customer satisfaction, 1-5.
     #[schema(minimum = 1, maximum = 5)]
+    #[serde(default, deserialize_with = "crate::domain::whole::opt")]
     pub csat: Option<u8>,
     /// Net promoter score, 0-10.
     #[schema(maximum = 10)]
+    #[serde(default, deserialize_with = "crate::domain::whole::opt")]
     pub nps: Option<u8>,
     /// Tags.
     #[serde(default)]

@@ -44,10 +44,14 @@ pub struct JobDefinition {
     #[serde(default = "yes")]
     pub enabled: bool,
     /// The same customer, reason and evidence give no second item within this many hours.
-    #[serde(default = "week")]
+    #[serde(default = "week", deserialize_with = "crate::domain::whole::int")]
     pub cooldown_hours: u32,
     /// Only customers whose health (0-100) is at most this.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::domain::whole::opt"
+    )]
     pub max_health: Option<u8>,
     /// The detector and its parameters.
     #[schema(value_type = Object)]

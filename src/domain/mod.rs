@@ -39,6 +39,7 @@ pub mod text;
 pub mod validate;
 pub mod vector;
 pub mod when;
+pub mod whole;
 
 pub use auth::{ApiKey, Principal, Scope, Workspace};
 pub use customer::{Customer, CustomerFields, CustomerFilter};

@@ -20,7 +20,7 @@ pub struct OutreachSpec {
     #[serde(default)]
     pub channels: Vec<Channel>,
     /// 1 (low) to 5 (urgent).
-    #[serde(default = "three")]
+    #[serde(default = "three", deserialize_with = "crate::domain::whole::int")]
     pub priority: u8,
     /// Templates by language (and optionally tone: `fr.formal`); `en` is required.
     pub templates: BTreeMap<String, String>,

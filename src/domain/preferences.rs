@@ -156,6 +156,7 @@ pub struct Preferences {
     pub quiet_hours: Option<QuietHours>,
     /// At most this many proactive contacts per week.
     #[schema(example = 2, maximum = 100)]
+    #[serde(default, deserialize_with = "crate::domain::whole::opt")]
     pub max_contacts_per_week: Option<u32>,
     /// Channels in the order the customer prefers them.
     #[serde(default)]

@@ -50,9 +50,11 @@ pub struct ClaimRequest {
     pub channel: Option<Channel>,
     /// Most items to hand out (1-500, default 10).
     #[schema(example = 10, minimum = 1, maximum = 500)]
+    #[serde(default, deserialize_with = "crate::domain::whole::opt")]
     pub max: Option<usize>,
     /// How long the sender holds them before they return to the queue (5-86400 s, default 300).
     #[schema(example = 300, minimum = 5, maximum = 86400)]
+    #[serde(default, deserialize_with = "crate::domain::whole::opt")]
     pub lease_seconds: Option<u32>,
 }
 

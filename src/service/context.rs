@@ -35,6 +35,7 @@ pub struct ContextRequest {
     pub message: String,
     /// Budget of the `prompt` block, in tokens (about 4 characters each; default 1500).
     #[schema(example = 1500, minimum = 100, maximum = 32000)]
+    #[serde(default, deserialize_with = "crate::domain::whole::opt")]
     pub token_budget: Option<usize>,
     /// Language of the answer (BCP 47); the customer's preferred language by default.
     #[schema(example = "fr")]

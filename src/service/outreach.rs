@@ -49,12 +49,14 @@ pub struct QueueRequest {
     pub topic: Option<String>,
     /// 1 (low) to 5 (urgent); default 3.
     #[schema(minimum = 1, maximum = 5)]
+    #[serde(default, deserialize_with = "crate::domain::whole::opt")]
     pub priority: Option<u8>,
     /// Not before this time (default now).
     pub not_before: Option<DateTime<Utc>>,
     /// Expires after this time.
     pub expires_at: Option<DateTime<Utc>>,
     /// The same customer, reason and evidence queued within this many hours give no second item (default 168).
+    #[serde(default, deserialize_with = "crate::domain::whole::opt")]
     pub cooldown_hours: Option<u32>,
 }
 

@@ -148,3 +148,49 @@ async fn stored_customers_interactions_and_incidents_match_their_documented_sche
         .unwrap();
     assert!(probe.as_object().unwrap().keys().all(|k| probe_schema.contains_key(k)));
 }
+
+/// Posts `body` to `path` with the admin key and returns the response.
+async fn post(app: &crate::helpers::TestApp, path: &str, body: Value) -> reqwest::Response {
+    app.req(Method::POST, path).json(&body).send().await.unwrap()
+}
+
+#[actix_web::test]
+async fn whole_numbers_written_as_floats_are_integers_and_fractions_are_refused() {
+    let app = spawn().await;
+    let id = app.create_customer(customer_body("float-1")).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let accepted = [
+        (
+            "/v1/outreach/claim".to_owned(),
+            json!({"max": 3.0, "lease_seconds": 60.0}),
+        ),
+        (format!("/v1/customers/{id}/recall"), json!({"query": "hub", "k": 2.0})),
+        (
+            format!("/v1/customers/{id}/context"),
+            json!({"message": "hub", "token_budget": 500.0}),
+        ),
+        (
+            "/v1/search".to_owned(),
+            json!({"query": "hub", "limit": 5.0, "per_customer": 1.0}),
+        ),
+        ("/v1/resolutions/similar".to_owned(), json!({"query": "hub", "k": 3.0})),
+    ];
+    for (path, body) in accepted {
+        expect(post(&app, &path, body).await, StatusCode::OK).await;
+    }
+    let refused = [
+        ("/v1/outreach/claim".to_owned(), json!({"max": 2.5})),
+        (format!("/v1/customers/{id}/recall"), json!({"query": "hub", "k": 2.5})),
+        ("/v1/search".to_owned(), json!({"query": "hub", "limit": "5"})),
+    ];
+    for (path, body) in refused {
+        expect_problem(
+            post(&app, &path, body).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+        )
+        .await;
+    }
+}
