@@ -184,7 +184,7 @@ pub struct InteractionInput {
     pub nps: Option<u8>,
     /// Tags.
     #[serde(default)]
-    #[schema(max_items = 50)]
+    #[schema(value_type = Vec<super::schemas::Tag>, max_items = 50)]
     pub tags: Vec<String>,
     /// Product concerned.
     #[schema(

@@ -32,6 +32,7 @@ pub mod rate;
 pub mod recall;
 pub mod recalled;
 pub mod schedule;
+pub mod schemas;
 pub mod sentiment;
 #[cfg(test)]
 pub(crate) mod testkit;

@@ -90,7 +90,7 @@ pub async fn create_customer(
 #[utoipa::path(
     tag = "customers",
     params(ExternalIdPath),
-    request_body(content = CustomerFields, description = "The full profile (replaces the stored one)"),
+    request_body(content = crate::domain::schemas::CustomerUpsert, description = "The full profile (replaces the stored one)"),
     responses(
         (status = 200, description = "Updated, or already identical", body = Customer),
         (status = 201, description = "Created", body = Customer),

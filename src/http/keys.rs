@@ -14,12 +14,12 @@ use crate::service::{CreatedKey, CreatedWorkspace, Services};
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewKey {
-    /// What the key is for.
+    /// What the key is for (1-100 characters).
     #[schema(
         example = "zendesk-bot",
         pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$",
         min_length = 1,
-        max_length = 200
+        max_length = 100
     )]
     pub name: String,
     /// What it may do.
@@ -34,12 +34,12 @@ pub struct NewWorkspace {
     /// Slug: 1-64 of `a-z 0-9 - _`.
     #[schema(example = "lumen-eu", pattern = "^[a-z0-9_-]{1,64}$")]
     pub id: String,
-    /// Display name.
+    /// Display name (1-100 characters).
     #[schema(
         example = "Lumen support (EU)",
         pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$",
         min_length = 1,
-        max_length = 200
+        max_length = 100
     )]
     pub name: String,
 }

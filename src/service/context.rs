@@ -38,7 +38,7 @@ pub struct ContextRequest {
     #[serde(default, deserialize_with = "crate::domain::whole::opt")]
     pub token_budget: Option<usize>,
     /// Language of the answer (BCP 47); the customer's preferred language by default.
-    #[schema(example = "fr")]
+    #[schema(example = "fr", pattern = "^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")]
     pub language: Option<String>,
 }
 

@@ -194,3 +194,70 @@ async fn whole_numbers_written_as_floats_are_integers_and_fractions_are_refused(
         .await;
     }
 }
+
+#[actix_web::test]
+async fn cooldowns_beyond_ten_years_and_priorities_beyond_five_are_refused() {
+    let app = spawn().await;
+    let id = app.create_customer(customer_body("cool-1")).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let queue = |hours: u64| {
+        json!({"customer_id": id, "reason_code": "check_in", "reason": "Check in", "templates": {"en": "Hi"},
+            "cooldown_hours": hours})
+    };
+    let far = post(&app, "/v1/outreach", queue(4_000_000_000)).await;
+    let problem = expect_problem(far, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field").await;
+    assert_eq!(problem["field"], "cooldown_hours");
+    let res = post(&app, "/v1/outreach", queue(87_600)).await;
+    assert!(res.status().is_success(), "{}", res.status());
+    let campaign = |hours: u64, priority: u64| {
+        json!({"name": "Check-in", "outreach": {"templates": {"en": "Hi"}, "priority": priority},
+            "cooldown_hours": hours, "timezone": "Europe/Paris"})
+    };
+    for (body, field) in [
+        (campaign(87_601, 3), "cooldown_hours"),
+        (campaign(24, 9), "outreach.priority"),
+    ] {
+        let problem = expect_problem(
+            post(&app, "/v1/campaigns", body).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+        )
+        .await;
+        assert_eq!(problem["field"], field);
+    }
+    expect(post(&app, "/v1/campaigns", campaign(24, 3)).await, StatusCode::CREATED).await;
+}
+
+#[actix_web::test]
+async fn the_upsert_takes_a_body_without_external_id_or_with_the_paths() {
+    let app = spawn().await;
+    let mut body = customer_body("ignored");
+    body.as_object_mut().unwrap().remove("external_id");
+    let put = |body: Value| {
+        app.req(Method::PUT, "/v1/customers/by-external-id/up-1")
+            .json(&body)
+            .send()
+    };
+    let created = expect(put(body.clone()).await.unwrap(), StatusCode::CREATED).await;
+    assert_eq!(created["external_id"], "up-1");
+    body["external_id"] = json!("up-1");
+    expect(put(body.clone()).await.unwrap(), StatusCode::OK).await;
+    body["external_id"] = json!("other");
+    expect_problem(
+        put(body).await.unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "external_id_mismatch",
+    )
+    .await;
+    let spec = committed_spec();
+    let schema = &spec["components"]["schemas"]["CustomerUpsert"];
+    assert!(!schema["required"]
+        .as_array()
+        .is_some_and(|r| r.contains(&json!("external_id"))));
+    assert!(spec["components"]["schemas"]["CustomerFields"]["required"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("external_id")));
+}
