@@ -5,6 +5,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Caller;
+use super::body::Body;
 use super::error::ApiError;
 use super::responses::{AuthErrors, BodyErrors, Conflict, NotFound};
 use crate::domain::{ApiKey, Scope, Workspace};
@@ -59,7 +60,7 @@ pub struct KeyPath {
 pub async fn create_key(
     services: web::Data<Services>,
     Caller(principal): Caller,
-    body: web::Json<NewKey>,
+    body: Body<NewKey>,
 ) -> Result<HttpResponse, ApiError> {
     let NewKey { name, scopes } = body.into_inner();
     Ok(HttpResponse::Created().json(services.create_key(&principal, &name, scopes).await?))
@@ -98,7 +99,7 @@ pub async fn revoke_key(
 pub async fn create_workspace(
     services: web::Data<Services>,
     Caller(principal): Caller,
-    body: web::Json<NewWorkspace>,
+    body: Body<NewWorkspace>,
 ) -> Result<HttpResponse, ApiError> {
     let NewWorkspace { id, name } = body.into_inner();
     Ok(HttpResponse::Created().json(services.create_workspace(&principal, &id, &name).await?))

@@ -2,6 +2,7 @@
 
 mod audit;
 mod auth;
+mod body;
 mod campaigns;
 mod customers;
 pub mod error;

@@ -261,3 +261,17 @@ async fn the_upsert_takes_a_body_without_external_id_or_with_the_paths() {
         .unwrap()
         .contains(&json!("external_id")));
 }
+
+#[actix_web::test]
+async fn a_body_that_is_not_a_json_object_is_refused() {
+    let app = spawn().await;
+    for body in [json!([null, null]), json!([]), json!("max"), json!(3)] {
+        let res = post(&app, "/v1/outreach/claim", body.clone()).await;
+        let problem = expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body").await;
+        assert!(
+            problem["detail"].as_str().unwrap().contains("object"),
+            "{body}: {problem}"
+        );
+    }
+    expect(post(&app, "/v1/outreach/claim", json!({})).await, StatusCode::OK).await;
+}
