@@ -275,3 +275,16 @@ async fn a_body_that_is_not_a_json_object_is_refused() {
     }
     expect(post(&app, "/v1/outreach/claim", json!({})).await, StatusCode::OK).await;
 }
+
+#[actix_web::test]
+async fn a_literal_path_asked_with_another_method_is_405_even_where_a_templated_path_matches() {
+    let app = spawn().await;
+    for method in [Method::GET, Method::DELETE, Method::PUT] {
+        let res = app.req(method.clone(), "/v1/outreach/claim").send().await.unwrap();
+        assert_eq!(res.headers()["allow"], "POST", "{method}");
+        expect_problem(res, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
+    }
+    // The templated path still answers for ids.
+    let res = app.req(Method::GET, "/v1/outreach/out_missing").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+}
