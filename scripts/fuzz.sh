@@ -29,7 +29,8 @@ EXAMPLES=${FUZZ_EXAMPLES:-8}
 SEED=${FUZZ_SEED:-20261129}
 START=$(date +%s)
 
-if [ "$("$VENV/bin/st" --version 2>/dev/null)" != "schemathesis, version $SCHEMATHESIS_VERSION" ]; then
+# `st --version` prints "st, version X".
+if [ "$("$VENV/bin/st" --version 2>/dev/null)" != "st, version $SCHEMATHESIS_VERSION" ]; then
   echo "fuzz: installing schemathesis==$SCHEMATHESIS_VERSION in $VENV"
   "$PYTHON" -m venv "$VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"

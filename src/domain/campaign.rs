@@ -18,8 +18,12 @@ pub struct Segment {
     /// Only customers with this tag.
     pub tag: Option<String>,
     /// Only customers whose health is at least this (0-100).
+    #[schema(minimum = 0, maximum = 100)]
+    #[serde(default, deserialize_with = "crate::domain::whole::opt")]
     pub health_min: Option<u8>,
     /// Only customers whose health is at most this (0-100).
+    #[schema(minimum = 0, maximum = 100)]
+    #[serde(default, deserialize_with = "crate::domain::whole::opt")]
     pub health_max: Option<u8>,
     /// Only customers who said something like this (matched by meaning against their messages).
     #[schema(example = "complained about battery life")]
@@ -43,11 +47,14 @@ pub struct CampaignInput {
     pub outreach: OutreachSpec,
     /// Cron schedule with seconds first; absent: it runs once, when asked.
     pub schedule: Option<String>,
-    /// Time zone of the schedule.
+    /// Time zone of the schedule (default UTC).
     #[serde(default = "utc")]
+    #[schema(value_type = super::schemas::TimeZoneName)]
     pub timezone: String,
-    /// The same customer gets no second item from this campaign within this many hours (default 720).
-    #[serde(default = "month")]
+    /// The same customer gets no second item from this campaign within this many hours (default 720, at most
+    /// 87,600: ten years).
+    #[schema(minimum = 0, maximum = 87600)]
+    #[serde(default = "month", deserialize_with = "crate::domain::whole::int")]
     pub cooldown_hours: u32,
 }
 

@@ -22,6 +22,7 @@ pub struct CustomerFields {
     /// except in the upsert body, where the path gives it.
     #[serde(default)]
     #[schema(
+        required = true,
         example = "cus-1001",
         pattern = "^[^/\\s\\x00-\\x1f\\x7f-\\x9f]+$",
         min_length = 1,
@@ -39,7 +40,7 @@ pub struct CustomerFields {
     /// E-mail address.
     #[schema(
         example = "camille.dubois@example.fr",
-        pattern = "^[A-Za-z0-9_%+-]+(\\.[A-Za-z0-9_%+-]+)*@([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\\.)+[A-Za-z]{2,}$",
+        pattern = "^[A-Za-z0-9_%+-]{1,16}(\\.[A-Za-z0-9_%+-]{1,15}){0,3}@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+[A-Za-z]{2,63}$",
         max_length = 254
     )]
     pub email: Option<String>,
@@ -50,7 +51,7 @@ pub struct CustomerFields {
     #[schema(example = "fr-FR", pattern = "^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")]
     pub language: Option<String>,
     /// IANA time zone.
-    #[schema(example = "Europe/Paris")]
+    #[schema(value_type = Option<super::schemas::TimeZoneName>, example = "Europe/Paris")]
     pub timezone: Option<String>,
     /// Company the customer belongs to.
     #[schema(
@@ -70,7 +71,7 @@ pub struct CustomerFields {
     pub plan: Option<String>,
     /// Free tags (lowercase recommended), used in list filters and segments.
     #[serde(default)]
-    #[schema(example = json!(["vip", "hub-v2"]), max_items = 50)]
+    #[schema(value_type = Vec<super::schemas::Tag>, example = json!(["vip", "hub-v2"]), max_items = 50)]
     pub tags: Vec<String>,
     /// Date the customer signed up.
     #[schema(example = "2024-03-14")]

@@ -178,13 +178,15 @@ pub struct InteractionInput {
     pub escalated: bool,
     /// Customer satisfaction, 1-5.
     #[schema(minimum = 1, maximum = 5)]
+    #[serde(default, deserialize_with = "crate::domain::whole::opt")]
     pub csat: Option<u8>,
     /// Net promoter score, 0-10.
     #[schema(maximum = 10)]
+    #[serde(default, deserialize_with = "crate::domain::whole::opt")]
     pub nps: Option<u8>,
     /// Tags.
     #[serde(default)]
-    #[schema(max_items = 50)]
+    #[schema(value_type = Vec<super::schemas::Tag>, max_items = 50)]
     pub tags: Vec<String>,
     /// Product concerned.
     #[schema(

@@ -37,17 +37,24 @@ pub struct JobDefinition {
     /// Cron schedule with seconds first (`0 0 9 * * *`: every day at 09:00).
     #[schema(example = "0 0 9 * * *")]
     pub schedule: String,
-    /// Time zone of the schedule.
+    /// Time zone of the schedule (default UTC).
     #[serde(default = "utc")]
+    #[schema(value_type = super::schemas::TimeZoneName)]
     pub timezone: String,
     /// Disabled jobs only run on demand.
     #[serde(default = "yes")]
     pub enabled: bool,
-    /// The same customer, reason and evidence give no second item within this many hours.
-    #[serde(default = "week")]
+    /// The same customer, reason and evidence give no second item within this many hours (default 168, at most
+    /// 87,600: ten years).
+    #[schema(minimum = 0, maximum = 87600)]
+    #[serde(default = "week", deserialize_with = "crate::domain::whole::int")]
     pub cooldown_hours: u32,
     /// Only customers whose health (0-100) is at most this.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::domain::whole::opt"
+    )]
     pub max_health: Option<u8>,
     /// The detector and its parameters.
     #[schema(value_type = Object)]
@@ -64,6 +71,8 @@ impl JobDefinition {
         chrono_tz::Tz::from_str(&self.timezone).map_err(|_| format!("unknown time zone {:?}", self.timezone))?;
         super::outreach::check_templates("outreach.templates", &self.outreach.templates)
             .map_err(|e| format!("outreach.templates: {}", e.message))?;
+        super::outreach::check_cooldown("cooldown_hours", self.cooldown_hours)
+            .map_err(|e| format!("cooldown_hours {}", e.message))?;
         if !(1..=5).contains(&self.outreach.priority) {
             return Err("outreach.priority must be between 1 and 5".into());
         }

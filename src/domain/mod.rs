@@ -33,6 +33,7 @@ pub mod recall;
 pub mod recalled;
 pub mod redact;
 pub mod schedule;
+pub mod schemas;
 pub mod sentiment;
 #[cfg(test)]
 pub(crate) mod testkit;
@@ -40,6 +41,7 @@ pub mod text;
 pub mod validate;
 pub mod vector;
 pub mod when;
+pub mod whole;
 
 pub use auth::{ApiKey, Principal, Scope, Workspace};
 pub use customer::{Customer, CustomerFields, CustomerFilter};

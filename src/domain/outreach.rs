@@ -22,14 +22,33 @@ pub struct OutreachSpec {
     #[serde(default)]
     pub channels: Vec<Channel>,
     /// 1 (low) to 5 (urgent).
-    #[serde(default = "three")]
+    #[serde(default = "three", deserialize_with = "crate::domain::whole::int")]
+    #[schema(minimum = 1, maximum = 5, example = 3)]
     pub priority: u8,
     /// Templates by language (and optionally tone: `fr.formal`); `en` is required.
+    #[schema(value_type = super::schemas::Templates)]
     pub templates: BTreeMap<String, String>,
 }
 
 fn three() -> u8 {
     3
+}
+
+/// Longest accepted cooldown, in hours (ten years): a de-duplication window reaching further back would leave the
+/// calendar's range.
+pub const MAX_COOLDOWN_HOURS: u32 = 87_600;
+
+/// Checks a cooldown: at most [`MAX_COOLDOWN_HOURS`].
+pub fn check_cooldown(field: &str, hours: u32) -> Result<u32, InvalidInput> {
+    if hours <= MAX_COOLDOWN_HOURS {
+        Ok(hours)
+    } else {
+        Err(InvalidInput::new(
+            "invalid_field",
+            field,
+            format!("must be at most {MAX_COOLDOWN_HOURS} hours (ten years)"),
+        ))
+    }
 }
 
 /// Checks message templates: an `en` template (the fallback for every customer), keys of a lowercase language

@@ -146,7 +146,7 @@ fn parse_hhmm(s: &str) -> Result<NaiveTime, chrono::ParseError> {
 #[serde(deny_unknown_fields)]
 pub struct Preferences {
     /// Language to use with the customer (BCP 47).
-    #[schema(example = "fr")]
+    #[schema(example = "fr", pattern = "^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")]
     pub preferred_language: Option<String>,
     /// Consent per channel.
     #[serde(default)]
@@ -158,6 +158,7 @@ pub struct Preferences {
     pub quiet_hours: Option<QuietHours>,
     /// At most this many proactive contacts per week.
     #[schema(example = 2, maximum = 100)]
+    #[serde(default, deserialize_with = "crate::domain::whole::opt")]
     pub max_contacts_per_week: Option<u32>,
     /// Channels in the order the customer prefers them.
     #[serde(default)]
@@ -169,7 +170,7 @@ pub struct Preferences {
     pub technical_level: Option<TechnicalLevel>,
     /// Free-form key/value preferences.
     #[serde(default)]
-    #[schema(example = json!({"pronouns": "she/her"}))]
+    #[schema(value_type = super::schemas::CustomPreferences)]
     pub custom: BTreeMap<String, String>,
     /// When the preferences last changed (set by the server; ignored on input).
     #[serde(default)]

@@ -6,6 +6,7 @@ use serde_json::Value;
 use utoipa::IntoParams;
 
 use super::auth::Caller;
+use super::body::Body;
 use super::error::ApiError;
 use super::responses::{AuthErrors, BodyErrors, NotFound};
 use crate::domain::campaign::{Campaign, CampaignInput};
@@ -29,7 +30,7 @@ pub struct CampaignPath {
 pub async fn create(
     services: web::Data<Services>,
     Caller(principal): Caller,
-    body: web::Json<CampaignInput>,
+    body: Body<CampaignInput>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Created().json(services.create_campaign(&principal, body.into_inner()).await?))
 }
@@ -64,7 +65,7 @@ pub async fn update(
     services: web::Data<Services>,
     Caller(principal): Caller,
     path: web::Path<CampaignPath>,
-    body: web::Json<Value>,
+    body: Body<Value>,
 ) -> Result<web::Json<Campaign>, ApiError> {
     Ok(web::Json(
         services.patch_campaign(&principal, &path.id, body.into_inner()).await?,

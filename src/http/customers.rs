@@ -8,6 +8,7 @@ use serde_json::Value;
 use utoipa::IntoParams;
 
 use super::auth::Caller;
+use super::body::Body;
 use super::error::ApiError;
 use super::responses::{AuthErrors, BodyErrors, Conflict, NotFound, TimeQueryErrors};
 use crate::domain::Upserted;
@@ -75,7 +76,7 @@ pub fn page_size(limit: Option<u32>) -> Result<usize, ApiError> {
 pub async fn create_customer(
     services: web::Data<Services>,
     Caller(principal): Caller,
-    body: web::Json<CustomerFields>,
+    body: Body<CustomerFields>,
 ) -> Result<HttpResponse, ApiError> {
     let customer = services.create_customer(&principal, body.into_inner()).await?;
     Ok(HttpResponse::Created()
@@ -90,7 +91,7 @@ pub async fn create_customer(
 #[utoipa::path(
     tag = "customers",
     params(ExternalIdPath),
-    request_body(content = CustomerFields, description = "The full profile (replaces the stored one)"),
+    request_body(content = crate::domain::schemas::CustomerUpsert, description = "The full profile (replaces the stored one)"),
     responses(
         (status = 200, description = "Updated, or already identical", body = Customer),
         (status = 201, description = "Created", body = Customer),
@@ -102,7 +103,7 @@ pub async fn upsert_customer(
     services: web::Data<Services>,
     Caller(principal): Caller,
     path: web::Path<ExternalIdPath>,
-    body: web::Json<CustomerFields>,
+    body: Body<CustomerFields>,
 ) -> Result<HttpResponse, ApiError> {
     let (customer, outcome) = services
         .upsert_customer(&principal, &path.external_id, body.into_inner())
@@ -179,7 +180,7 @@ pub async fn patch_customer(
     services: web::Data<Services>,
     Caller(principal): Caller,
     path: web::Path<CustomerPath>,
-    body: web::Json<Value>,
+    body: Body<Value>,
 ) -> Result<web::Json<Customer>, ApiError> {
     Ok(web::Json(
         services.patch_customer(&principal, &path.id, body.into_inner()).await?,

@@ -246,9 +246,7 @@ pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error
             "Unsupported media type",
             "send the body as application/json (or application/merge-patch+json for PATCH)",
         ),
-        JsonPayloadError::Deserialize(de) if de.is_data() => {
-            ApiError::new(S::UNPROCESSABLE_ENTITY, "invalid_body", "Invalid body", de.to_string())
-        }
+        JsonPayloadError::Deserialize(de) if de.is_data() => ApiError::invalid_body(de.to_string()),
         JsonPayloadError::Deserialize(de) => {
             ApiError::new(S::BAD_REQUEST, "invalid_json", "Malformed JSON", de.to_string())
         }
@@ -258,6 +256,11 @@ pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error
 }
 
 impl ApiError {
+    /// 422 `invalid_body`: well-formed JSON of the wrong shape.
+    pub(super) fn invalid_body(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", "Invalid body", detail)
+    }
+
     fn payload_too_large(detail: String) -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,

@@ -6,6 +6,7 @@ use serde_json::Value;
 use utoipa::IntoParams;
 
 use super::auth::Caller;
+use super::body::Body;
 use super::error::ApiError;
 use super::responses::{AuthErrors, BodyErrors, NotFound};
 use crate::domain::incident::{Incident, IncidentInput};
@@ -27,7 +28,7 @@ pub struct IncidentPath {
 pub async fn declare(
     services: web::Data<Services>,
     Caller(principal): Caller,
-    body: web::Json<IncidentInput>,
+    body: Body<IncidentInput>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Created().json(services.declare_incident(&principal, body.into_inner()).await?))
 }
@@ -68,7 +69,7 @@ pub async fn update(
     services: web::Data<Services>,
     Caller(principal): Caller,
     path: web::Path<IncidentPath>,
-    body: web::Json<Value>,
+    body: Body<Value>,
 ) -> Result<web::Json<Incident>, ApiError> {
     Ok(web::Json(
         services.patch_incident(&principal, &path.id, body.into_inner()).await?,

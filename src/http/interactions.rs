@@ -7,6 +7,7 @@ use serde_json::Value;
 use utoipa::IntoParams;
 
 use super::auth::Caller;
+use super::body::Body;
 use super::customers::{page_size, CustomerPath};
 use super::error::ApiError;
 use super::responses::{AuthErrors, BodyErrors, NotFound, TimeQueryErrors};
@@ -66,7 +67,7 @@ pub async fn post_interaction(
     services: web::Data<Services>,
     Caller(principal): Caller,
     path: web::Path<CustomerPath>,
-    body: web::Json<InteractionInput>,
+    body: Body<InteractionInput>,
 ) -> Result<HttpResponse, ApiError> {
     let (interaction, outcome) = services
         .ingest_interaction(&principal, &path.id, body.into_inner())
@@ -139,7 +140,7 @@ pub async fn patch_interaction(
     services: web::Data<Services>,
     Caller(principal): Caller,
     path: web::Path<InteractionPath>,
-    body: web::Json<Value>,
+    body: Body<Value>,
 ) -> Result<web::Json<Interaction>, ApiError> {
     Ok(web::Json(
         services
@@ -162,7 +163,7 @@ pub async fn append_message(
     services: web::Data<Services>,
     Caller(principal): Caller,
     path: web::Path<InteractionPath>,
-    body: web::Json<Message>,
+    body: Body<Message>,
 ) -> Result<web::Json<Interaction>, ApiError> {
     Ok(web::Json(
         services

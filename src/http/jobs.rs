@@ -5,6 +5,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::auth::Caller;
+use super::body::Body;
 use super::error::ApiError;
 use super::responses::{AuthErrors, NotFound};
 use crate::domain::job_run::JobRun;
@@ -86,7 +87,7 @@ pub async fn job_runs(
 pub async fn create_job(
     services: web::Data<Services>,
     Caller(principal): Caller,
-    body: web::Json<serde_json::Value>,
+    body: Body<serde_json::Value>,
 ) -> Result<HttpResponse, ApiError> {
     let view = services.create_job(&principal, body.into_inner()).await?;
     Ok(HttpResponse::Created().json(view))
@@ -102,7 +103,7 @@ pub async fn update_job(
     services: web::Data<Services>,
     Caller(principal): Caller,
     path: web::Path<JobPath>,
-    body: web::Json<serde_json::Value>,
+    body: Body<serde_json::Value>,
 ) -> Result<web::Json<JobView>, ApiError> {
     Ok(web::Json(
         services.update_job(&principal, &path.id, body.into_inner()).await?,

@@ -5,6 +5,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Caller;
+use super::body::Body;
 use super::error::ApiError;
 use super::responses::{AuthErrors, BodyErrors, Conflict, NotFound};
 use crate::domain::{ApiKey, Scope, Workspace};
@@ -14,12 +15,12 @@ use crate::service::{CreatedKey, CreatedWorkspace, Services};
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewKey {
-    /// What the key is for.
+    /// What the key is for (1-100 characters).
     #[schema(
         example = "zendesk-bot",
         pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$",
         min_length = 1,
-        max_length = 200
+        max_length = 100
     )]
     pub name: String,
     /// What it may do.
@@ -34,12 +35,12 @@ pub struct NewWorkspace {
     /// Slug: 1-64 of `a-z 0-9 - _`.
     #[schema(example = "lumen-eu", pattern = "^[a-z0-9_-]{1,64}$")]
     pub id: String,
-    /// Display name.
+    /// Display name (1-100 characters).
     #[schema(
         example = "Lumen support (EU)",
         pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$",
         min_length = 1,
-        max_length = 200
+        max_length = 100
     )]
     pub name: String,
 }
@@ -59,7 +60,7 @@ pub struct KeyPath {
 pub async fn create_key(
     services: web::Data<Services>,
     Caller(principal): Caller,
-    body: web::Json<NewKey>,
+    body: Body<NewKey>,
 ) -> Result<HttpResponse, ApiError> {
     let NewKey { name, scopes } = body.into_inner();
     Ok(HttpResponse::Created().json(services.create_key(&principal, &name, scopes).await?))
@@ -98,7 +99,7 @@ pub async fn revoke_key(
 pub async fn create_workspace(
     services: web::Data<Services>,
     Caller(principal): Caller,
-    body: web::Json<NewWorkspace>,
+    body: Body<NewWorkspace>,
 ) -> Result<HttpResponse, ApiError> {
     let NewWorkspace { id, name } = body.into_inner();
     Ok(HttpResponse::Created().json(services.create_workspace(&principal, &id, &name).await?))

@@ -1,7 +1,15 @@
 //! The documented paths and their methods, read from the OpenAPI document, so that a known path asked with
-//! another method gets 405 with an `Allow` header instead of 404.
+//! another method gets 405 with an `Allow` header instead of 404, or instead of the answer of a templated path
+//! that also matches it (`GET /v1/outreach/claim` is not `GET /v1/outreach/{id}`).
 
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderValue, ALLOW};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use utoipa::openapi::OpenApi;
+
+use super::error::ApiError;
 
 /// Each documented path template (`/v1/customers/{id}`) as segments, with the methods it serves.
 pub struct KnownPaths(Vec<(Vec<String>, Vec<&'static str>)>);
@@ -56,6 +64,40 @@ impl KnownPaths {
         }
         found
     }
+}
+
+/// 405 `method_not_allowed` with the `Allow` header.
+fn method_not_allowed(req: &HttpRequest, allowed: &[&str]) -> HttpResponse {
+    let mut response = ApiError::method_not_allowed(req.method().as_str(), req.path(), allowed).error_response();
+    if let Ok(value) = HeaderValue::from_str(&allowed.join(", ")) {
+        response.headers_mut().insert(ALLOW, value);
+    }
+    response
+}
+
+/// The default service: 405 with `Allow` for a documented path asked with another method, 404 otherwise.
+pub async fn route_not_found(req: HttpRequest, known: web::Data<KnownPaths>) -> HttpResponse {
+    let allowed = known.methods(req.path());
+    if allowed.is_empty() {
+        return ApiError::route_not_found(req.path()).error_response();
+    }
+    method_not_allowed(&req, &allowed)
+}
+
+/// Middleware: a documented path asked with a method it does not serve is answered 405 before routing, so a
+/// templated route that also matches the path (`/v1/outreach/{id}` for `/v1/outreach/claim`) cannot answer.
+pub async fn unserved_methods(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    if let Some(known) = req.app_data::<web::Data<KnownPaths>>() {
+        let allowed = known.methods(req.path());
+        if !allowed.is_empty() && !allowed.contains(&req.method().as_str()) {
+            let response = method_not_allowed(req.request(), &allowed);
+            return Ok(req.into_response(response).map_into_right_body());
+        }
+    }
+    next.call(req).await.map(ServiceResponse::map_into_left_body)
 }
 
 fn segments(path: &str) -> impl Iterator<Item = &str> {

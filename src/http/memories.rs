@@ -6,6 +6,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::auth::Caller;
+use super::body::Body;
 use super::customers::{page_size, CustomerPath};
 use super::error::ApiError;
 use super::interactions::InteractionPath;
@@ -101,7 +102,7 @@ pub async fn patch_memory(
     services: web::Data<Services>,
     Caller(principal): Caller,
     path: web::Path<MemoryPath>,
-    body: web::Json<MemoryPatch>,
+    body: Body<MemoryPatch>,
 ) -> Result<web::Json<Memory>, ApiError> {
     Ok(web::Json(
         services
@@ -137,7 +138,7 @@ pub async fn delete_memory(
 pub async fn search(
     services: web::Data<Services>,
     Caller(principal): Caller,
-    body: web::Json<SearchRequest>,
+    body: Body<SearchRequest>,
 ) -> Result<web::Json<Vec<CustomerMatches>>, ApiError> {
     Ok(web::Json(services.search(&principal, body.into_inner()).await?))
 }
@@ -155,7 +156,7 @@ pub async fn search(
 pub async fn similar_resolutions(
     services: web::Data<Services>,
     Caller(principal): Caller,
-    body: web::Json<SimilarRequest>,
+    body: Body<SimilarRequest>,
 ) -> Result<web::Json<Vec<SimilarResolution>>, ApiError> {
     Ok(web::Json(
         services.similar_resolutions(&principal, body.into_inner()).await?,

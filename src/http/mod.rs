@@ -4,6 +4,7 @@
 
 mod audit;
 mod auth;
+mod body;
 mod campaigns;
 mod customers;
 pub mod error;

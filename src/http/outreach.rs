@@ -5,6 +5,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Caller;
+use super::body::Body;
 use super::customers::page_size;
 use super::error::ApiError;
 use super::responses::{AuthErrors, BodyErrors, NotFound, QueryErrors};
@@ -50,9 +51,11 @@ pub struct ClaimRequest {
     pub channel: Option<Channel>,
     /// Most items to hand out (1-500, default 10).
     #[schema(example = 10, minimum = 1, maximum = 500)]
+    #[serde(default, deserialize_with = "crate::domain::whole::opt")]
     pub max: Option<usize>,
     /// How long the sender holds them before they return to the queue (5-86400 s, default 300).
     #[schema(example = 300, minimum = 5, maximum = 86400)]
+    #[serde(default, deserialize_with = "crate::domain::whole::opt")]
     pub lease_seconds: Option<u32>,
 }
 
@@ -69,7 +72,7 @@ pub struct ClaimRequest {
 pub async fn queue(
     services: web::Data<Services>,
     Caller(principal): Caller,
-    body: web::Json<QueueRequest>,
+    body: Body<QueueRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let source = OutreachSource {
         kind: "manual".into(),
@@ -115,7 +118,7 @@ pub async fn list(
 pub async fn claim(
     services: web::Data<Services>,
     Caller(principal): Caller,
-    body: web::Json<ClaimRequest>,
+    body: Body<ClaimRequest>,
 ) -> Result<web::Json<Vec<OutreachItem>>, ApiError> {
     let b = body.into_inner();
     Ok(web::Json(
@@ -152,7 +155,7 @@ pub async fn ack(
     services: web::Data<Services>,
     Caller(principal): Caller,
     path: web::Path<OutreachPath>,
-    body: web::Json<AckRequest>,
+    body: Body<AckRequest>,
 ) -> Result<web::Json<OutreachItem>, ApiError> {
     Ok(web::Json(
         services.ack_outreach(&principal, &path.id, body.into_inner()).await?,

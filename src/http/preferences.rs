@@ -6,6 +6,7 @@ use serde_json::Value;
 use utoipa::IntoParams;
 
 use super::auth::Caller;
+use super::body::Body;
 use super::customers::{page_size, CustomerPath};
 use super::error::ApiError;
 use super::responses::{AuthErrors, BodyErrors, NotFound, QueryErrors};
@@ -63,7 +64,7 @@ pub async fn put_preferences(
     Caller(principal): Caller,
     path: web::Path<CustomerPath>,
     query: web::Query<SourceQuery>,
-    body: web::Json<Preferences>,
+    body: Body<Preferences>,
 ) -> Result<web::Json<Preferences>, ApiError> {
     let query = query.into_inner();
     Ok(web::Json(
@@ -87,7 +88,7 @@ pub async fn patch_preferences(
     Caller(principal): Caller,
     path: web::Path<CustomerPath>,
     query: web::Query<SourceQuery>,
-    body: web::Json<Value>,
+    body: Body<Value>,
 ) -> Result<web::Json<Preferences>, ApiError> {
     let query = query.into_inner();
     Ok(web::Json(

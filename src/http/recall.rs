@@ -3,6 +3,7 @@
 use actix_web::{post, web};
 
 use super::auth::Caller;
+use super::body::Body;
 use super::customers::CustomerPath;
 use super::error::ApiError;
 use super::responses::{AuthErrors, BodyErrors, NotFound};
@@ -27,7 +28,7 @@ pub async fn recall(
     services: web::Data<Services>,
     Caller(principal): Caller,
     path: web::Path<CustomerPath>,
-    body: web::Json<RecallQuery>,
+    body: Body<RecallQuery>,
 ) -> Result<web::Json<Vec<Recalled>>, ApiError> {
     Ok(web::Json(
         services.recall(&principal, &path.id, body.into_inner()).await?,
@@ -50,7 +51,7 @@ pub async fn context(
     services: web::Data<Services>,
     Caller(principal): Caller,
     path: web::Path<CustomerPath>,
-    body: web::Json<ContextRequest>,
+    body: Body<ContextRequest>,
 ) -> Result<web::Json<CustomerContext>, ApiError> {
     Ok(web::Json(
         services.context(&principal, &path.id, body.into_inner()).await?,

@@ -4,14 +4,14 @@ use std::net::{SocketAddr, TcpListener};
 
 use actix_web::dev::ServerHandle;
 use actix_web::middleware::from_fn;
-use actix_web::{web, App, HttpRequest, HttpServer, ResponseError};
+use actix_web::{web, App, HttpServer};
 use utoipa::OpenApi;
 use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_actix_web::{scope, AppExt};
 use utoipa_swagger_ui::SwaggerUi;
 
-use super::error::{json_error, path_error, query_error, ApiError};
-use super::known_paths::KnownPaths;
+use super::error::{json_error, path_error, query_error};
+use super::known_paths::{route_not_found, unserved_methods, KnownPaths};
 use super::openapi::ApiDoc;
 use super::panics::catch_panics;
 use super::request_id::request_id;
@@ -111,19 +111,6 @@ fn json_config(max_body_bytes: usize) -> web::JsonConfig {
         .error_handler(json_error)
 }
 
-/// 405 with `Allow` for a documented path asked with another method, 404 otherwise.
-async fn route_not_found(req: HttpRequest, known: web::Data<KnownPaths>) -> actix_web::HttpResponse {
-    let allowed = known.methods(req.path());
-    if allowed.is_empty() {
-        return ApiError::route_not_found(req.path()).error_response();
-    }
-    let mut response = ApiError::method_not_allowed(req.method().as_str(), req.path(), &allowed).error_response();
-    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&allowed.join(", ")) {
-        response.headers_mut().insert(actix_web::http::header::ALLOW, value);
-    }
-    response
-}
-
 /// A bound, not yet awaited HTTP server.
 pub struct Server {
     addr: SocketAddr,
@@ -160,6 +147,7 @@ impl Server {
             )
             .service(web::redirect("/swagger-ui", "/swagger-ui/"))
             .default_service(web::to(route_not_found))
+            .wrap(from_fn(unserved_methods))
             .wrap(from_fn(catch_panics))
             .wrap(from_fn(request_id))
         })

@@ -30,9 +30,11 @@ pub struct SearchRequest {
     pub query: String,
     /// Most customers to return (1-100, default 10).
     #[schema(minimum = 1, maximum = 100)]
+    #[serde(default, deserialize_with = "crate::domain::whole::opt")]
     pub limit: Option<usize>,
     /// Most memories per customer (1-10, default 3).
     #[schema(minimum = 1, maximum = 10)]
+    #[serde(default, deserialize_with = "crate::domain::whole::opt")]
     pub per_customer: Option<usize>,
     /// Only memories of these kinds.
     pub kinds: Option<Vec<MemoryKind>>,
@@ -75,6 +77,7 @@ pub struct SimilarRequest {
     pub query: String,
     /// How many (1-50, default 5).
     #[schema(minimum = 1, maximum = 50)]
+    #[serde(default, deserialize_with = "crate::domain::whole::opt")]
     pub k: Option<usize>,
 }
 

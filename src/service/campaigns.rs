@@ -61,6 +61,14 @@ fn check(input: CampaignInput) -> Result<CampaignInput, InvalidInput> {
     chrono_tz::Tz::from_str(&input.timezone)
         .map_err(|_| InvalidInput::new("invalid_timezone", "timezone", "not an IANA time zone"))?;
     crate::domain::outreach::check_templates("outreach.templates", &input.outreach.templates)?;
+    crate::domain::outreach::check_cooldown("cooldown_hours", input.cooldown_hours)?;
+    if !(1..=5).contains(&input.outreach.priority) {
+        return Err(InvalidInput::new(
+            "invalid_field",
+            "outreach.priority",
+            "must be between 1 and 5",
+        ));
+    }
     let s = &input.segment;
     if s.health_min.is_some_and(|h| h > 100) || s.health_max.is_some_and(|h| h > 100) {
         return Err(InvalidInput::new(

@@ -35,9 +35,10 @@ pub struct ContextRequest {
     pub message: String,
     /// Budget of the `prompt` block, in tokens (about 4 characters each; default 1500).
     #[schema(example = 1500, minimum = 100, maximum = 32000)]
+    #[serde(default, deserialize_with = "crate::domain::whole::opt")]
     pub token_budget: Option<usize>,
     /// Language of the answer (BCP 47); the customer's preferred language by default.
-    #[schema(example = "fr")]
+    #[schema(example = "fr", pattern = "^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")]
     pub language: Option<String>,
 }
 

@@ -43,18 +43,22 @@ pub struct QueueRequest {
     pub channels: Vec<Channel>,
     /// Message templates by language, optionally by tone (`en`, `fr`, `fr.formal`, `en.casual`). Fields:
     /// `{first_name}`, `{name}`, `{company}`, `{plan}`, `{topic}`.
-    #[schema(example = json!({"en": "Hi {first_name}, we noticed trouble with {topic}.", "fr": "Bonjour {first_name}, nous avons remarqué un souci avec {topic}."}))]
+    #[schema(value_type = crate::domain::schemas::Templates, example = json!({"en": "Hi {first_name}, we noticed trouble with {topic}.", "fr": "Bonjour {first_name}, nous avons remarqué un souci avec {topic}."}))]
     pub templates: BTreeMap<String, String>,
     /// What `{topic}` stands for.
     pub topic: Option<String>,
     /// 1 (low) to 5 (urgent); default 3.
     #[schema(minimum = 1, maximum = 5)]
+    #[serde(default, deserialize_with = "crate::domain::whole::opt")]
     pub priority: Option<u8>,
     /// Not before this time (default now).
     pub not_before: Option<DateTime<Utc>>,
     /// Expires after this time.
     pub expires_at: Option<DateTime<Utc>>,
-    /// The same customer, reason and evidence queued within this many hours give no second item (default 168).
+    /// The same customer, reason and evidence queued within this many hours give no second item (default 168, at
+    /// most 87,600: ten years).
+    #[schema(minimum = 0, maximum = 87600)]
+    #[serde(default, deserialize_with = "crate::domain::whole::opt")]
     pub cooldown_hours: Option<u32>,
 }
 
@@ -161,7 +165,9 @@ impl Services {
         }
         let customer = self.customer_for(principal, &req.customer_id).await?;
         let now = self.now();
-        let cooldown = Duration::hours(i64::from(req.cooldown_hours.unwrap_or(168)));
+        let cooldown_hours =
+            crate::domain::outreach::check_cooldown("cooldown_hours", req.cooldown_hours.unwrap_or(168))?;
+        let cooldown = Duration::hours(i64::from(cooldown_hours));
         let key = dedupe_key(&customer.id, &req.reason_code, &req.evidence);
         let (ws, cid, k) = (customer.workspace.clone(), customer.id.clone(), key.clone());
         if self

@@ -29,6 +29,7 @@ pub struct RecallQuery {
     pub query: String,
     /// How many memories to return (1-50, default 8).
     #[schema(example = 8, minimum = 1, maximum = 50)]
+    #[serde(default, deserialize_with = "crate::domain::whole::opt")]
     pub k: Option<usize>,
     /// Only these kinds.
     pub kinds: Option<Vec<MemoryKind>>,

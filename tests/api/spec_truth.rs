@@ -148,3 +148,143 @@ async fn stored_customers_interactions_and_incidents_match_their_documented_sche
         .unwrap();
     assert!(probe.as_object().unwrap().keys().all(|k| probe_schema.contains_key(k)));
 }
+
+/// Posts `body` to `path` with the admin key and returns the response.
+async fn post(app: &crate::helpers::TestApp, path: &str, body: Value) -> reqwest::Response {
+    app.req(Method::POST, path).json(&body).send().await.unwrap()
+}
+
+#[actix_web::test]
+async fn whole_numbers_written_as_floats_are_integers_and_fractions_are_refused() {
+    let app = spawn().await;
+    let id = app.create_customer(customer_body("float-1")).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let accepted = [
+        (
+            "/v1/outreach/claim".to_owned(),
+            json!({"max": 3.0, "lease_seconds": 60.0}),
+        ),
+        (format!("/v1/customers/{id}/recall"), json!({"query": "hub", "k": 2.0})),
+        (
+            format!("/v1/customers/{id}/context"),
+            json!({"message": "hub", "token_budget": 500.0}),
+        ),
+        (
+            "/v1/search".to_owned(),
+            json!({"query": "hub", "limit": 5.0, "per_customer": 1.0}),
+        ),
+        ("/v1/resolutions/similar".to_owned(), json!({"query": "hub", "k": 3.0})),
+    ];
+    for (path, body) in accepted {
+        expect(post(&app, &path, body).await, StatusCode::OK).await;
+    }
+    let refused = [
+        ("/v1/outreach/claim".to_owned(), json!({"max": 2.5})),
+        (format!("/v1/customers/{id}/recall"), json!({"query": "hub", "k": 2.5})),
+        ("/v1/search".to_owned(), json!({"query": "hub", "limit": "5"})),
+    ];
+    for (path, body) in refused {
+        expect_problem(
+            post(&app, &path, body).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+        )
+        .await;
+    }
+}
+
+#[actix_web::test]
+async fn cooldowns_beyond_ten_years_and_priorities_beyond_five_are_refused() {
+    let app = spawn().await;
+    let id = app.create_customer(customer_body("cool-1")).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let queue = |hours: u64| {
+        json!({"customer_id": id, "reason_code": "check_in", "reason": "Check in", "templates": {"en": "Hi"},
+            "cooldown_hours": hours})
+    };
+    let far = post(&app, "/v1/outreach", queue(4_000_000_000)).await;
+    let problem = expect_problem(far, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field").await;
+    assert_eq!(problem["field"], "cooldown_hours");
+    let res = post(&app, "/v1/outreach", queue(87_600)).await;
+    assert!(res.status().is_success(), "{}", res.status());
+    let campaign = |hours: u64, priority: u64| {
+        json!({"name": "Check-in", "outreach": {"templates": {"en": "Hi"}, "priority": priority},
+            "cooldown_hours": hours, "timezone": "Europe/Paris"})
+    };
+    for (body, field) in [
+        (campaign(87_601, 3), "cooldown_hours"),
+        (campaign(24, 9), "outreach.priority"),
+    ] {
+        let problem = expect_problem(
+            post(&app, "/v1/campaigns", body).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+        )
+        .await;
+        assert_eq!(problem["field"], field);
+    }
+    expect(post(&app, "/v1/campaigns", campaign(24, 3)).await, StatusCode::CREATED).await;
+}
+
+#[actix_web::test]
+async fn the_upsert_takes_a_body_without_external_id_or_with_the_paths() {
+    let app = spawn().await;
+    let mut body = customer_body("ignored");
+    body.as_object_mut().unwrap().remove("external_id");
+    let put = |body: Value| {
+        app.req(Method::PUT, "/v1/customers/by-external-id/up-1")
+            .json(&body)
+            .send()
+    };
+    let created = expect(put(body.clone()).await.unwrap(), StatusCode::CREATED).await;
+    assert_eq!(created["external_id"], "up-1");
+    body["external_id"] = json!("up-1");
+    expect(put(body.clone()).await.unwrap(), StatusCode::OK).await;
+    body["external_id"] = json!("other");
+    expect_problem(
+        put(body).await.unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "external_id_mismatch",
+    )
+    .await;
+    let spec = committed_spec();
+    let schema = &spec["components"]["schemas"]["CustomerUpsert"];
+    assert!(!schema["required"]
+        .as_array()
+        .is_some_and(|r| r.contains(&json!("external_id"))));
+    assert!(spec["components"]["schemas"]["CustomerFields"]["required"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("external_id")));
+}
+
+#[actix_web::test]
+async fn a_body_that_is_not_a_json_object_is_refused() {
+    let app = spawn().await;
+    for body in [json!([null, null]), json!([]), json!("max"), json!(3)] {
+        let res = post(&app, "/v1/outreach/claim", body.clone()).await;
+        let problem = expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body").await;
+        assert!(
+            problem["detail"].as_str().unwrap().contains("object"),
+            "{body}: {problem}"
+        );
+    }
+    expect(post(&app, "/v1/outreach/claim", json!({})).await, StatusCode::OK).await;
+}
+
+#[actix_web::test]
+async fn a_literal_path_asked_with_another_method_is_405_even_where_a_templated_path_matches() {
+    let app = spawn().await;
+    for method in [Method::GET, Method::DELETE, Method::PUT] {
+        let res = app.req(method.clone(), "/v1/outreach/claim").send().await.unwrap();
+        assert_eq!(res.headers()["allow"], "POST", "{method}");
+        expect_problem(res, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
+    }
+    // The templated path still answers for ids.
+    let res = app.req(Method::GET, "/v1/outreach/out_missing").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+}

@@ -12,16 +12,16 @@ use crate::domain::lifecycle::issue_open_at;
 #[serde(deny_unknown_fields)]
 pub struct Params {
     /// Renewal within this many days (default 30).
-    #[serde(default = "thirty")]
+    #[serde(default = "thirty", deserialize_with = "crate::domain::whole::int")]
     pub renewal_days: i64,
     /// Recent (90 days) mean sentiment below this is trouble (default -0.2).
     #[serde(default = "sentiment_below")]
     pub sentiment_below: f32,
     /// Silence of this many days after being active is a risk (default 90).
-    #[serde(default = "ninety")]
+    #[serde(default = "ninety", deserialize_with = "crate::domain::whole::int")]
     pub silent_days: i64,
     /// Interactions in the 180 days before the silence that make a customer "active" (default 4).
-    #[serde(default = "four")]
+    #[serde(default = "four", deserialize_with = "crate::domain::whole::int")]
     pub active_contacts: usize,
 }
 

@@ -20,10 +20,10 @@ pub struct Params {
     #[serde(default = "owner_similarity")]
     pub owner_similarity: f32,
     /// Reports up to this many days before the incident started count (default 3).
-    #[serde(default = "three")]
+    #[serde(default = "three", deserialize_with = "crate::domain::whole::int")]
     pub lookback_days: i64,
     /// Follow-ups go out for incidents that ended within this many days (default 7).
-    #[serde(default = "seven")]
+    #[serde(default = "seven", deserialize_with = "crate::domain::whole::int")]
     pub follow_up_days: i64,
 }
 

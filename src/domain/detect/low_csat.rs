@@ -10,13 +10,13 @@ use super::{topic, Finding, Snapshot};
 #[serde(deny_unknown_fields)]
 pub struct Params {
     /// Only interactions opened within this many days (default 30).
-    #[serde(default = "thirty")]
+    #[serde(default = "thirty", deserialize_with = "crate::domain::whole::int")]
     pub days: i64,
     /// CSAT at or below this (default 2).
-    #[serde(default = "two")]
+    #[serde(default = "two", deserialize_with = "crate::domain::whole::int")]
     pub max_csat: u8,
     /// NPS at or below this (default 6).
-    #[serde(default = "six")]
+    #[serde(default = "six", deserialize_with = "crate::domain::whole::int")]
     pub max_nps: u8,
 }
 

@@ -14,10 +14,10 @@ use crate::domain::recall::Indexed;
 #[serde(deny_unknown_fields)]
 pub struct Params {
     /// Contacts that make a repeat (default 3).
-    #[serde(default = "three")]
+    #[serde(default = "three", deserialize_with = "crate::domain::whole::int")]
     pub min_contacts: usize,
     /// Window in days (default 14).
-    #[serde(default = "fourteen")]
+    #[serde(default = "fourteen", deserialize_with = "crate::domain::whole::int")]
     pub days: i64,
     /// Similarity above which two contacts are about the same problem: the best match between their reported
     /// issues and opening messages (default 0.6).

@@ -18,13 +18,13 @@ pub struct Params {
     #[serde(default = "margin")]
     pub margin: f32,
     /// Recent window in days (default 30).
-    #[serde(default = "thirty")]
+    #[serde(default = "thirty", deserialize_with = "crate::domain::whole::int")]
     pub recent_days: i64,
     /// Baseline window before it, in days (default 180).
-    #[serde(default = "one_eighty")]
+    #[serde(default = "one_eighty", deserialize_with = "crate::domain::whole::int")]
     pub baseline_days: i64,
     /// Recent messages needed (default 2).
-    #[serde(default = "two")]
+    #[serde(default = "two", deserialize_with = "crate::domain::whole::int")]
     pub min_messages: usize,
 }
 

@@ -13,7 +13,7 @@ use crate::domain::lifecycle::overdue_at;
 #[serde(deny_unknown_fields)]
 pub struct Params {
     /// Hours without an agent reply (default 48).
-    #[serde(default = "forty_eight")]
+    #[serde(default = "forty_eight", deserialize_with = "crate::domain::whole::int")]
     pub hours: i64,
 }
 
