@@ -72,14 +72,7 @@ impl RedbStore {
             source,
         })?;
         let path = data_dir.join(DB_FILE);
-        Self::scrub_file(&path, cache_bytes)?;
-        let db = ::redb::Builder::new()
-            .set_cache_size(cache_bytes)
-            .create(&path)
-            .map_err(|e| match e {
-                ::redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse(path.clone()),
-                other => other.into(),
-            })?;
+        let (db, _) = snapshot::scrub_open(snapshot::open_file(&path, cache_bytes)?, &path, cache_bytes)?;
         let store = Self { db, path };
         meta::init(&store.db, model)?;
         Ok(store)

@@ -47,37 +47,39 @@ impl RedbStore {
         if !path.exists() {
             return Ok(None);
         }
-        Self::scrub_file(&path, super::DEFAULT_CACHE_BYTES)
+        let db = open_file(&path, super::DEFAULT_CACHE_BYTES)?;
+        Ok(scrub_open(db, &path, super::DEFAULT_CACHE_BYTES)?.1)
     }
+}
 
-    /// Rewrites the file at `path` when an erasure marked it, so that no freed page keeps erased bytes. The
-    /// database must not be open.
-    pub(super) fn scrub_file(path: &Path, cache_bytes: usize) -> Result<Option<SnapshotStats>, StoreError> {
-        let pending = {
-            let db = open_file(path, cache_bytes)?;
-            let txn = db.begin_read()?;
-            let pending = match txn.open_table(META) {
-                Ok(meta) => meta.get(SCRUB_PENDING)?.is_some(),
-                Err(::redb::TableError::TableDoesNotExist(_)) => false,
-                Err(e) => return Err(e.into()),
-            };
-            if !pending {
-                return Ok(None);
-            }
-            let fresh = sibling(path, "scrub");
-            remove_if_exists(&fresh)?;
-            let stats = copy_into(&txn, &fresh, true)?;
-            drop(txn);
-            drop(db);
-            stats
+/// Rewrites the file of the open `db` at `path` when an erasure marked it, so that no freed page keeps erased
+/// bytes; returns the database to use from then on (the rewritten file, reopened) and what the rewrite copied.
+pub(super) fn scrub_open(
+    db: Database,
+    path: &Path,
+    cache_bytes: usize,
+) -> Result<(Database, Option<SnapshotStats>), StoreError> {
+    let fresh = sibling(path, "scrub");
+    let stats = {
+        let txn = db.begin_read()?;
+        let pending = match txn.open_table(META) {
+            Ok(meta) => meta.get(SCRUB_PENDING)?.is_some(),
+            Err(::redb::TableError::TableDoesNotExist(_)) => false,
+            Err(e) => return Err(e.into()),
         };
-        let fresh = sibling(path, "scrub");
-        std::fs::rename(&fresh, path).map_err(|source| io(path, source))?;
-        sync_dir(path)?;
-        tracing::info!(path = %path.display(), records = pending.records, bytes = pending.bytes,
-            "store file rewritten: erased customers' bytes are gone from it");
-        Ok(Some(pending))
-    }
+        if !pending {
+            drop(txn);
+            return Ok((db, None));
+        }
+        remove_if_exists(&fresh)?;
+        copy_into(&txn, &fresh, true)?
+    };
+    drop(db);
+    std::fs::rename(&fresh, path).map_err(|source| io(path, source))?;
+    sync_dir(path)?;
+    tracing::info!(path = %path.display(), records = stats.records, bytes = stats.bytes,
+        "store file rewritten: erased customers' bytes are gone from it");
+    Ok((open_file(path, cache_bytes)?, Some(stats)))
 }
 
 /// Checks that `file` is a Rappel store this binary reads (schema, tables) and counts its records.
@@ -125,7 +127,8 @@ pub fn restore(backup: &Path, data_dir: &Path) -> Result<SnapshotStats, StoreErr
     Ok(stats)
 }
 
-fn open_file(path: &Path, cache_bytes: usize) -> Result<Database, StoreError> {
+/// Opens (or creates) the database file at `path`; a file another process holds is [`StoreError::InUse`].
+pub(super) fn open_file(path: &Path, cache_bytes: usize) -> Result<Database, StoreError> {
     ::redb::Builder::new()
         .set_cache_size(cache_bytes)
         .create(path)
