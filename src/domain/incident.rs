@@ -38,10 +38,8 @@ pub struct IncidentInput {
     )]
     pub product: Option<String>,
     /// When it started.
-    #[schema(pattern = "^(19[7-9][0-9]|[2-9][0-9]{3})-")]
     pub started_at: DateTime<Utc>,
     /// When it ended (not before `started_at`: 422 otherwise); set it (with `resolution`) to trigger follow-ups.
-    #[schema(pattern = "^(19[7-9][0-9]|[2-9][0-9]{3})-")]
     pub ended_at: Option<DateTime<Utc>>,
     /// What fixed it, for the follow-up message.
     #[schema(

@@ -102,7 +102,6 @@ pub struct Message {
     )]
     pub text: String,
     /// When it was sent.
-    #[schema(pattern = "^(19[7-9][0-9]|[2-9][0-9]{3})-")]
     pub sent_at: DateTime<Utc>,
     /// Sentiment of customer messages (computed by Rappel; ignored on input).
     #[serde(default)]
@@ -166,10 +165,8 @@ pub struct InteractionInput {
     /// Status.
     pub status: InteractionStatus,
     /// When it started.
-    #[schema(pattern = "^(19[7-9][0-9]|[2-9][0-9]{3})-")]
     pub opened_at: DateTime<Utc>,
     /// When it was resolved or closed.
-    #[schema(pattern = "^(19[7-9][0-9]|[2-9][0-9]{3})-")]
     pub closed_at: Option<DateTime<Utc>>,
     /// Who handled it.
     pub handled_by: Option<HandledBy>,

@@ -18,23 +18,17 @@ pub const LAST_YEAR: i32 = 9999;
 /// Checks that a time given by a client lies in the years 1970-9999, so date arithmetic on it (due dates, windows,
 /// schedules) can never leave chrono's range.
 pub fn time(field: &str, at: chrono::DateTime<chrono::Utc>) -> Result<chrono::DateTime<chrono::Utc>, InvalidInput> {
-    use chrono::Datelike;
-    if (FIRST_YEAR..=LAST_YEAR).contains(&at.year()) {
-        Ok(at)
-    } else {
-        Err(InvalidInput::new(
-            "invalid_time",
-            field,
-            format!("must fall in the years {FIRST_YEAR}-{LAST_YEAR}"),
-        ))
-    }
+    in_years(field, at)
 }
 
 /// Checks that a calendar date from a client falls in the years [`FIRST_YEAR`]-[`LAST_YEAR`], like [`time`].
 pub fn date(field: &str, day: chrono::NaiveDate) -> Result<chrono::NaiveDate, InvalidInput> {
-    use chrono::Datelike;
-    if (FIRST_YEAR..=LAST_YEAR).contains(&day.year()) {
-        Ok(day)
+    in_years(field, day)
+}
+
+fn in_years<T: chrono::Datelike>(field: &str, value: T) -> Result<T, InvalidInput> {
+    if (FIRST_YEAR..=LAST_YEAR).contains(&value.year()) {
+        Ok(value)
     } else {
         Err(InvalidInput::new(
             "invalid_time",

@@ -73,7 +73,7 @@ pub fn finish(spec: &utoipa::openapi::OpenApi) -> serde_json::Value {
 
 /// The years every time and date the server takes must fall in (see `domain::validate::time`), as a pattern on
 /// each `date-time` and `date` string of the document that does not state one already.
-pub const YEARS_PATTERN: &str = "^(19[7-9][0-9]|[2-9][0-9]{3})-";
+const YEARS_PATTERN: &str = "^(19[7-9][0-9]|[2-9][0-9]{3})-";
 
 fn bound_years(value: &mut serde_json::Value) {
     use serde_json::Value;
