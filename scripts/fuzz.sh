@@ -45,6 +45,7 @@ KEY="fuzz_$("$PYTHON" -c 'import secrets; print(secrets.token_hex(16))')"
 BASE="http://127.0.0.1:$PORT"
 
 RAPPEL_DATA_DIR="$WORK/data" RAPPEL_BIND="127.0.0.1:$PORT" RAPPEL_ADMIN_KEY="$KEY" RAPPEL_LOG_LEVEL=warn \
+  RAPPEL_RATE_LIMIT_PER_SECOND=0 RAPPEL_EMBED_QUOTA_CHARS_PER_MINUTE=0 \
   RAPPEL_LOG_FORMAT=json "$WORK/rappel" serve > "$WORK/server.log" 2>&1 &
 SERVER=$!
 cleanup() {

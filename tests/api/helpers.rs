@@ -191,6 +191,10 @@ async fn spawn_inner(
         admin_key: Some(ADMIN_KEY.into()),
         max_body_bytes: MAX_BODY,
         workers: 1,
+        // Per-key limits would make load-shaped tests depend on the machine's speed;
+        // the tests about limits (`limits.rs`) set their own.
+        rate_limit_per_second: 0,
+        embed_quota_chars_per_minute: 0,
         ..Settings::default()
     };
     adjust(&mut settings);

@@ -157,6 +157,9 @@ impl Server {
             .env("RAPPEL_JOBS_DIR", &jobs)
             .env("RAPPEL_LOG_FORMAT", "json")
             .env("RAPPEL_LOG_LEVEL", "warn")
+            // A durability run measures writes, not the per-key limits.
+            .env("RAPPEL_RATE_LIMIT_PER_SECOND", "0")
+            .env("RAPPEL_EMBED_QUOTA_CHARS_PER_MINUTE", "0")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
