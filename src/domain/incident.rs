@@ -38,7 +38,7 @@ pub struct IncidentInput {
     /// When it started.
     #[schema(pattern = "^(19[7-9][0-9]|[2-9][0-9]{3})-")]
     pub started_at: DateTime<Utc>,
-    /// When it ended; set it (with `resolution`) to trigger follow-ups.
+    /// When it ended, not before `started_at` (422 `invalid_field`); set it (with `resolution`) to trigger follow-ups.
     #[schema(pattern = "^(19[7-9][0-9]|[2-9][0-9]{3})-")]
     pub ended_at: Option<DateTime<Utc>>,
     /// What fixed it, for the follow-up message.

@@ -166,7 +166,7 @@ pub struct InteractionInput {
     /// When it started.
     #[schema(pattern = "^(19[7-9][0-9]|[2-9][0-9]{3})-")]
     pub opened_at: DateTime<Utc>,
-    /// When it was resolved or closed.
+    /// When it was resolved or closed; not before `opened_at` (422 `invalid_field`).
     #[schema(pattern = "^(19[7-9][0-9]|[2-9][0-9]{3})-")]
     pub closed_at: Option<DateTime<Utc>>,
     /// Who handled it.
