@@ -30,7 +30,7 @@ fn week() -> u32 {
 #[serde(deny_unknown_fields)]
 pub struct JobDefinition {
     /// Slug (the seed file's name without `.toml`).
-    #[schema(example = "sentiment_decline")]
+    #[schema(example = "sentiment_decline", pattern = "^[a-z0-9][a-z0-9_-]{0,63}$")]
     pub id: String,
     /// What the job is for.
     pub description: String,

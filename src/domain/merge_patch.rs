@@ -3,6 +3,9 @@
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
+use utoipa::openapi::schema::Schema;
+use utoipa::openapi::RefOr;
+use utoipa::PartialSchema;
 
 use super::InvalidInput;
 
@@ -30,14 +33,14 @@ pub fn apply(target: &mut Value, patch: &Value) {
 
 /// `value` with a merge patch applied, read back as its type. The patch must be an object; a result that is not
 /// a valid `T` (wrong type, unknown field) is `invalid_body`.
-pub fn patched<T: Serialize + DeserializeOwned>(value: &T, patch: &Value) -> Result<T, InvalidInput> {
+pub fn patched<T: Serialize + DeserializeOwned + PartialSchema>(value: &T, patch: &Value) -> Result<T, InvalidInput> {
     patched_whole(value, patch, &[])
 }
 
 /// Like [`patched`], except that where the patch gives an object at one of the `whole` paths (dotted field names,
 /// `*` for any key: `consent.*`), that object replaces the value instead of merging into it. For records that are
 /// only valid complete (a consent, quiet hours, a detector), so a patch of one states all of it, as its schema says.
-pub fn patched_whole<T: Serialize + DeserializeOwned>(
+pub fn patched_whole<T: Serialize + DeserializeOwned + PartialSchema>(
     value: &T,
     patch: &Value,
     whole: &[&str],
@@ -49,6 +52,7 @@ pub fn patched_whole<T: Serialize + DeserializeOwned>(
             "a merge patch must be a JSON object",
         ));
     }
+    known_fields::<T>(patch)?;
     let mut doc = serde_json::to_value(value).expect("patchable types serialise to JSON");
     for path in whole {
         let segments: Vec<&str> = path.split('.').collect();
@@ -56,6 +60,23 @@ pub fn patched_whole<T: Serialize + DeserializeOwned>(
     }
     apply(&mut doc, patch);
     serde_json::from_value(doc).map_err(|e| InvalidInput::new("invalid_body", "", e.to_string()))
+}
+
+/// Refuses a top-level key that is not a field of `T`. A `null` under an unknown key would otherwise pass: it
+/// removes nothing, and the result has no unknown field for serde to refuse.
+fn known_fields<T: PartialSchema>(patch: &Value) -> Result<(), InvalidInput> {
+    let RefOr::T(Schema::Object(schema)) = T::schema() else {
+        return Ok(());
+    };
+    let Value::Object(patch) = patch else { return Ok(()) };
+    if schema.properties.is_empty() {
+        // A free-form object (a `Value`): any key goes.
+        return Ok(());
+    }
+    match patch.keys().find(|key| !schema.properties.contains_key(key.as_str())) {
+        Some(key) => Err(InvalidInput::new("invalid_body", "", format!("unknown field `{key}`"))),
+        None => Ok(()),
+    }
 }
 
 /// Removes from `doc` the values at `path` that `patch` replaces with an object.

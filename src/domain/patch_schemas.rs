@@ -51,6 +51,7 @@ fn patchify(schema: &mut Value, components: &Map<String, Value>, whole: &[Vec<&s
         .iter()
         .any(|w| w.len() == path.len() && w.iter().zip(path).all(|(w, p)| *w == "*" || w == p))
     {
+        replaced(schema, components);
         return;
     }
     if let Some(name) = schema.get("$ref").and_then(Value::as_str) {
@@ -86,6 +87,36 @@ fn patchify(schema: &mut Value, components: &Map<String, Value>, whole: &[Vec<&s
         let inner: Vec<String> = path.iter().cloned().chain(["*".to_owned()]).collect();
         patchify(values, components, whole, &inner);
         nullable(values);
+    }
+}
+
+/// The schema of a value a patch replaces whole: the resource's, except that its optional fields may be `null`
+/// (a `null` in a patch removes the key, so the field takes its default).
+fn replaced(schema: &mut Value, components: &Map<String, Value>) {
+    if let Some(name) = schema.get("$ref").and_then(Value::as_str) {
+        let name = name.trim_start_matches("#/components/schemas/");
+        let Some(target) = components.get(name) else { return };
+        let description = schema.get("description").cloned();
+        *schema = target.clone();
+        if let Some(description) = description {
+            schema["description"] = description;
+        }
+    }
+    if let Some(alternatives) = schema.get_mut("oneOf").and_then(Value::as_array_mut) {
+        alternatives.iter_mut().for_each(|a| replaced(a, components));
+        return;
+    }
+    let required: Vec<Value> = schema
+        .get("required")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) {
+        for (name, property) in properties.iter_mut() {
+            if !required.contains(&Value::String(name.clone())) {
+                nullable(property);
+            }
+        }
     }
 }
 

@@ -319,8 +319,10 @@ async fn a_patch_replaces_a_consent_and_quiet_hours_whole_and_merges_the_rest() 
     // Quiet hours are complete or refused, as their schema says.
     let half = merge_patch(&app, &path, json!({"quiet_hours": {"start": "22:00"}})).await;
     assert_eq!(half.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let unknown = merge_patch(&app, &path, json!({"nickname": "x"})).await;
-    assert_eq!(unknown.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    for unknown in [json!({"nickname": "x"}), json!({"nickname": null}), json!({"": null})] {
+        let res = merge_patch(&app, &path, unknown).await;
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
 }
 
 #[actix_web::test]
@@ -363,4 +365,16 @@ async fn a_job_patch_replaces_the_detector_whole_and_refuses_parameters_out_of_r
         spec["paths"]["/v1/jobs"]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"],
         "#/components/schemas/JobDefinition"
     );
+}
+
+#[test]
+fn slugs_are_documented_as_the_server_reads_them() {
+    let spec = committed_spec();
+    let schemas = &spec["components"]["schemas"];
+    for schema in ["JobDefinition", "NewWorkspace"] {
+        assert_eq!(
+            schemas[schema]["properties"]["id"]["pattern"],
+            "^[a-z0-9][a-z0-9_-]{0,63}$"
+        );
+    }
 }
