@@ -37,8 +37,13 @@ pub struct Segment {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CampaignInput {
-    /// Name.
-    #[schema(example = "Battery life check-in")]
+    /// Name (1-200 characters).
+    #[schema(
+        example = "Battery life check-in",
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$",
+        min_length = 1,
+        max_length = 200
+    )]
     pub name: String,
     /// Who it targets.
     #[serde(default)]
@@ -46,6 +51,7 @@ pub struct CampaignInput {
     /// What it queues.
     pub outreach: OutreachSpec,
     /// Cron schedule with seconds first; absent: it runs once, when asked.
+    #[schema(example = "0 0 9 * * 1")]
     pub schedule: Option<String>,
     /// Time zone of the schedule (default UTC).
     #[serde(default = "utc")]

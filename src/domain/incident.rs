@@ -39,7 +39,7 @@ pub struct IncidentInput {
     pub product: Option<String>,
     /// When it started.
     pub started_at: DateTime<Utc>,
-    /// When it ended (not before `started_at`: 422 otherwise); set it (with `resolution`) to trigger follow-ups.
+    /// When it ended, not before `started_at` (422 `invalid_field`); set it (with `resolution`) to trigger follow-ups.
     pub ended_at: Option<DateTime<Utc>>,
     /// What fixed it, for the follow-up message.
     #[schema(

@@ -166,7 +166,7 @@ pub struct InteractionInput {
     pub status: InteractionStatus,
     /// When it started.
     pub opened_at: DateTime<Utc>,
-    /// When it was resolved or closed.
+    /// When it was resolved or closed; not before `opened_at` (422 `invalid_field`).
     pub closed_at: Option<DateTime<Utc>>,
     /// Who handled it.
     pub handled_by: Option<HandledBy>,

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::detect::Detector;
+use super::detect::{params, Detector};
 use super::schedule::parse_cron;
 use super::WorkspaceId;
 
@@ -30,7 +30,7 @@ fn week() -> u32 {
 #[serde(deny_unknown_fields)]
 pub struct JobDefinition {
     /// Slug (the seed file's name without `.toml`).
-    #[schema(example = "sentiment_decline")]
+    #[schema(example = "sentiment_decline", pattern = "^[a-z0-9][a-z0-9_-]{0,63}$")]
     pub id: String,
     /// What the job is for.
     pub description: String,
@@ -57,13 +57,16 @@ pub struct JobDefinition {
     )]
     pub max_health: Option<u8>,
     /// The detector and its parameters.
-    #[schema(value_type = Object)]
+    #[schema(value_type = super::schemas::DetectorSchema)]
     pub detector: Detector,
     /// What to queue.
     pub outreach: OutreachSpec,
 }
 
 impl JobDefinition {
+    /// The parts a merge patch replaces whole: a detector is its kind with that kind's parameters.
+    pub const PATCHED_WHOLE: &'static [&'static str] = &["detector"];
+
     /// Checks the id, the schedule, the time zone, the templates and the priority.
     pub fn validate(&self) -> Result<(), String> {
         WorkspaceId::parse(&self.id).map_err(|_| "id must be a slug of a-z, 0-9, '-' and '_'".to_owned())?;
@@ -73,6 +76,7 @@ impl JobDefinition {
             .map_err(|e| format!("outreach.templates: {}", e.message))?;
         super::outreach::check_cooldown("cooldown_hours", self.cooldown_hours)
             .map_err(|e| format!("cooldown_hours {}", e.message))?;
+        params::check(&serde_json::to_value(&self.detector).expect("detectors serialise to JSON"))?;
         if !(1..=5).contains(&self.outreach.priority) {
             return Err("outreach.priority must be between 1 and 5".into());
         }

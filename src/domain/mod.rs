@@ -25,6 +25,7 @@ pub mod mood;
 pub mod outreach;
 pub mod outreach_state;
 pub mod page;
+pub mod patch_schemas;
 pub mod preferences;
 pub mod problems;
 pub mod prompt;

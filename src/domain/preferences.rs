@@ -257,9 +257,25 @@ impl Preferences {
         Ok(self)
     }
 
-    /// Applies a merge patch (RFC 7396) to these preferences, then validates the result.
+    /// The parts a merge patch replaces whole: a consent is valid only complete, quiet hours too.
+    pub const PATCHED_WHOLE: &'static [&'static str] = &["consent.*", "quiet_hours"];
+
+    /// Applies a JSON merge patch (RFC 7396; consents and quiet hours are replaced whole) and validates the result.
     pub fn merge_patched(&self, patch: &Value, now: DateTime<Utc>, source: &str) -> Result<Self, InvalidInput> {
-        super::merge_patch::patched(self, patch)?.validated(now, source)
+        let mut patched = super::merge_patch::patched_whole(self, patch, Self::PATCHED_WHOLE)?;
+        // A consent restated as it is (same answer, same or no source) keeps its time: nothing changed.
+        let mut old = self.consent.clone();
+        for ((_, new), (_, old)) in patched.consent.slots_mut().into_iter().zip(old.slots_mut()) {
+            if let (Some(new), Some(old)) = (new.as_mut(), old.as_ref()) {
+                let same =
+                    new.granted == old.granted && new.source.as_ref().is_none_or(|s| Some(s) == old.source.as_ref());
+                if same && new.at.is_none() {
+                    new.at = old.at;
+                    new.source.clone_from(&old.source);
+                }
+            }
+        }
+        patched.validated(now, source)
     }
 
     /// The fields that differ between `self` (old) and `new`, as (field, old, new), in a stable order.

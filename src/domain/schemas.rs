@@ -141,6 +141,52 @@ impl ToSchema for CustomerUpsert {
     }
 }
 
+/// A detector: its `kind` and that kind's parameters (all optional), from [`super::detect::params::KINDS`].
+pub struct DetectorSchema;
+
+impl PartialSchema for DetectorSchema {
+    fn schema() -> RefOr<Schema> {
+        use super::detect::params::{ParamType, KINDS};
+        let kinds: Vec<serde_json::Value> = KINDS
+            .iter()
+            .map(|(kind, params)| {
+                let mut properties = serde_json::Map::new();
+                properties.insert("kind".into(), serde_json::json!({"type": "string", "enum": [kind]}));
+                for (name, ty, lo, hi) in *params {
+                    let ty = match ty {
+                        ParamType::Integer => "integer",
+                        ParamType::Number => "number",
+                    };
+                    properties.insert(
+                        (*name).into(),
+                        serde_json::json!({"type": ty, "minimum": lo, "maximum": hi}),
+                    );
+                }
+                serde_json::json!({
+                    "type": "object",
+                    "title": kind,
+                    "properties": properties,
+                    "required": ["kind"],
+                    "additionalProperties": false,
+                })
+            })
+            .collect();
+        let schema = serde_json::json!({
+            "description": "The detector (`kind`) and its parameters; see jobs/README.md for what each kind does and \
+                its defaults.",
+            "oneOf": kinds,
+            "example": {"kind": "sentiment_decline", "threshold": -0.5},
+        });
+        serde_json::from_value(schema).expect("a detector schema is a schema")
+    }
+}
+
+impl ToSchema for DetectorSchema {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "Detector".into()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

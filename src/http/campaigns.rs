@@ -58,7 +58,7 @@ pub async fn get(
 
 /// Update a campaign (JSON merge patch).
 #[utoipa::path(tag = "campaigns", params(CampaignPath),
-    request_body(content = Object, content_type = "application/merge-patch+json", description = "Fields to change", example = json!({"schedule": null})),
+    request_body(content = crate::domain::patch_schemas::CampaignPatch, content_type = "application/merge-patch+json", description = "Fields to change", example = json!({"schedule": null})),
     responses((status = 200, description = "The campaign", body = Campaign), NotFound, BodyErrors, AuthErrors))]
 #[patch("/campaigns/{id}")]
 pub async fn update(

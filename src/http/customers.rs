@@ -171,7 +171,7 @@ pub async fn get_customer(
 #[utoipa::path(
     tag = "customers",
     params(CustomerPath),
-    request_body(content = Object, content_type = "application/merge-patch+json", description = "Fields to change",
+    request_body(content = crate::domain::patch_schemas::CustomerPatch, content_type = "application/merge-patch+json", description = "Fields to change",
         example = json!({"plan": "business", "phone": null})),
     responses((status = 200, description = "The updated customer", body = Customer), Conflict, NotFound, BodyErrors, AuthErrors)
 )]

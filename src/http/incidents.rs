@@ -60,7 +60,7 @@ pub async fn get(
 #[utoipa::path(
     tag = "incidents",
     params(IncidentPath),
-    request_body(content = Object, content_type = "application/merge-patch+json", description = "Fields to change",
+    request_body(content = crate::domain::patch_schemas::IncidentPatch, content_type = "application/merge-patch+json", description = "Fields to change",
         example = json!({"ended_at": "2026-12-03T10:00:00Z", "resolution": "Hub v1 firmware 1.9.3 fixes the nightly disconnections."})),
     responses((status = 200, description = "The incident", body = Incident), NotFound, BodyErrors, AuthErrors)
 )]

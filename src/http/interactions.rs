@@ -131,7 +131,7 @@ pub async fn get_interaction(
 #[utoipa::path(
     tag = "interactions",
     params(InteractionPath),
-    request_body(content = Object, content_type = "application/merge-patch+json", description = "Fields to change",
+    request_body(content = crate::domain::patch_schemas::InteractionPatch, content_type = "application/merge-patch+json", description = "Fields to change",
         example = json!({"status": "resolved", "closed_at": "2026-11-25T10:00:00Z", "csat": 5})),
     responses((status = 200, description = "The updated interaction", body = Interaction), NotFound, BodyErrors, AuthErrors)
 )]

@@ -81,7 +81,7 @@ pub async fn job_runs(
 /// Operators only (admins of the default workspace). The definition (the format of `jobs/README.md`) is
 /// validated and stored with the data; the ticker picks it up within a minute. The `jobs/` folder is not
 /// touched (it only seeds a new store; `rappel jobs export` writes the live definitions out).
-#[utoipa::path(tag = "jobs", request_body(content = Object, description = "A job definition (see jobs/README.md)"),
+#[utoipa::path(tag = "jobs", request_body(content = crate::domain::job::JobDefinition, description = "A job definition (see jobs/README.md)"),
     responses((status = 201, description = "Created", body = JobView), super::responses::Conflict, super::responses::BodyErrors, AuthErrors))]
 #[post("/jobs")]
 pub async fn create_job(
@@ -96,7 +96,7 @@ pub async fn create_job(
 /// Update a job (JSON merge patch).
 ///
 /// Operators only. For example `{"enabled": false}` disables a job, `{"schedule": "0 0 8 * * *"}` moves it.
-#[utoipa::path(tag = "jobs", params(JobPath), request_body(content = Object, content_type = "application/merge-patch+json", description = "Fields to change", example = json!({"enabled": false})),
+#[utoipa::path(tag = "jobs", params(JobPath), request_body(content = crate::domain::patch_schemas::JobPatch, content_type = "application/merge-patch+json", description = "Fields to change", example = json!({"enabled": false})),
     responses((status = 200, description = "The job", body = JobView), NotFound, super::responses::BodyErrors, AuthErrors))]
 #[patch("/jobs/{id}")]
 pub async fn update_job(

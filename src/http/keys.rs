@@ -32,8 +32,8 @@ pub struct NewKey {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewWorkspace {
-    /// Slug: 1-64 of `a-z 0-9 - _`.
-    #[schema(example = "lumen-eu", pattern = "^[a-z0-9_-]{1,64}$")]
+    /// Slug: 1-64 of `a-z 0-9 - _`, starting with a letter or digit.
+    #[schema(example = "lumen-eu", pattern = "^[a-z0-9][a-z0-9_-]{0,63}$")]
     pub id: String,
     /// Display name (1-100 characters).
     #[schema(

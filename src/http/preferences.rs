@@ -78,7 +78,7 @@ pub async fn put_preferences(
 #[utoipa::path(
     tag = "preferences",
     params(CustomerPath, SourceQuery),
-    request_body(content = Object, content_type = "application/merge-patch+json", description = "Fields to change",
+    request_body(content = crate::domain::patch_schemas::PreferencesPatch, content_type = "application/merge-patch+json", description = "Fields to change",
         example = json!({"consent": {"email": {"granted": false, "source": "unsubscribe_link"}}, "tone": "formal"})),
     responses((status = 200, description = "The saved preferences", body = Preferences), NotFound, BodyErrors, AuthErrors)
 )]

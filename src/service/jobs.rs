@@ -110,10 +110,11 @@ impl Services {
     pub async fn update_job(&self, principal: &Principal, id: &str, patch: Value) -> Result<JobView, ServiceError> {
         require_operator(principal)?;
         let current = self.definition(id).await?;
-        let definition = crate::domain::merge_patch::patched(&current, &patch).map_err(|e| InvalidInput {
-            code: "invalid_job",
-            ..e
-        })?;
+        let definition = crate::domain::merge_patch::patched_whole(&current, &patch, JobDefinition::PATCHED_WHOLE)
+            .map_err(|e| InvalidInput {
+                code: "invalid_job",
+                ..e
+            })?;
         if definition.id != current.id {
             return Err(InvalidInput::new("invalid_job", "id", "a job's id cannot change").into());
         }

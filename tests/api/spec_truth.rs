@@ -288,3 +288,93 @@ async fn a_literal_path_asked_with_another_method_is_405_even_where_a_templated_
     let res = app.req(Method::GET, "/v1/outreach/out_missing").send().await.unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
 }
+
+/// Sends a merge patch to `path` with the admin key and returns the response.
+async fn merge_patch(app: &crate::helpers::TestApp, path: &str, body: Value) -> reqwest::Response {
+    app.req(Method::PATCH, path)
+        .header("content-type", "application/merge-patch+json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn a_patch_replaces_a_consent_and_quiet_hours_whole_and_merges_the_rest() {
+    let app = spawn().await;
+    let id = app.create_customer(customer_body("patch-1")).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/v1/customers/{id}/preferences");
+    let first = json!({"consent": {"email": {"granted": true, "source": "signup_form"}},
+        "quiet_hours": {"start": "21:00", "end": "08:00"}, "custom": {"pronouns": "she/her"}});
+    expect(merge_patch(&app, &path, first).await, StatusCode::OK).await;
+    let second = json!({"consent": {"email": {"granted": false}}, "custom": {"team": "blue"}});
+    let prefs = expect(merge_patch(&app, &path, second).await, StatusCode::OK).await;
+    // The consent is the new one (its source is the change's, not the signup form's); custom keys merged.
+    assert_eq!(prefs["consent"]["email"]["granted"], false);
+    assert_ne!(prefs["consent"]["email"]["source"], "signup_form");
+    assert_eq!(prefs["custom"], json!({"pronouns": "she/her", "team": "blue"}));
+    // Quiet hours are complete or refused, as their schema says.
+    let half = merge_patch(&app, &path, json!({"quiet_hours": {"start": "22:00"}})).await;
+    assert_eq!(half.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    for unknown in [json!({"nickname": "x"}), json!({"nickname": null}), json!({"": null})] {
+        let res = merge_patch(&app, &path, unknown).await;
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+}
+
+#[actix_web::test]
+async fn a_job_patch_replaces_the_detector_whole_and_refuses_parameters_out_of_range() {
+    let app = spawn().await;
+    let path = "/v1/jobs/unresolved_aging";
+    let other = json!({"detector": {"kind": "low_csat_followup", "max_csat": 1}});
+    let job = expect(merge_patch(&app, path, other).await, StatusCode::OK).await;
+    assert_eq!(
+        job["definition"]["detector"],
+        json!({"kind": "low_csat_followup", "days": 30, "max_csat": 1, "max_nps": 6})
+    );
+    let far = json!({"detector": {"kind": "unresolved_aging", "hours": 1e15}});
+    expect_problem(
+        merge_patch(&app, path, far).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_job",
+    )
+    .await;
+    let spec = committed_spec();
+    for (path, method, schema) in [
+        ("/v1/customers/{id}", "patch", "CustomerPatch"),
+        ("/v1/customers/{id}/preferences", "patch", "PreferencesPatch"),
+        ("/v1/customers/{id}/interactions/{iid}", "patch", "InteractionPatch"),
+        ("/v1/incidents/{id}", "patch", "IncidentPatch"),
+        ("/v1/campaigns/{id}", "patch", "CampaignPatch"),
+        ("/v1/jobs/{id}", "patch", "JobPatch"),
+    ] {
+        let body = &spec["paths"][path][method]["requestBody"]["content"]["application/merge-patch+json"];
+        assert_eq!(
+            body["schema"]["$ref"],
+            format!("#/components/schemas/{schema}"),
+            "{path}"
+        );
+        let schema = &spec["components"]["schemas"][schema];
+        assert_eq!(schema["additionalProperties"], false, "{path}");
+        assert!(schema.get("required").is_none(), "{path}");
+    }
+    assert_eq!(
+        spec["paths"]["/v1/jobs"]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/JobDefinition"
+    );
+}
+
+#[test]
+fn slugs_are_documented_as_the_server_reads_them() {
+    let spec = committed_spec();
+    let schemas = &spec["components"]["schemas"];
+    for schema in ["JobDefinition", "NewWorkspace"] {
+        assert_eq!(
+            schemas[schema]["properties"]["id"]["pattern"],
+            "^[a-z0-9][a-z0-9_-]{0,63}$"
+        );
+    }
+}

@@ -4,6 +4,7 @@
 pub mod churn_risk;
 pub mod incident_match;
 pub mod low_csat;
+pub mod params;
 pub mod repeat_contact;
 pub mod sentiment_decline;
 pub mod unresolved_aging;
