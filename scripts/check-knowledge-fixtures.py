@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Check fixtures/knowledge (front matter, headings, word counts) and fixtures/eval/knowledge.ndjson (every (doc, heading) exists, ids unique, splits). Usage: python3 scripts/check-knowledge-fixtures.py [repo-root]"""
+"""Check fixtures/demo/knowledge (front matter, headings, word counts) and fixtures/eval/knowledge.ndjson (every (doc, heading) exists, ids unique, splits). Usage: python3 scripts/check-knowledge-fixtures.py [repo-root]"""
 import glob, json, os, re, sys, collections, datetime
 from html.parser import HTMLParser
 
 ROOT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-KB = os.path.join(ROOT, 'fixtures/knowledge')
+KB = os.path.join(ROOT, 'fixtures/demo/knowledge')
 EVAL = os.path.join(ROOT, 'fixtures/eval/knowledge.ndjson')
 PRODUCTS = {'hub-v1','hub-v2','smart-lock','sensors','app','billing','account','general'}
 REQUIRED = ['title','url','language','product','tags','updated_at']

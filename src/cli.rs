@@ -1,4 +1,4 @@
-//! The command line: `serve`, `import`, `export`, `openapi`, `doctor`, `keys`, `reembed`, `eval`, `bench`.
+//! The command line: `serve`, `import`, `import-knowledge`, `export`, `openapi`, `doctor`, `keys`, `reembed`, `eval`, `bench`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -40,6 +40,15 @@ pub enum Command {
         /// Files to import, in order.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// Workspace to import into.
+        #[arg(long, default_value = WorkspaceId::DEFAULT)]
+        workspace: String,
+    },
+    /// Import a folder of help-center articles (Markdown with front matter, HTML with meta tags, plain text) into
+    /// the knowledge base; each file is the document of its path, so importing again replaces only what changed.
+    ImportKnowledge {
+        /// The folder.
+        dir: PathBuf,
         /// Workspace to import into.
         #[arg(long, default_value = WorkspaceId::DEFAULT)]
         workspace: String,
@@ -210,6 +219,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve { demo } => serve(&settings, demo).await,
         Command::Import { files, workspace } => import_files(&settings, &files, &workspace).await,
+        Command::ImportKnowledge { dir, workspace } => import_knowledge(&settings, &dir, &workspace).await,
         Command::Export { customer, workspace } => {
             let services = offline_services(&settings)?;
             let export = services
@@ -412,6 +422,41 @@ async fn import_files(settings: &Settings, files: &[PathBuf], workspace: &str) -
     println!(
         "imported {} records: {} created, {} updated, {} unchanged, {} failed",
         stats.records, stats.created, stats.updated, stats.unchanged, stats.failed
+    );
+    Ok(if stats.failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+async fn import_knowledge(settings: &Settings, dir: &std::path::Path, workspace: &str) -> anyhow::Result<ExitCode> {
+    let workspace = WorkspaceId::parse(workspace)?;
+    let files = startup::read_knowledge_dir(dir)?;
+    let embedder = startup::load_embedder(settings).await?;
+    let services = startup::services(settings, embedder, Arc::new(SystemClock)).await?;
+    services.ensure_workspace(&workspace).await?;
+    let bar = indicatif::ProgressBar::new(files.len() as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} files  {per_sec}  {msg}")
+            .expect("valid template"),
+    );
+    let stats = services
+        .import_knowledge(&operator(workspace), files, |s| {
+            bar.set_position(s.files);
+            bar.set_message(format!(
+                "{} new, {} replaced, {} unchanged, {} failed",
+                s.created, s.replaced, s.unchanged, s.failed
+            ));
+        })
+        .await?;
+    bar.finish();
+    for error in &stats.errors {
+        eprintln!("error: {error}");
+    }
+    println!(
+        "imported {} files: {} new, {} replaced, {} unchanged, {} failed",
+        stats.files, stats.created, stats.replaced, stats.unchanged, stats.failed
     );
     Ok(if stats.failed == 0 {
         ExitCode::SUCCESS

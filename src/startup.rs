@@ -149,5 +149,52 @@ pub async fn load_demo(services: &Services, demo_dir: &Path) -> anyhow::Result<O
     let stats = services
         .import(&WorkspaceId::default_workspace(), records, |_| {})
         .await?;
+    let knowledge = demo_dir.join("knowledge");
+    if knowledge.is_dir() {
+        let files = read_knowledge_dir(&knowledge)?;
+        let loaded = services.import_knowledge(&principal, files, |_| {}).await?;
+        tracing::info!(documents = loaded.created, failed = loaded.failed, "demo knowledge base loaded");
+    }
     Ok(Some(stats))
+}
+
+/// The help-center files under a folder (Markdown, HTML, plain text; README files left out), each with its path
+/// relative to the folder (`/`-separated, the document's `source`) and its text, in path order.
+pub fn read_knowledge_dir(root: &Path) -> anyhow::Result<Vec<(String, String)>> {
+    fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) -> std::io::Result<()> {
+        for entry in std::fs::read_dir(dir)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                walk(&path, out)?;
+            } else {
+                out.push(path);
+            }
+        }
+        Ok(())
+    }
+    let mut paths = Vec::new();
+    walk(root, &mut paths).with_context(|| format!("reading the folder {}", root.display()))?;
+    paths.retain(|p| {
+        let ext = p.extension().and_then(|e| e.to_str()).unwrap_or_default().to_ascii_lowercase();
+        let readme = p
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .is_some_and(|s| s.eq_ignore_ascii_case("readme"));
+        !readme && matches!(ext.as_str(), "md" | "markdown" | "html" | "htm" | "txt")
+    });
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|p| {
+            let rel = p
+                .strip_prefix(root)
+                .unwrap_or(&p)
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join("/");
+            let text = std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
+            Ok((rel, text))
+        })
+        .collect()
 }

@@ -6,6 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::interaction::Interaction;
+use super::knowledge::KnowledgeHit;
 use super::memory::Memory;
 use super::mood::SentimentTrend;
 use super::preferences::{Channel, QuietHours, TechnicalLevel, Tone};
@@ -73,10 +74,30 @@ pub struct CustomerContext {
     pub recent_interactions: Vec<String>,
     /// Sentiment trend and escalation advice.
     pub sentiment: SentimentTrend,
+    /// Knowledge-base chunks that answer the message, with citations (expired documents never; nothing when no
+    /// chunk is similar enough), in the answer's language where a document exists in it.
+    pub knowledge: Vec<KnowledgeHit>,
+    /// How similar problems were solved before, across the workspace's customers.
+    pub past_resolutions: Vec<PastResolution>,
     /// All of the above as a text block for an agent or an LLM prompt, within the token budget.
     pub prompt: String,
     /// Estimated tokens of `prompt`.
     pub prompt_tokens: usize,
+}
+
+/// How a similar problem was solved before (another customer's conversation: no personal detail is shown).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PastResolution {
+    /// What fixed it.
+    pub resolution: String,
+    /// The problem reported, when one was recognised.
+    pub issue: Option<String>,
+    /// The interaction's subject.
+    pub subject: Option<String>,
+    /// When it was solved.
+    pub solved_at: chrono::DateTime<chrono::Utc>,
+    /// Fused ranking score.
+    pub score: f32,
 }
 
 /// An interaction in one line: date, channel, subject, status and CSAT.

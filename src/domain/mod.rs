@@ -17,6 +17,7 @@ pub mod interaction;
 pub mod invalid;
 pub mod job;
 pub mod job_run;
+pub mod knowledge;
 pub mod learn;
 pub mod lifecycle;
 pub mod memory;

@@ -9,6 +9,7 @@ use utoipa::{PartialSchema, ToSchema};
 
 use super::campaign::CampaignInput;
 use super::incident::IncidentInput;
+use super::knowledge::KnowledgeInput;
 use super::interaction::InteractionInput;
 use super::job::JobDefinition;
 use super::{CustomerFields, Preferences};
@@ -239,5 +240,16 @@ patch_schema!(
             change.",
         excluded: &["id"],
         whole: JobDefinition::PATCHED_WHOLE,
+    }
+);
+
+patch_schema!(
+    /// Merge patch of a knowledge document.
+    KnowledgePatch of KnowledgeInput,
+    PatchRules {
+        description: "Merge patch of a knowledge document (RFC 7396): fields present are set, `null` removes an \
+            optional field. A changed title, body or format cuts and embeds the document again.",
+        excluded: &[],
+        whole: &[],
     }
 );

@@ -16,6 +16,8 @@ struct Labels {
     escalate: &'static str,
     relevant: &'static str,
     recent: &'static str,
+    knowledge: &'static str,
+    solved: &'static str,
 }
 
 const EN: Labels = Labels {
@@ -28,6 +30,8 @@ const EN: Labels = Labels {
     escalate: "Recommend a human agent",
     relevant: "Relevant history",
     recent: "Recent interactions",
+    knowledge: "Knowledge base (cite as given)",
+    solved: "Similar problems solved before",
 };
 
 const FR: Labels = Labels {
@@ -40,7 +44,25 @@ const FR: Labels = Labels {
     escalate: "Passer la main à un conseiller humain",
     relevant: "Historique pertinent",
     recent: "Dernières interactions",
+    knowledge: "Base de connaissances (citer comme indiqué)",
+    solved: "Problèmes semblables déjà résolus",
 };
+
+/// Characters of a knowledge chunk or a past resolution shown in the prompt.
+const EXCERPT_CHARS: usize = 400;
+
+/// A text on one line, cut to [`EXCERPT_CHARS`] at a word boundary.
+fn excerpt(text: &str) -> String {
+    let flat = flat(text);
+    if flat.chars().count() <= EXCERPT_CHARS {
+        return flat;
+    }
+    let cut: String = flat.chars().take(EXCERPT_CHARS).collect();
+    match cut.rfind(' ') {
+        Some(i) => format!("{}…", cut.get(..i).unwrap_or(&cut)),
+        None => format!("{cut}…"),
+    }
+}
 
 /// A text on one line: line breaks and runs of spaces become single spaces.
 fn flat(text: &str) -> String {
@@ -137,6 +159,15 @@ pub fn render(ctx: &CustomerContext, lang: Lang, budget: usize, now: DateTime<Ut
         }));
         sections.push(s);
     }
+    if !ctx.knowledge.is_empty() {
+        let mut s = vec![format!("{}:", l.knowledge)];
+        s.extend(
+            ctx.knowledge
+                .iter()
+                .map(|k| format!("- {} {}", k.citation.cite, excerpt(&k.text))),
+        );
+        sections.push(s);
+    }
     if !ctx.memories.is_empty() {
         let mut s = vec![format!("{}:", l.relevant)];
         s.extend(ctx.memories.iter().map(|r| {
@@ -147,6 +178,17 @@ pub fn render(ctx: &CustomerContext, lang: Lang, budget: usize, now: DateTime<Ut
                 flat(&r.memory.text),
                 r.memory.provenance.interaction_id
             )
+        }));
+        sections.push(s);
+    }
+    if !ctx.past_resolutions.is_empty() {
+        let mut s = vec![format!("{}:", l.solved)];
+        s.extend(ctx.past_resolutions.iter().map(|r| {
+            let problem = r.issue.as_deref().or(r.subject.as_deref()).map(flat).unwrap_or_default();
+            match problem.is_empty() {
+                true => format!("- {}", excerpt(&r.resolution)),
+                false => format!("- {} → {}", excerpt(&problem), excerpt(&r.resolution)),
+            }
         }));
         sections.push(s);
     }
@@ -242,6 +284,8 @@ mod tests {
                 escalate: true,
                 reason: Some("menace de partir le 23/11".into()),
             },
+            knowledge: Vec::new(),
+            past_resolutions: Vec::new(),
             prompt: String::new(),
             prompt_tokens: 0,
         }

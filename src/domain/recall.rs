@@ -12,6 +12,38 @@ use super::memory::{Memory, MemoryKind};
 use super::text::terms;
 use super::when::TimeHint;
 
+/// A text's keyword terms as BM25 reads them: term frequencies by term hash, sorted by hash (binary-searched
+/// when ranking), and the number of terms.
+#[derive(Debug, Clone, Default)]
+pub struct Terms {
+    counts: Vec<(u64, u32)>,
+    len: u32,
+}
+
+impl Terms {
+    /// The terms of a text already split (see [`terms`]).
+    pub fn of(all: &[String]) -> Self {
+        let mut tf: HashMap<u64, u32> = HashMap::new();
+        for t in all {
+            *tf.entry(term_hash(t)).or_insert(0) += 1;
+        }
+        let mut counts: Vec<(u64, u32)> = tf.into_iter().collect();
+        counts.sort_unstable();
+        Self {
+            counts,
+            len: u32::try_from(all.len()).unwrap_or(u32::MAX),
+        }
+    }
+
+    fn tf(&self, hash: u64) -> u32 {
+        self.counts
+            .binary_search_by_key(&hash, |(h, _)| *h)
+            .ok()
+            .and_then(|i| self.counts.get(i))
+            .map_or(0, |(_, n)| *n)
+    }
+}
+
 /// A memory ready for ranking: its vector and its keyword terms.
 #[derive(Debug, Clone)]
 pub struct Indexed {
@@ -19,34 +51,15 @@ pub struct Indexed {
     pub memory: Memory,
     /// Its unit vector.
     pub vector: Vec<f32>,
-    /// Term frequencies of its text, by term hash, sorted by hash (binary-searched when ranking).
-    pub terms: Vec<(u64, u32)>,
-    /// Number of terms.
-    pub len: u32,
+    /// Its keyword terms.
+    pub terms: Terms,
 }
 
 impl Indexed {
     /// Indexes a memory's text (with its speaker's name) in its language.
     pub fn new(memory: Memory, vector: Vec<f32>) -> Self {
-        let mut tf: HashMap<u64, u32> = HashMap::new();
-        let all = terms(&memory.indexed_text(), memory.language);
-        for t in &all {
-            *tf.entry(term_hash(t)).or_insert(0) += 1;
-        }
-        let mut terms: Vec<(u64, u32)> = tf.into_iter().collect();
-        terms.sort_unstable();
-        Self {
-            len: all.len() as u32,
-            terms,
-            memory,
-            vector,
-        }
-    }
-
-    fn tf(&self, hash: u64) -> u32 {
-        self.terms
-            .binary_search_by_key(&hash, |(h, _)| *h)
-            .map_or(0, |i| self.terms[i].1)
+        let terms = Terms::of(&terms(&memory.indexed_text(), memory.language));
+        Self { terms, memory, vector }
     }
 }
 
@@ -170,41 +183,52 @@ pub fn recency(m: &Memory, now: DateTime<Utc>, half_life_days: f32) -> f32 {
 const K1: f32 = 1.2;
 const B: f32 = 0.75;
 
-fn bm25(candidates: &[&Indexed], query_terms: &[String]) -> Vec<f32> {
-    let n = candidates.len() as f32;
-    let avg_len = (candidates.iter().map(|c| c.len as f32).sum::<f32>() / n.max(1.0)).max(1.0);
+/// BM25 of each text for the query's terms, with document frequencies over these texts.
+pub fn bm25(texts: &[&Terms], query_terms: &[String]) -> Vec<f32> {
+    let n = texts.len() as f32;
+    let avg_len = (texts.iter().map(|c| c.len as f32).sum::<f32>() / n.max(1.0)).max(1.0);
     let mut hashes: Vec<u64> = query_terms.iter().map(|t| term_hash(t)).collect();
     hashes.sort_unstable();
     hashes.dedup();
-    // One pass for term frequencies and document frequencies, a second for BM25.
-    let tfs: Vec<u32> = candidates
-        .iter()
-        .flat_map(|c| hashes.iter().map(|h| c.tf(*h)))
-        .collect();
-    let t = hashes.len();
-    let idf: Vec<f32> = (0..t)
+    let tfs: Vec<Vec<u32>> = texts.iter().map(|c| hashes.iter().map(|h| c.tf(*h)).collect()).collect();
+    let idf: Vec<f32> = (0..hashes.len())
         .map(|j| {
-            let df = (0..candidates.len()).filter(|i| tfs[i * t + j] > 0).count() as f32;
+            let df = tfs.iter().filter(|row| row.get(j).is_some_and(|tf| *tf > 0)).count() as f32;
             (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
         })
         .collect();
-    candidates
+    texts
         .iter()
-        .enumerate()
-        .map(|(i, c)| {
+        .zip(&tfs)
+        .map(|(c, row)| {
             let norm = K1 * (1.0 - B + B * c.len as f32 / avg_len);
-            (0..t)
-                .map(|j| {
-                    let tf = tfs[i * t + j] as f32;
-                    if tf == 0.0 {
-                        0.0
-                    } else {
-                        idf[j] * tf * (K1 + 1.0) / (tf + norm)
-                    }
+            row.iter()
+                .zip(&idf)
+                .filter(|(tf, _)| **tf > 0)
+                .map(|(tf, idf)| {
+                    let tf = *tf as f32;
+                    idf * tf * (K1 + 1.0) / (tf + norm)
                 })
                 .sum()
         })
         .collect()
+}
+
+/// Dense similarities standardised over one query's candidates: a candidate 4 standard deviations above the mean
+/// scores 1, one at or below the mean 0 (so fusion weights mean the same on any data).
+pub fn standardised(cosines: &[f32]) -> Vec<f32> {
+    let count = cosines.len().max(1) as f32;
+    let mean = cosines.iter().sum::<f32>() / count;
+    let sd = (cosines.iter().map(|c| (c - mean) * (c - mean)).sum::<f32>() / count)
+        .sqrt()
+        .max(1e-6);
+    cosines.iter().map(|c| ((c - mean) / sd / 4.0).max(0.0)).collect()
+}
+
+/// Keyword scores divided by the best one (all 0 when nothing matched).
+pub fn relative(scores: &[f32]) -> Vec<f32> {
+    let best = scores.iter().copied().fold(0.0f32, f32::max);
+    scores.iter().map(|s| if best > 0.0 { s / best } else { 0.0 }).collect()
 }
 
 /// The time bonus of each candidate: inside the named range, or by age rank for "first"/"latest".
@@ -251,23 +275,16 @@ pub fn rank(
     mode: Mode,
     top: usize,
 ) -> Vec<Scored> {
-    let bm25 = bm25(candidates, query.terms);
-    let best = bm25.iter().copied().fold(0.0f32, f32::max);
+    let bags: Vec<&Terms> = candidates.iter().map(|c| &c.terms).collect();
+    let keyword = relative(&bm25(&bags, query.terms));
     let cosines: Vec<f32> = candidates.iter().map(|c| super::dot(&c.vector, query.vector)).collect();
-    // Dense scores are standardised over this query's candidates: a memory 4 standard deviations above the mean
-    // scores 1, one at or below the mean 0. The keyword score is relative to the best candidate.
-    let count = cosines.len().max(1) as f32;
-    let mean = cosines.iter().sum::<f32>() / count;
-    let sd = (cosines.iter().map(|c| (c - mean) * (c - mean)).sum::<f32>() / count)
-        .sqrt()
-        .max(1e-6);
-    let dense_norm = |c: f32| ((c - mean) / sd / 4.0).max(0.0);
+    let dense = standardised(&cosines);
     let mut parts: Vec<ScoreParts> = candidates
         .iter()
         .enumerate()
         .map(|(i, c)| ScoreParts {
             semantic: cosines[i],
-            keyword: if best > 0.0 { bm25[i] / best } else { 0.0 },
+            keyword: keyword[i],
             recency: recency(&c.memory, now, weights.half_life_days),
             importance: importance(&c.memory),
             neighbour: 0.0,
@@ -276,10 +293,11 @@ pub fn rank(
         .collect();
     let base: Vec<f32> = parts
         .iter()
-        .map(|p| match mode {
+        .zip(&dense)
+        .map(|(p, d)| match mode {
             Mode::Dense => p.semantic,
             Mode::Keyword => p.keyword,
-            Mode::Hybrid => weights.semantic * dense_norm(p.semantic) + weights.keyword * p.keyword,
+            Mode::Hybrid => weights.semantic * d + weights.keyword * p.keyword,
         })
         .collect();
     let mut scores = base.clone();

@@ -153,6 +153,12 @@ impl From<ServiceError> for ApiError {
             ServiceError::IncidentNotFound(_) => {
                 Self::new(S::NOT_FOUND, "incident_not_found", "Incident not found", detail)
             }
+            ServiceError::KnowledgeNotFound(_) => Self::new(
+                S::NOT_FOUND,
+                "knowledge_not_found",
+                "Knowledge document not found",
+                detail,
+            ),
             ServiceError::CampaignNotFound(_) => {
                 Self::new(S::NOT_FOUND, "campaign_not_found", "Campaign not found", detail)
             }

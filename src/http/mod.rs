@@ -13,6 +13,7 @@ mod incidents;
 mod interactions;
 mod jobs;
 mod keys;
+mod knowledge;
 mod known_paths;
 mod maintenance;
 mod memories;

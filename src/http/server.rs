@@ -16,7 +16,7 @@ use super::openapi::ApiDoc;
 use super::panics::catch_panics;
 use super::request_id::request_id;
 use super::{
-    audit, campaigns, customers, health, incidents, interactions, jobs, keys, maintenance, memories, outreach,
+    audit, campaigns, customers, health, incidents, interactions, jobs, keys, knowledge, maintenance, memories, outreach,
     preferences, recall,
 };
 use crate::service::Services;
@@ -62,6 +62,14 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .service(incidents::list)
             .service(incidents::get)
             .service(incidents::update)
+            .service(knowledge::add)
+            .service(knowledge::list)
+            .service(knowledge::search)
+            .service(knowledge::stale)
+            .service(knowledge::gaps)
+            .service(knowledge::get)
+            .service(knowledge::update)
+            .service(knowledge::remove)
             .service(campaigns::create)
             .service(campaigns::list)
             .service(campaigns::get)

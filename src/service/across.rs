@@ -13,7 +13,7 @@ use crate::domain::memory::{Memory, MemoryKind};
 use crate::domain::recall::{rank, Indexed, Mode, RankQuery};
 use crate::domain::recalled::{RecallFilter, Recalled};
 use crate::domain::text::{detect, terms, Lang};
-use crate::domain::{CustomerFilter, CustomerId, InvalidInput, Principal, Scope};
+use crate::domain::{CustomerFilter, CustomerId, InvalidInput, Principal, Scope, WorkspaceId};
 use crate::index::SearchFilter;
 
 /// A search across every customer of the workspace.
@@ -251,20 +251,32 @@ impl Services {
         let (query, k) = check(&req.query, req.k, 5, 50, "k")?;
         self.count_embedding(principal, query.chars().count())?;
         let vector = self.embed_query(&query).await?;
+        self.similar_resolutions_embedded(&principal.workspace, &query, &vector, k)
+            .await
+    }
+
+    /// [`Services::similar_resolutions`] for a query already checked and embedded.
+    pub(super) async fn similar_resolutions_embedded(
+        &self,
+        workspace: &WorkspaceId,
+        query: &str,
+        vector: &[f32],
+        k: usize,
+    ) -> Result<Vec<SimilarResolution>, ServiceError> {
         let kinds = SearchFilter {
             kinds: Some(vec![MemoryKind::Issue, MemoryKind::Resolution]),
             ..SearchFilter::default()
         };
         let nearest = self
-            .nearest_memories(&principal.workspace, &vector, SEARCH_CANDIDATES, kinds)
+            .nearest_memories(workspace, vector, SEARCH_CANDIDATES, kinds)
             .await?;
         // Rank the issues and resolutions, then answer with the resolutions of the interactions they belong to
         // (read from the customer's memories when not among the nearest); a resolution matched directly counts.
         let relevant: Vec<&Indexed> = nearest.iter().map(|m| m.as_ref()).collect();
-        let lang = detect(&query, Lang::En);
-        let query_terms = terms(&query, lang);
+        let lang = detect(query, Lang::En);
+        let query_terms = terms(query, lang);
         let rank_query = RankQuery {
-            vector: &vector,
+            vector,
             terms: &query_terms,
             hint: None,
         };
@@ -293,7 +305,7 @@ impl Services {
                 _ => match near(MemoryKind::Resolution) {
                     Some(r) => Some(r),
                     None => self
-                        .memories_of(&principal.workspace, &hit.provenance.customer_id)
+                        .memories_of(workspace, &hit.provenance.customer_id)
                         .await?
                         .iter()
                         .map(|m| &m.memory)
@@ -310,7 +322,7 @@ impl Services {
                 _ => near(MemoryKind::Issue).map(|m| m.text),
             };
             let (ws, cid, ext) = (
-                principal.workspace.clone(),
+                workspace.clone(),
                 resolution.provenance.customer_id.clone(),
                 resolution.provenance.interaction_id.clone(),
             );

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use super::recall::check_query;
 use super::{require, ServiceError, Services};
-use crate::domain::context::{one_line, CustomerContext, PreferenceSummary, Profile};
+use crate::domain::context::{one_line, CustomerContext, PastResolution, PreferenceSummary, Profile};
 use crate::domain::lifecycle::promise_open_at;
 use crate::domain::memory::Memory;
 use crate::domain::mood;
@@ -89,7 +89,8 @@ impl Services {
             return Err(InvalidInput::new("invalid_field", "token_budget", "must be between 100 and 32000").into());
         }
         let customer = self.customer_for(principal, customer_id).await?;
-        // The message is embedded twice: as a query (recall) and as the customer's words (sentiment).
+        // The message is embedded twice: as a query (recall, knowledge, past resolutions) and as the customer's
+        // words (sentiment).
         self.count_embedding(principal, 2 * message.chars().count())?;
         let all = self.memories_of(&customer.workspace, &customer.id).await?;
         // The last interactions, found through the memories' provenance: a few point reads, not a scan.
@@ -124,9 +125,23 @@ impl Services {
         };
         let lang = Lang::from_tag(&language).unwrap_or(Lang::En);
         let now = self.now();
-        let recalled = self
-            .recall_in(&all, &customer, &message, &RecallFilter::default(), 8, Mode::Hybrid)
+        let query = self.embed_query(&message).await?;
+        let recalled = self.recall_embedded(&all, &customer, &message, &query, &RecallFilter::default(), 8, Mode::Hybrid);
+        let knowledge = self
+            .knowledge_for_context(&customer.workspace, customer.id.as_str(), &message, &query, lang, 3)
             .await?;
+        let past_resolutions = self
+            .similar_resolutions_embedded(&customer.workspace, &message, &query, 3)
+            .await?
+            .into_iter()
+            .map(|r| PastResolution {
+                solved_at: r.resolution.memory.observed_at,
+                resolution: r.resolution.memory.text,
+                issue: r.issue,
+                subject: r.subject,
+                score: r.resolution.score,
+            })
+            .collect();
         let current = self.judge_message(&customer, &message, lang).await?;
         let moods = mood::moods(&all);
         let trouble = mood::trouble(&all, &moods, now);
@@ -171,6 +186,8 @@ impl Services {
             open_commitments: commitments.into_iter().take(5).collect(),
             recent_interactions,
             sentiment,
+            knowledge,
+            past_resolutions,
             prompt: String::new(),
             prompt_tokens: 0,
         };

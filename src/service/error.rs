@@ -23,6 +23,9 @@ pub enum ServiceError {
     /// No incident with this id in the caller's workspace.
     #[error("no incident {0} in this workspace")]
     IncidentNotFound(String),
+    /// No knowledge document with this id in the caller's workspace.
+    #[error("no knowledge document {0} in this workspace")]
+    KnowledgeNotFound(String),
     /// No campaign with this id in the caller's workspace.
     #[error("no campaign {0} in this workspace")]
     CampaignNotFound(String),

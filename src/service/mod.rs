@@ -19,6 +19,7 @@ pub mod import;
 mod incidents;
 mod interactions;
 pub mod jobs;
+pub mod knowledge;
 mod limits;
 mod locks;
 mod memories;
@@ -82,6 +83,8 @@ pub struct Services {
     audit_ids: Arc<AuditIds>,
     /// Per-key request rates and embedding quotas.
     limiter: Arc<limits::Limiter>,
+    /// Each workspace's knowledge chunks, ready for ranking.
+    knowledge: Arc<knowledge::KnowledgeCache>,
 }
 
 impl Services {
@@ -121,6 +124,7 @@ impl Services {
             redactor: Arc::default(),
             audit_ids: Arc::default(),
             limiter: Arc::new(limits::Limiter::new(Limits::default())),
+            knowledge: Arc::default(),
         })
     }
 

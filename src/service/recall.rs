@@ -111,21 +111,28 @@ impl Services {
         mode: Mode,
     ) -> Result<Vec<Recalled>, ServiceError> {
         let vector = self.embed_query(query).await?;
+        Ok(self.recall_embedded(memories, customer, query, &vector, filter, top, mode))
+    }
+
+    /// [`Services::recall_in`] for a query already embedded.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn recall_embedded(
+        &self,
+        memories: &[Arc<Indexed>],
+        customer: &Customer,
+        query: &str,
+        vector: &[f32],
+        filter: &RecallFilter,
+        top: usize,
+        mode: Mode,
+    ) -> Vec<Recalled> {
         let lang = detect(query, customer.lang());
         let q = QueryText {
             text: query,
-            vector: &vector,
+            vector,
             lang,
         };
-        Ok(rank_memories(
-            memories,
-            &q,
-            &self.weights,
-            self.now(),
-            mode,
-            filter,
-            top,
-        ))
+        rank_memories(memories, &q, &self.weights, self.now(), mode, filter, top)
     }
 }
 

@@ -13,6 +13,8 @@ use crate::domain::audit::{AuditEntry, AuditFilter};
 use crate::domain::campaign::Campaign;
 use crate::domain::health::Health;
 use crate::domain::incident::Incident;
+use crate::domain::knowledge::gaps::Gap;
+use crate::domain::knowledge::{KnowledgeDoc, StoredChunk};
 use crate::domain::interaction::Interaction;
 use crate::domain::job::JobDefinition;
 use crate::domain::job_run::JobRun;
@@ -435,6 +437,32 @@ pub trait AuditRepo: Send + Sync {
     ) -> Result<Page<AuditEntry>, StoreError>;
 }
 
+/// The knowledge base: documents, their chunks with vectors, citation counts and unanswered questions.
+pub trait KnowledgeRepo: Send + Sync {
+    /// The next citation number of a workspace (1, 2, ...; never reused).
+    fn next_knowledge_number(&self, workspace: &WorkspaceId) -> Result<u64, StoreError>;
+    /// Writes a document and, when given, replaces all of its chunks, in one transaction.
+    fn put_knowledge(&self, doc: &KnowledgeDoc, chunks: Option<&[StoredChunk]>) -> Result<(), StoreError>;
+    /// One document.
+    fn get_knowledge(&self, workspace: &WorkspaceId, id: &str) -> Result<Option<KnowledgeDoc>, StoreError>;
+    /// The document imported from a source, if any.
+    fn knowledge_by_source(&self, workspace: &WorkspaceId, source: &str) -> Result<Option<KnowledgeDoc>, StoreError>;
+    /// Every document of a workspace, by id.
+    fn list_knowledge(&self, workspace: &WorkspaceId) -> Result<Vec<KnowledgeDoc>, StoreError>;
+    /// Every chunk of a workspace with its vector, by document and position.
+    fn knowledge_chunks(&self, workspace: &WorkspaceId) -> Result<Vec<StoredChunk>, StoreError>;
+    /// Deletes a document and its chunks (false when absent).
+    fn delete_knowledge(&self, workspace: &WorkspaceId, id: &str) -> Result<bool, StoreError>;
+    /// Counts one citation of each document on a day (days since 1970).
+    fn count_citations(&self, workspace: &WorkspaceId, docs: &[String], day: i64) -> Result<(), StoreError>;
+    /// Citations per document since a day.
+    fn citations_since(&self, workspace: &WorkspaceId, day: i64) -> Result<Vec<(String, u64)>, StoreError>;
+    /// Records a question no chunk answered well.
+    fn add_gap(&self, workspace: &WorkspaceId, gap: &Gap) -> Result<(), StoreError>;
+    /// Unanswered questions asked since a time, oldest first.
+    fn gaps_since(&self, workspace: &WorkspaceId, since: DateTime<Utc>) -> Result<Vec<Gap>, StoreError>;
+}
+
 /// Everything a backend provides.
 pub trait Store:
     CustomerRepo
@@ -448,6 +476,7 @@ pub trait Store:
     + CampaignRepo
     + ReembedRepo
     + AuditRepo
+    + KnowledgeRepo
 {
     /// Cheap check that the store answers (for readiness).
     fn ping(&self) -> Result<(), StoreError>;

@@ -54,3 +54,17 @@ pub const CAMPAIGNS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new
 /// (workspace, audit entry id) -> audit entry. Ids are time-ordered, so a workspace's log reads in the order it
 /// was written. Append-only: nothing deletes from it, erasure included (entries hold no personal data).
 pub const AUDIT_LOG: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("audit_log");
+/// Knowledge documents by (workspace, document id).
+pub const KNOWLEDGE_DOCS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("knowledge_docs");
+/// Knowledge chunks (text, headings) by (workspace, document id, position).
+pub const KNOWLEDGE_CHUNKS: TableDefinition<(&str, &str, u32), &[u8]> = TableDefinition::new("knowledge_chunks");
+/// Knowledge chunk vectors, keyed like the chunks.
+pub const KNOWLEDGE_VECTORS: TableDefinition<(&str, &str, u32), &[u8]> = TableDefinition::new("knowledge_vectors");
+/// Document id by (workspace, source path or URL): re-importing a source replaces its document.
+pub const KNOWLEDGE_SOURCES: TableDefinition<(&str, &str), &str> = TableDefinition::new("knowledge_sources");
+/// The last citation label number given in a workspace.
+pub const KNOWLEDGE_LABELS: TableDefinition<&str, u64> = TableDefinition::new("knowledge_labels");
+/// Citations of a document by (workspace, document id, day since 1970).
+pub const KNOWLEDGE_CITATIONS: TableDefinition<(&str, &str, i64), u64> = TableDefinition::new("knowledge_citations");
+/// Questions no chunk answered well, by (workspace, time in microseconds, id).
+pub const KNOWLEDGE_GAPS: TableDefinition<(&str, i64, &str), &[u8]> = TableDefinition::new("knowledge_gaps");

@@ -221,6 +221,7 @@ impl CustomerRepo for RedbStore {
                 .retain_in((ws, cid, i64::MIN)..=(ws, cid, i64::MAX), |_, _| false)?;
             txn.open_table(OUTREACH_DEDUPE)?
                 .retain_in(range.clone(), |_, _| false)?;
+            super::knowledge::erase_gaps(&txn, ws, cid)?;
             let mut by_customer = txn.open_table(OUTREACH_BY_CUSTOMER)?;
             let mut outreach = txn.open_table(OUTREACH)?;
             let mut due = txn.open_table(OUTREACH_DUE)?;

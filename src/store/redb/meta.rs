@@ -86,6 +86,13 @@ pub fn init(db: &Database, model: Option<&ModelStamp>) -> Result<(), StoreError>
         txn.open_table(OUTREACH_BY_CUSTOMER)?;
         txn.open_table(OUTREACH_DEDUPE)?;
         txn.open_table(crate::store::tables::AUDIT_LOG)?;
+        txn.open_table(crate::store::tables::KNOWLEDGE_DOCS)?;
+        txn.open_table(crate::store::tables::KNOWLEDGE_CHUNKS)?;
+        txn.open_table(crate::store::tables::KNOWLEDGE_VECTORS)?;
+        txn.open_table(crate::store::tables::KNOWLEDGE_SOURCES)?;
+        txn.open_table(crate::store::tables::KNOWLEDGE_LABELS)?;
+        txn.open_table(crate::store::tables::KNOWLEDGE_CITATIONS)?;
+        txn.open_table(crate::store::tables::KNOWLEDGE_GAPS)?;
     }
     txn.commit()?;
     Ok(())

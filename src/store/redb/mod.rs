@@ -8,6 +8,7 @@ mod health;
 mod incidents;
 mod jobs;
 mod keys;
+mod knowledge;
 mod memories;
 mod meta;
 mod outreach;

@@ -180,6 +180,13 @@ fn copy_into(src: &ReadTransaction, dest: &Path, scrub: bool) -> Result<Snapshot
     copier.table(HEALTH)?;
     copier.table(CAMPAIGNS)?;
     copier.table(AUDIT_LOG)?;
+    copier.table(KNOWLEDGE_DOCS)?;
+    copier.table(KNOWLEDGE_CHUNKS)?;
+    copier.table(KNOWLEDGE_VECTORS)?;
+    copier.table(KNOWLEDGE_SOURCES)?;
+    copier.table(KNOWLEDGE_LABELS)?;
+    copier.table(KNOWLEDGE_CITATIONS)?;
+    copier.table(KNOWLEDGE_GAPS)?;
     let Copier { mut stats, copied, .. } = copier;
     for table in src.list_tables()? {
         if !copied.contains(&table.name().to_owned()) {
