@@ -153,7 +153,11 @@ pub async fn load_demo(services: &Services, demo_dir: &Path) -> anyhow::Result<O
     if knowledge.is_dir() {
         let files = read_knowledge_dir(&knowledge)?;
         let loaded = services.import_knowledge(&principal, files, |_| {}).await?;
-        tracing::info!(documents = loaded.created, failed = loaded.failed, "demo knowledge base loaded");
+        tracing::info!(
+            documents = loaded.created,
+            failed = loaded.failed,
+            "demo knowledge base loaded"
+        );
     }
     Ok(Some(stats))
 }
@@ -175,7 +179,11 @@ pub fn read_knowledge_dir(root: &Path) -> anyhow::Result<Vec<(String, String)>> 
     let mut paths = Vec::new();
     walk(root, &mut paths).with_context(|| format!("reading the folder {}", root.display()))?;
     paths.retain(|p| {
-        let ext = p.extension().and_then(|e| e.to_str()).unwrap_or_default().to_ascii_lowercase();
+        let ext = p
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or_default()
+            .to_ascii_lowercase();
         let readme = p
             .file_stem()
             .and_then(|s| s.to_str())

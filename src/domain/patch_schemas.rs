@@ -9,9 +9,9 @@ use utoipa::{PartialSchema, ToSchema};
 
 use super::campaign::CampaignInput;
 use super::incident::IncidentInput;
-use super::knowledge::KnowledgeInput;
 use super::interaction::InteractionInput;
 use super::job::JobDefinition;
+use super::knowledge::KnowledgeInput;
 use super::{CustomerFields, Preferences};
 
 /// How the patch of one resource differs from the resource's schema.

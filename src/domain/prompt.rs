@@ -184,7 +184,12 @@ pub fn render(ctx: &CustomerContext, lang: Lang, budget: usize, now: DateTime<Ut
     if !ctx.past_resolutions.is_empty() {
         let mut s = vec![format!("{}:", l.solved)];
         s.extend(ctx.past_resolutions.iter().map(|r| {
-            let problem = r.issue.as_deref().or(r.subject.as_deref()).map(flat).unwrap_or_default();
+            let problem = r
+                .issue
+                .as_deref()
+                .or(r.subject.as_deref())
+                .map(flat)
+                .unwrap_or_default();
             match problem.is_empty() {
                 true => format!("- {}", excerpt(&r.resolution)),
                 false => format!("- {} → {}", excerpt(&problem), excerpt(&r.resolution)),

@@ -190,7 +190,10 @@ pub fn bm25(texts: &[&Terms], query_terms: &[String]) -> Vec<f32> {
     let mut hashes: Vec<u64> = query_terms.iter().map(|t| term_hash(t)).collect();
     hashes.sort_unstable();
     hashes.dedup();
-    let tfs: Vec<Vec<u32>> = texts.iter().map(|c| hashes.iter().map(|h| c.tf(*h)).collect()).collect();
+    let tfs: Vec<Vec<u32>> = texts
+        .iter()
+        .map(|c| hashes.iter().map(|h| c.tf(*h)).collect())
+        .collect();
     let idf: Vec<f32> = (0..hashes.len())
         .map(|j| {
             let df = tfs.iter().filter(|row| row.get(j).is_some_and(|tf| *tf > 0)).count() as f32;

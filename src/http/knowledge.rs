@@ -87,7 +87,9 @@ pub async fn update(
     body: Body<Value>,
 ) -> Result<web::Json<KnowledgeDoc>, ApiError> {
     Ok(web::Json(
-        services.patch_knowledge(&principal, &path.id, body.into_inner()).await?,
+        services
+            .patch_knowledge(&principal, &path.id, body.into_inner())
+            .await?,
     ))
 }
 
@@ -116,7 +118,9 @@ pub async fn search(
     Caller(principal): Caller,
     body: Body<KnowledgeSearch>,
 ) -> Result<web::Json<Vec<KnowledgeHit>>, ApiError> {
-    Ok(web::Json(services.search_knowledge(&principal, body.into_inner()).await?))
+    Ok(web::Json(
+        services.search_knowledge(&principal, body.into_inner()).await?,
+    ))
 }
 
 /// Stale content: the documents to review first.

@@ -16,8 +16,8 @@ use super::openapi::ApiDoc;
 use super::panics::catch_panics;
 use super::request_id::request_id;
 use super::{
-    audit, campaigns, customers, health, incidents, interactions, jobs, keys, knowledge, maintenance, memories, outreach,
-    preferences, recall,
+    audit, campaigns, customers, health, incidents, interactions, jobs, keys, knowledge, maintenance, memories,
+    outreach, preferences, recall,
 };
 use crate::service::Services;
 

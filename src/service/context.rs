@@ -126,7 +126,15 @@ impl Services {
         let lang = Lang::from_tag(&language).unwrap_or(Lang::En);
         let now = self.now();
         let query = self.embed_query(&message).await?;
-        let recalled = self.recall_embedded(&all, &customer, &message, &query, &RecallFilter::default(), 8, Mode::Hybrid);
+        let recalled = self.recall_embedded(
+            &all,
+            &customer,
+            &message,
+            &query,
+            &RecallFilter::default(),
+            8,
+            Mode::Hybrid,
+        );
         let knowledge = self
             .knowledge_for_context(&customer.workspace, customer.id.as_str(), &message, &query, lang, 3)
             .await?;

@@ -14,6 +14,7 @@ mod import;
 mod interactions;
 mod isolation;
 mod jobs;
+mod knowledge;
 mod limits;
 mod openapi;
 mod outreach;

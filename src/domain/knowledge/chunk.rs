@@ -32,7 +32,11 @@ pub fn chunk(doc_id: &str, title: &str, body: &str, format: DocFormat) -> Vec<Ch
     };
     let mut chunks = Vec::new();
     for mut section in sections {
-        if section.headings.first().is_some_and(|h| h.eq_ignore_ascii_case(title.trim())) {
+        if section
+            .headings
+            .first()
+            .is_some_and(|h| h.eq_ignore_ascii_case(title.trim()))
+        {
             section.headings.remove(0);
         }
         for text in pack(&section.blocks) {
@@ -112,9 +116,9 @@ fn markdown_sections(body: &str) -> Vec<Section> {
                 block.push_str("- ");
             }
             Event::End(TagEnd::TableCell) => block.push_str(" | "),
-            Event::End(
-                TagEnd::Paragraph | TagEnd::Item | TagEnd::CodeBlock | TagEnd::TableRow | TagEnd::TableHead,
-            ) => flush(&mut block, &mut sections),
+            Event::End(TagEnd::Paragraph | TagEnd::Item | TagEnd::CodeBlock | TagEnd::TableRow | TagEnd::TableHead) => {
+                flush(&mut block, &mut sections)
+            }
             _ => {}
         }
     }

@@ -58,7 +58,12 @@ pub struct KnowledgeInput {
     #[schema(example = "en", pattern = "^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")]
     pub language: String,
     /// Where readers find it.
-    #[schema(example = "https://help.example.com/articles/hub-v1-night", min_length = 1, max_length = 2000, pattern = "\\S")]
+    #[schema(
+        example = "https://help.example.com/articles/hub-v1-night",
+        min_length = 1,
+        max_length = 2000,
+        pattern = "\\S"
+    )]
     pub url: Option<String>,
     /// Product concerned.
     #[schema(
@@ -76,7 +81,12 @@ pub struct KnowledgeInput {
     pub valid_until: Option<DateTime<Utc>>,
     /// Where it was imported from (a file's path under the imported folder, or its URL): importing the same
     /// source again replaces this document instead of adding one.
-    #[schema(example = "en/hub-v1-nightly-disconnects.md", min_length = 1, max_length = 2000, pattern = "\\S")]
+    #[schema(
+        example = "en/hub-v1-nightly-disconnects.md",
+        min_length = 1,
+        max_length = 2000,
+        pattern = "\\S"
+    )]
     pub source: Option<String>,
     /// When its content last changed at the source (the stale-content report reads it; the time of the last
     /// write otherwise).
@@ -222,7 +232,7 @@ impl Chunk {
             out.push_str(" > ");
             out.push_str(h);
         }
-        out.push_str("\n");
+        out.push('\n');
         out.push_str(&self.text);
         out
     }

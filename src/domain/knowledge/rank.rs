@@ -124,9 +124,19 @@ mod tests {
 
     #[test]
     fn codes_rank_by_keyword_and_the_readers_language_wins_a_tie() {
-        let a = chunk("a", "Error E-3307 means single sign-on is misconfigured", Lang::En, vec![1.0, 0.0]);
+        let a = chunk(
+            "a",
+            "Error E-3307 means single sign-on is misconfigured",
+            Lang::En,
+            vec![1.0, 0.0],
+        );
         let b = chunk("b", "Refunds within 30 days", Lang::En, vec![1.0, 0.0]);
-        let c = chunk("c", "Erreur E-3307 : authentification unique mal configurée", Lang::Fr, vec![1.0, 0.0]);
+        let c = chunk(
+            "c",
+            "Erreur E-3307 : authentification unique mal configurée",
+            Lang::Fr,
+            vec![1.0, 0.0],
+        );
         let candidates = vec![&a, &b, &c];
         let q_terms = terms("what is E-3307", Lang::En);
         let query = ChunkQuery {
@@ -144,7 +154,9 @@ mod tests {
 
     #[test]
     fn one_document_keeps_at_most_its_share() {
-        let chunks: Vec<IndexedChunk> = (0..5).map(|_| chunk("a", "hub offline", Lang::En, vec![1.0, 0.0])).collect();
+        let chunks: Vec<IndexedChunk> = (0..5)
+            .map(|_| chunk("a", "hub offline", Lang::En, vec![1.0, 0.0]))
+            .collect();
         let other = chunk("b", "hub offline", Lang::En, vec![0.9, 0.1]);
         let mut candidates: Vec<&IndexedChunk> = chunks.iter().collect();
         candidates.push(&other);

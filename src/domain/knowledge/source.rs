@@ -35,7 +35,11 @@ impl Tags {
     fn into_vec(self) -> Vec<String> {
         match self {
             Self::List(list) => list,
-            Self::Text(text) => text.split(',').map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect(),
+            Self::Text(text) => text
+                .split(',')
+                .map(|t| t.trim().to_owned())
+                .filter(|t| !t.is_empty())
+                .collect(),
             Self::None => Vec::new(),
         }
     }
@@ -64,12 +68,12 @@ pub fn read(path: &str, text: &str) -> Result<KnowledgeInput, InvalidInput> {
         .unwrap_or(path)
         .replace(['-', '_'], " ");
     let title = meta.title.or_else(|| first_heading(text, format)).unwrap_or(stem);
-    let language = meta
-        .language
-        .or(folder_lang.map(str::to_owned))
-        .unwrap_or_else(|| match crate::domain::text::detect(text, crate::domain::text::Lang::En) {
-            crate::domain::text::Lang::En => "en".into(),
-            crate::domain::text::Lang::Fr => "fr".into(),
+    let language =
+        meta.language.or(folder_lang.map(str::to_owned)).unwrap_or_else(|| {
+            match crate::domain::text::detect(text, crate::domain::text::Lang::En) {
+                crate::domain::text::Lang::En => "en".into(),
+                crate::domain::text::Lang::Fr => "fr".into(),
+            }
         });
     Ok(KnowledgeInput {
         title,
@@ -79,9 +83,17 @@ pub fn read(path: &str, text: &str) -> Result<KnowledgeInput, InvalidInput> {
         url: meta.url,
         product: meta.product,
         tags: meta.tags.into_vec(),
-        valid_until: meta.valid_until.as_deref().map(|v| end_of("valid_until", v)).transpose()?,
+        valid_until: meta
+            .valid_until
+            .as_deref()
+            .map(|v| end_of("valid_until", v))
+            .transpose()?,
         source: Some(path.to_owned()),
-        source_updated_at: meta.updated_at.as_deref().map(|v| start_of("updated_at", v)).transpose()?,
+        source_updated_at: meta
+            .updated_at
+            .as_deref()
+            .map(|v| start_of("updated_at", v))
+            .transpose()?,
     })
 }
 
@@ -100,7 +112,9 @@ fn html_meta(text: &str) -> Meta {
     let doc = scraper::Html::parse_document(text);
     let pick = |selector: &str| -> Option<String> {
         let selector = scraper::Selector::parse(selector).ok()?;
-        doc.select(&selector).next().map(|e| e.text().collect::<String>().trim().to_owned())
+        doc.select(&selector)
+            .next()
+            .map(|e| e.text().collect::<String>().trim().to_owned())
     };
     let meta = |name: &str| -> Option<String> {
         let selector = scraper::Selector::parse(&format!("meta[name=\"{name}\"]")).ok()?;
@@ -138,7 +152,11 @@ fn parse_time(field: &str, value: &str, end_of_day: bool) -> Result<DateTime<Utc
         return Ok(at.with_timezone(&Utc));
     }
     let day = NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d").map_err(|_| {
-        InvalidInput::new("invalid_time", field, format!("{value:?} is not a date (YYYY-MM-DD) or an RFC 3339 time"))
+        InvalidInput::new(
+            "invalid_time",
+            field,
+            format!("{value:?} is not a date (YYYY-MM-DD) or an RFC 3339 time"),
+        )
     })?;
     let day = if end_of_day { day.succ_opt().unwrap_or(day) } else { day };
     Ok(day.and_time(chrono::NaiveTime::MIN).and_utc())

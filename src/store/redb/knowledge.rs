@@ -117,7 +117,9 @@ impl KnowledgeRepo for RedbStore {
         let txn = self.db.begin_write()?;
         let found = {
             let mut docs = txn.open_table(KNOWLEDGE_DOCS)?;
-            let old = docs.remove((ws, id))?.map(|v| decode::<KnowledgeDoc>("knowledge_docs", v.value()));
+            let old = docs
+                .remove((ws, id))?
+                .map(|v| decode::<KnowledgeDoc>("knowledge_docs", v.value()));
             match old {
                 None => false,
                 Some(old) => {

@@ -1,8 +1,10 @@
 //! `rappel eval`: every quality measure in one table — sentiment on the held-out set, typed-memory extraction
-//! per kind, retrieval per set, language and split, and health on the demo's storyline customers.
+//! per kind, retrieval per set, language and split, knowledge retrieval, and health on the demo's storyline
+//! customers.
 
 mod extraction;
 mod health;
+mod knowledge;
 mod retrieval;
 mod sentiment;
 
@@ -165,6 +167,9 @@ pub async fn run(settings: &Settings, opts: Options) -> anyhow::Result<()> {
             rows.extend(retrieval::support(&eval, &principal, now).await?);
             rows.extend(retrieval::conversations(&eval).await?);
         }
+    }
+    if wants("knowledge") {
+        rows.extend(knowledge::evaluate(&eval).await?);
     }
     print_table(&rows);
     println!(

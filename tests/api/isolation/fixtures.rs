@@ -17,6 +17,7 @@ pub(super) enum Res {
     Memory,
     Campaign,
     Incident,
+    Knowledge,
     Job,
     Key,
     Outreach,
@@ -68,6 +69,7 @@ pub(super) fn body(op: &str, mine: &Ids) -> Option<Value> {
         "POST /v1/customers/{id}/recall" => json!({"query": "hub disconnects"}),
         "PATCH /v1/incidents/{id}" => json!({"resolution": "closed by B", "ended_at": "2026-11-24T12:00:00Z"}),
         "PATCH /v1/jobs/{id}" => json!({"enabled": false}),
+        "PATCH /v1/knowledge/{id}" => json!({"title": "Rewritten by B"}),
         "POST /v1/outreach/{id}/ack" => json!({"status": "sent", "provider_message_id": "b"}),
         // Operations without a path parameter, as B calls them.
         "POST /v1/campaigns" => campaign("B's campaign"),
@@ -75,6 +77,8 @@ pub(super) fn body(op: &str, mine: &Ids) -> Option<Value> {
         "POST /v1/incidents" => incident("Hub outage"),
         "POST /v1/jobs" => json!({}),
         "POST /v1/keys" => json!({"name": "b-bot", "scopes": ["read"]}),
+        "POST /v1/knowledge" => article("B's hub article"),
+        "POST /v1/knowledge/search" => json!({"query": "hub disconnects every night", "k": 20}),
         "POST /v1/outreach" => outreach(&customer),
         "POST /v1/outreach/claim" => json!({"max": 500}),
         "POST /v1/resolutions/similar" => json!({"query": "hub disconnects every night", "k": 50}),
@@ -103,6 +107,11 @@ fn campaign(name: &str) -> Value {
 
 fn incident(title: &str) -> Value {
     json!({"title": title, "description": "Hubs disconnect every night.", "started_at": "2026-10-21T00:00:00Z"})
+}
+
+fn article(title: &str) -> Value {
+    json!({"title": title, "language": "en", "source": format!("{title}.md"),
+           "body": format!("## {title}\n\nWhen the hub disconnects every night, restart it.")})
 }
 
 fn outreach(customer: &str) -> Value {
@@ -185,6 +194,10 @@ pub(super) async fn populate(app: &TestApp, ws: &str, words: &str) -> Ids {
     ids.of.insert(
         Res::Incident,
         id(&post(app, key, "/v1/incidents", incident(&format!("{words} outage"))).await),
+    );
+    ids.of.insert(
+        Res::Knowledge,
+        id(&post(app, key, "/v1/knowledge", article(&format!("{words} hub disconnects"))).await),
     );
     ids.of.insert(Res::Job, "low_csat_followup".into());
     ids.of.insert(Res::Key, id(&second));
