@@ -1,6 +1,8 @@
 //! Moving a store to another embedding model: every memory's text is embedded again with the configured model,
-//! in batches, each written with the position reached, so an interrupted run continues where it stopped.
+//! in batches, each written with the position reached, so an interrupted run continues where it stopped; then
+//! every knowledge chunk.
 
+use crate::domain::knowledge::StoredChunk;
 use crate::embed::{Embedder, TextRole};
 use crate::store::{ModelStamp, ReembedState, Store, StoreError};
 
@@ -64,8 +66,34 @@ pub fn reembed(
         state = store.reembed_state()?;
         progress(&state);
     }
+    embedded += reembed_knowledge(store, embedder)?;
     let to = store.reembed_finish()?;
     Ok(Reembedded::Done { from, to, embedded })
+}
+
+/// Re-embeds every knowledge chunk (a help center is small: done whole, again after an interruption).
+fn reembed_knowledge(store: &dyn Store, embedder: &dyn Embedder) -> Result<u64, ServiceError> {
+    let mut embedded = 0u64;
+    for workspace in store.list_workspaces()? {
+        let chunks = store.knowledge_chunks(&workspace.id)?;
+        for doc in store.list_knowledge(&workspace.id)? {
+            let own: Vec<&StoredChunk> = chunks.iter().filter(|c| c.chunk.doc_id == doc.id).collect();
+            let texts: Vec<String> = own.iter().map(|c| c.chunk.indexed_text(&doc.fields.title)).collect();
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            let vectors = embedder.embed(&refs, TextRole::Passage)?;
+            let fresh: Vec<StoredChunk> = own
+                .into_iter()
+                .zip(vectors)
+                .map(|(c, vector)| StoredChunk {
+                    chunk: c.chunk.clone(),
+                    vector,
+                })
+                .collect();
+            embedded += fresh.len() as u64;
+            store.put_knowledge(&doc, Some(&fresh))?;
+        }
+    }
+    Ok(embedded)
 }
 
 #[cfg(test)]
