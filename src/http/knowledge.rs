@@ -8,7 +8,7 @@ use utoipa::IntoParams;
 use super::auth::Caller;
 use super::body::Body;
 use super::error::ApiError;
-use super::responses::{AuthErrors, BodyErrors, NotFound, QueryErrors};
+use super::responses::{AuthErrors, BodyErrors, FilterErrors, NotFound};
 use crate::domain::knowledge::gaps::GapCluster;
 use crate::domain::knowledge::{KnowledgeDoc, KnowledgeHit, KnowledgeInput, KnowledgeSummary};
 use crate::service::knowledge::{
@@ -50,7 +50,7 @@ pub async fn add(
 ///
 /// Without bodies, by citation label. Documents past their `valid_until` are left out unless
 /// `include_expired=true`.
-#[utoipa::path(tag = "knowledge", params(KnowledgeFilter), responses((status = 200, description = "The documents", body = Vec<KnowledgeSummary>), QueryErrors, AuthErrors))]
+#[utoipa::path(tag = "knowledge", params(KnowledgeFilter), responses((status = 200, description = "The documents", body = Vec<KnowledgeSummary>), FilterErrors, AuthErrors))]
 #[get("/knowledge")]
 pub async fn list(
     services: web::Data<Services>,
@@ -127,7 +127,7 @@ pub async fn search(
 ///
 /// Documents whose content has not changed for `days` (default 180; the source's `updated_at` when imported)
 /// that contexts cited in the last 30 days, most cited first.
-#[utoipa::path(tag = "knowledge", params(StaleQuery), responses((status = 200, description = "Stale documents, most cited first", body = Vec<StaleDocument>), QueryErrors, AuthErrors))]
+#[utoipa::path(tag = "knowledge", params(StaleQuery), responses((status = 200, description = "Stale documents, most cited first", body = Vec<StaleDocument>), FilterErrors, AuthErrors))]
 #[get("/knowledge/reports/stale")]
 pub async fn stale(
     services: web::Data<Services>,
@@ -141,7 +141,7 @@ pub async fn stale(
 ///
 /// Messages of the last `days` (default 30) for which a context found no chunk similar enough to cite, grouped by
 /// meaning, with counts and up to three example messages per group, largest groups first.
-#[utoipa::path(tag = "knowledge", params(GapQuery), responses((status = 200, description = "Groups of unanswered questions", body = Vec<GapCluster>), QueryErrors, AuthErrors))]
+#[utoipa::path(tag = "knowledge", params(GapQuery), responses((status = 200, description = "Groups of unanswered questions", body = Vec<GapCluster>), FilterErrors, AuthErrors))]
 #[get("/knowledge/reports/gaps")]
 pub async fn gaps(
     services: web::Data<Services>,

@@ -71,6 +71,17 @@ pub enum TimeQueryErrors {
     OutOfRange(Problem),
 }
 
+/// A query whose parameters parse but break a rule.
+#[derive(IntoResponses)]
+pub enum FilterErrors {
+    /// A query parameter has the wrong type (`invalid_query`).
+    #[response(status = 400, content_type = "application/problem+json")]
+    BadRequest(Problem),
+    /// A filter out of its range or empty (`invalid_field`, `invalid_language`); `field` names it.
+    #[response(status = 422, content_type = "application/problem+json")]
+    Invalid(Problem),
+}
+
 /// The external id is already used by another customer.
 #[derive(IntoResponses)]
 pub enum Conflict {

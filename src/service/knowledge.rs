@@ -73,10 +73,20 @@ pub struct KnowledgeFilter {
     #[param(example = "fr", pattern = "^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")]
     pub language: Option<String>,
     /// Only documents about this product.
-    #[param(example = "hub-v1", min_length = 1, max_length = 200)]
+    #[param(
+        example = "hub-v1",
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"
+    )]
     pub product: Option<String>,
     /// Only documents with this tag.
-    #[param(example = "billing", min_length = 1, max_length = 200)]
+    #[param(
+        example = "billing",
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"
+    )]
     pub tag: Option<String>,
     /// Include documents past their `valid_until` (default false).
     #[serde(default)]
@@ -103,7 +113,12 @@ pub struct KnowledgeSearch {
     #[schema(example = "fr", pattern = "^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")]
     pub language: Option<String>,
     /// Only documents about this product.
-    #[schema(example = "hub-v1", min_length = 1, max_length = 200)]
+    #[schema(
+        example = "hub-v1",
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"
+    )]
     pub product: Option<String>,
     /// Ranking method: `hybrid` (default), or `dense` or `keyword` alone (to compare).
     #[serde(default)]
@@ -289,20 +304,18 @@ impl Services {
             .as_deref()
             .map(|l| validate::language("language", l))
             .transpose()?;
+        let product = opt_text("product", filter.product.as_deref())?;
+        let tag = opt_text("tag", filter.tag.as_deref())?;
         let ws = principal.workspace.clone();
         let now = self.now();
         let mut docs = self.blocking(move |s| s.list_knowledge(&ws)).await?;
         docs.retain(|d| {
             (filter.include_expired || d.valid_at(now))
                 && language.as_deref().is_none_or(|l| same_language(&d.fields.language, l))
-                && filter
-                    .product
+                && product
                     .as_deref()
                     .is_none_or(|p| d.fields.product.as_deref() == Some(p))
-                && filter
-                    .tag
-                    .as_deref()
-                    .is_none_or(|t| d.fields.tags.iter().any(|x| x == t))
+                && tag.as_deref().is_none_or(|t| d.fields.tags.iter().any(|x| x == t))
         });
         docs.sort_by_key(|d| label_number(&d.label));
         Ok(docs.iter().map(KnowledgeDoc::summary).collect())
@@ -325,6 +338,7 @@ impl Services {
             Some(tag) => Lang::from_tag(&validate::language("language", tag)?),
             None => Some(detect(&query, Lang::En)),
         };
+        let product = opt_text("product", req.product.as_deref())?;
         self.count_embedding(principal, query.chars().count())?;
         let vector = self.embed_query(&query).await?;
         let hits = self
@@ -333,7 +347,7 @@ impl Services {
                 &query,
                 &vector,
                 lang,
-                req.product.as_deref(),
+                product.as_deref(),
                 req.mode,
                 k,
             )
@@ -524,6 +538,13 @@ impl Services {
         let gaps = self.blocking(move |s| s.gaps_since(&ws, since)).await?;
         Ok(cluster(&gaps, GAP_SIMILARITY))
     }
+}
+
+/// An optional text filter, checked like the field it filters on (non-blank, at most 200 characters).
+fn opt_text(field: &str, value: Option<&str>) -> Result<Option<String>, InvalidInput> {
+    value
+        .map(|v| validate::text(field, v, validate::MAX_TEXT_CHARS))
+        .transpose()
 }
 
 /// Whether a document's language matches a filter's (`fr` matches `fr-CA`).

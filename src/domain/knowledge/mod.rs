@@ -16,7 +16,7 @@ use super::text::Lang;
 use super::{validate, InvalidInput, WorkspaceId};
 
 /// Largest document body accepted, in characters.
-pub const MAX_BODY_CHARS: usize = 200_000;
+pub const MAX_BODY_CHARS: usize = 100_000;
 
 /// How a document's body is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
@@ -48,7 +48,7 @@ pub struct KnowledgeInput {
         example = "## Why it happens\n\nSince the cloud relay update of 28 October, Hub v1 units lose their connection between 2 and 6 am.\n\n## The fix\n\nInstall firmware 1.9.3 from the app.",
         pattern = "\\S",
         min_length = 1,
-        max_length = 200000
+        max_length = 100000
     )]
     pub body: String,
     /// How the body is written (`markdown` by default).
@@ -117,7 +117,8 @@ impl KnowledgeInput {
         self.tags = self
             .tags
             .iter()
-            .map(|t| validate::text("tags", t, validate::MAX_TEXT_CHARS))
+            .enumerate()
+            .map(|(i, t)| validate::text(&format!("tags[{i}]"), t, 64))
             .collect::<Result<_, _>>()?;
         self.valid_until = validate::opt_time("valid_until", self.valid_until)?;
         self.source_updated_at = validate::opt_time("source_updated_at", self.source_updated_at)?;
