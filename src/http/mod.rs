@@ -24,5 +24,6 @@ mod recall;
 mod request_id;
 mod responses;
 pub mod server;
+mod teams;
 
 pub use server::{openapi_document, openapi_spec, Server};

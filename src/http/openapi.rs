@@ -27,6 +27,7 @@ use super::error::Problem;
         (name = "jobs", description = "Proactive jobs: definitions, runs"),
         (name = "campaigns", description = "Segments, messages and schedules: preview, then run"),
         (name = "incidents", description = "Known problems matched against customers' reports"),
+        (name = "teams", description = "Who handles what: the teams a handoff is routed to"),
         (name = "keys", description = "API keys (admin scope)"),
         (name = "workspaces", description = "Workspaces (operators)"),
         (name = "audit", description = "Who did what, when (admin scope)"),

@@ -28,7 +28,9 @@ pub mod outreach;
 mod preferences;
 pub mod recall;
 pub mod reembed;
+mod routing;
 mod runs;
+mod teams;
 
 use std::sync::Arc;
 
@@ -82,6 +84,8 @@ pub struct Services {
     audit_ids: Arc<AuditIds>,
     /// Per-key request rates and embedding quotas.
     limiter: Arc<limits::Limiter>,
+    /// The embeddings of each team's topics, for routing.
+    team_vectors: Arc<teams::TeamVectors>,
 }
 
 impl Services {
@@ -121,6 +125,7 @@ impl Services {
             redactor: Arc::default(),
             audit_ids: Arc::default(),
             limiter: Arc::new(limits::Limiter::new(Limits::default())),
+            team_vectors: Arc::default(),
         })
     }
 

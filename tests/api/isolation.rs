@@ -25,6 +25,7 @@ const PARAMS: &[(&str, &str, Res)] = &[
     ("memories", "mid", Res::Memory),
     ("campaigns", "id", Res::Campaign),
     ("incidents", "id", Res::Incident),
+    ("teams", "id", Res::Team),
     ("jobs", "id", Res::Job),
     ("keys", "id", Res::Key),
     ("outreach", "id", Res::Outreach),

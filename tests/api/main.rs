@@ -21,4 +21,5 @@ mod persistence;
 mod preferences;
 mod retention;
 mod spec_truth;
+mod teams;
 mod understanding;

@@ -14,6 +14,7 @@ mod outreach;
 mod preferences;
 mod reembed;
 mod snapshot;
+mod teams;
 
 pub use snapshot::{restore, verify_file, SnapshotStats};
 

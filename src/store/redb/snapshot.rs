@@ -179,6 +179,7 @@ fn copy_into(src: &ReadTransaction, dest: &Path, scrub: bool) -> Result<Snapshot
     copier.table(INCIDENTS)?;
     copier.table(HEALTH)?;
     copier.table(CAMPAIGNS)?;
+    copier.table(TEAMS)?;
     copier.table(AUDIT_LOG)?;
     let Copier { mut stats, copied, .. } = copier;
     for table in src.list_tables()? {
