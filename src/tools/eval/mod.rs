@@ -1,9 +1,11 @@
 //! `rappel eval`: every quality measure in one table — sentiment on the held-out set, typed-memory extraction
-//! per kind, retrieval per set, language and split, and health on the demo's storyline customers.
+//! per kind, retrieval per set, language and split, health on the demo's storyline customers, and the routing of
+//! handoffs to teams.
 
 mod extraction;
 mod health;
 mod retrieval;
+mod routing;
 mod sentiment;
 
 use std::path::PathBuf;
@@ -165,6 +167,9 @@ pub async fn run(settings: &Settings, opts: Options) -> anyhow::Result<()> {
             rows.extend(retrieval::support(&eval, &principal, now).await?);
             rows.extend(retrieval::conversations(&eval).await?);
         }
+    }
+    if wants("routing") {
+        rows.extend(routing::evaluate(&eval).await?);
     }
     print_table(&rows);
     println!(
