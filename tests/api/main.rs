@@ -8,6 +8,7 @@ mod crash;
 mod customers;
 mod embedding;
 mod errors;
+mod expansion;
 mod found;
 mod helpers;
 mod import;
