@@ -105,7 +105,7 @@ pub enum Command {
         #[command(subcommand)]
         what: TrainWhat,
     },
-    /// Measure quality on the labelled sets: sentiment (held-out), extraction, retrieval, health; one table.
+    /// Measure quality on the labelled sets: sentiment (held-out), extraction, retrieval, health, routing; one table.
     Eval {
         /// The fixtures folder (demo data and eval sets).
         #[arg(long, default_value = "fixtures")]
@@ -113,7 +113,7 @@ pub enum Command {
         /// Where scripts/fetch-training-data.sh put the public corpora (for the local French check).
         #[arg(long, default_value = ".cache/training")]
         data: PathBuf,
-        /// Only these areas: sentiment, extraction, retrieval, health (comma-separated).
+        /// Only these areas: sentiment, extraction, retrieval, health, routing (comma-separated).
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
     },

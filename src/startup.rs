@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use crate::config::Settings;
-use crate::domain::WorkspaceId;
+use crate::domain::{Principal, WorkspaceId};
 use crate::embed::{Batcher, Embedder, FastEmbedder, ModelSource};
 use crate::http::Server;
 use crate::index::{LocalIndex, Tuning, VectorIndex};
@@ -159,6 +159,7 @@ pub async fn load_demo(services: &Services, demo_dir: &Path) -> anyhow::Result<O
             "demo knowledge base loaded"
         );
     }
+    load_teams(services, &principal, &demo_dir.join("teams")).await?;
     Ok(Some(stats))
 }
 
@@ -205,4 +206,28 @@ pub fn read_knowledge_dir(root: &Path) -> anyhow::Result<Vec<(String, String)>> 
             Ok((rel, text))
         })
         .collect()
+}
+
+/// Creates the teams of every `*.json` file in `dir` (a JSON array of teams each), when the folder exists.
+pub async fn load_teams(services: &Services, principal: &Principal, dir: &Path) -> anyhow::Result<usize> {
+    if !dir.is_dir() {
+        return Ok(0);
+    }
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .with_context(|| format!("teams folder {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    let mut created = 0;
+    for file in files {
+        let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+        let teams: Vec<crate::domain::team::TeamInput> =
+            serde_json::from_str(&text).with_context(|| format!("teams in {}", file.display()))?;
+        for team in teams {
+            services.create_team(principal, team).await?;
+            created += 1;
+        }
+    }
+    Ok(created)
 }

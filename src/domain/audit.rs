@@ -48,6 +48,12 @@ pub enum AuditAction {
     CampaignDeleted,
     /// A campaign was run (`detail.run_id`).
     CampaignRun,
+    /// A team was created.
+    TeamCreated,
+    /// A team was changed.
+    TeamUpdated,
+    /// A team was deleted.
+    TeamDeleted,
 }
 
 /// The kind of record an entry is about.
@@ -66,6 +72,8 @@ pub enum TargetKind {
     Job,
     /// A campaign (`cmp_...`).
     Campaign,
+    /// A team (`team_...`).
+    Team,
 }
 
 /// Small, non-personal facts about an action; only the fields that apply are present.

@@ -34,9 +34,11 @@ pub mod rate;
 pub mod recall;
 pub mod recalled;
 pub mod redact;
+pub mod routing;
 pub mod schedule;
 pub mod schemas;
 pub mod sentiment;
+pub mod team;
 #[cfg(test)]
 pub(crate) mod testkit;
 pub mod text;

@@ -12,6 +12,7 @@ use super::incident::IncidentInput;
 use super::interaction::InteractionInput;
 use super::job::JobDefinition;
 use super::knowledge::KnowledgeInput;
+use super::team::TeamInput;
 use super::{CustomerFields, Preferences};
 
 /// How the patch of one resource differs from the resource's schema.
@@ -226,6 +227,17 @@ patch_schema!(
     PatchRules {
         description: "Merge patch of a campaign (RFC 7396): fields present are set (objects merge key by key), \
             `null` resets a field to its default (`schedule: null`: it runs only when asked).",
+        excluded: &[],
+        whole: &[],
+    }
+);
+
+patch_schema!(
+    /// Merge patch of a team.
+    TeamPatch of TeamInput,
+    PatchRules {
+        description: "Merge patch of a team (RFC 7396): fields present are set (objects merge key by key), `null` \
+            resets a field to its default (`hours: null`: always at work). `topics` needs at least one entry.",
         excluded: &[],
         whole: &[],
     }

@@ -187,6 +187,48 @@ impl ToSchema for DetectorSchema {
     }
 }
 
+/// A team topic: 1 to 500 characters of non-blank text.
+pub struct TopicText;
+
+impl PartialSchema for TopicText {
+    fn schema() -> RefOr<Schema> {
+        non_blank(super::team::MAX_TOPIC_CHARS)
+            .description(Some(
+                "What a team handles, in plain words: non-blank text of at most 500 characters",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for TopicText {}
+
+/// A short label (a product or plan name): 1 to 200 characters of non-blank text.
+pub struct Label;
+
+impl PartialSchema for Label {
+    fn schema() -> RefOr<Schema> {
+        non_blank(super::validate::MAX_TEXT_CHARS)
+            .description(Some("A product or plan name: non-blank text of at most 200 characters"))
+            .into()
+    }
+}
+
+impl ToSchema for Label {}
+
+/// A BCP 47 language tag (`fr`, `en-GB`).
+pub struct LanguageTag;
+
+impl PartialSchema for LanguageTag {
+    fn schema() -> RefOr<Schema> {
+        string()
+            .description(Some("A BCP 47 language tag such as \"fr\" or \"en-GB\""))
+            .pattern(Some("^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$"))
+            .into()
+    }
+}
+
+impl ToSchema for LanguageTag {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -162,6 +162,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::CampaignNotFound(_) => {
                 Self::new(S::NOT_FOUND, "campaign_not_found", "Campaign not found", detail)
             }
+            ServiceError::TeamNotFound(_) => Self::new(S::NOT_FOUND, "team_not_found", "Team not found", detail),
             ServiceError::JobNotFound(_) => Self::new(S::NOT_FOUND, "job_not_found", "Job not found", detail),
             ServiceError::JobExists(_) => Self::new(S::CONFLICT, "job_exists", "Job exists", detail),
             ServiceError::JobRunning(_) => Self::new(S::CONFLICT, "job_running", "Job already running", detail),

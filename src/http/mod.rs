@@ -25,5 +25,6 @@ mod recall;
 mod request_id;
 mod responses;
 pub mod server;
+mod teams;
 
 pub use server::{openapi_document, openapi_spec, Server};

@@ -28,6 +28,7 @@ use super::error::Problem;
         (name = "campaigns", description = "Segments, messages and schedules: preview, then run"),
         (name = "incidents", description = "Known problems matched against customers' reports"),
         (name = "knowledge", description = "The company's knowledge base: documents, search with citations, freshness"),
+        (name = "teams", description = "Who handles what: the teams a handoff is routed to"),
         (name = "keys", description = "API keys (admin scope)"),
         (name = "workspaces", description = "Workspaces (operators)"),
         (name = "audit", description = "Who did what, when (admin scope)"),

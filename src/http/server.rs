@@ -17,7 +17,7 @@ use super::panics::catch_panics;
 use super::request_id::request_id;
 use super::{
     audit, campaigns, customers, health, incidents, interactions, jobs, keys, knowledge, maintenance, memories,
-    outreach, preferences, recall,
+    outreach, preferences, recall, teams,
 };
 use crate::service::Services;
 
@@ -77,6 +77,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .service(campaigns::remove)
             .service(campaigns::preview)
             .service(campaigns::run)
+            .service(teams::create)
+            .service(teams::list)
+            .service(teams::get)
+            .service(teams::update)
+            .service(teams::remove)
             .service(jobs::list_jobs)
             .service(jobs::get_job)
             .service(jobs::run_job)

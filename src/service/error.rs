@@ -29,6 +29,9 @@ pub enum ServiceError {
     /// No campaign with this id in the caller's workspace.
     #[error("no campaign {0} in this workspace")]
     CampaignNotFound(String),
+    /// No team with this id in the caller's workspace.
+    #[error("no team {0} in this workspace")]
+    TeamNotFound(String),
     /// No job with this id.
     #[error("no job {0}")]
     JobNotFound(String),

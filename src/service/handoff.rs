@@ -13,6 +13,7 @@ use crate::domain::mood;
 use crate::domain::preferences::Tone;
 use crate::domain::recall::Mode;
 use crate::domain::recalled::RecallFilter;
+use crate::domain::routing::{Route, Trigger};
 use crate::domain::text::detect;
 use crate::domain::{Principal, Scope};
 
@@ -40,6 +41,14 @@ pub struct HandoffBrief {
     /// Why, in the customer's language.
     #[serde(default)]
     pub escalation_reason: Option<String>,
+    /// Escalation triggers the customer's words fired (frustration, threat to leave, repeated contact, legal or
+    /// safety words), each with its evidence.
+    #[serde(default)]
+    pub triggers: Vec<Trigger>,
+    /// The team best suited to the conversation, with the reason and the runner-up; `null` when the workspace
+    /// has no team (`POST /v1/teams`).
+    #[serde(default)]
+    pub route: Option<Route>,
     /// Suggested tone.
     #[schema(example = "formal; apologise first, the customer is frustrated")]
     pub suggested_tone: String,
@@ -140,6 +149,7 @@ impl Services {
             (false, true) => format!("{tone}; acknowledge the inconvenience"),
             _ => tone.to_owned(),
         };
+        let (triggers, route) = self.route_conversation(&customer, &current).await?;
         let brief = HandoffBrief {
             customer_wants,
             tried,
@@ -150,6 +160,8 @@ impl Services {
             overdue_commitments,
             escalate: trend.escalate,
             escalation_reason: trend.reason,
+            triggers,
+            route,
             suggested_tone,
             created_at: self.now(),
         };

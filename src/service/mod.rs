@@ -29,7 +29,9 @@ pub mod outreach;
 mod preferences;
 pub mod recall;
 pub mod reembed;
+mod routing;
 mod runs;
+mod teams;
 
 use std::sync::Arc;
 
@@ -85,6 +87,8 @@ pub struct Services {
     limiter: Arc<limits::Limiter>,
     /// Each workspace's knowledge chunks, ready for ranking.
     knowledge: Arc<knowledge::KnowledgeCache>,
+    /// The embeddings of each team's topics, for routing.
+    team_vectors: Arc<teams::TeamVectors>,
 }
 
 impl Services {
@@ -125,6 +129,7 @@ impl Services {
             audit_ids: Arc::default(),
             limiter: Arc::new(limits::Limiter::new(Limits::default())),
             knowledge: Arc::default(),
+            team_vectors: Arc::default(),
         })
     }
 

@@ -21,6 +21,7 @@ use crate::domain::knowledge::{KnowledgeDoc, StoredChunk};
 use crate::domain::memory::Memory;
 use crate::domain::outreach::OutreachItem;
 use crate::domain::preferences::Channel;
+use crate::domain::team::Team;
 use crate::domain::{
     ApiKey, Customer, CustomerFields, CustomerFilter, CustomerId, InvalidInput, KeyId, Page, PreferenceChange,
     Preferences, Workspace, WorkspaceId,
@@ -411,6 +412,18 @@ pub trait HealthRepo: Send + Sync {
     ) -> Result<Vec<Health>, StoreError>;
 }
 
+/// Teams (who handles what, for routing).
+pub trait TeamRepo: Send + Sync {
+    /// Inserts or replaces a team.
+    fn put_team(&self, team: &Team) -> Result<(), StoreError>;
+    /// One team of a workspace.
+    fn get_team(&self, workspace: &WorkspaceId, id: &str) -> Result<Option<Team>, StoreError>;
+    /// Every team of a workspace, in id (creation) order.
+    fn list_teams(&self, workspace: &WorkspaceId) -> Result<Vec<Team>, StoreError>;
+    /// Deletes a team; false when there was none.
+    fn delete_team(&self, workspace: &WorkspaceId, id: &str) -> Result<bool, StoreError>;
+}
+
 /// Campaigns.
 pub trait CampaignRepo: Send + Sync {
     /// Saves (creates or replaces) a campaign.
@@ -474,6 +487,7 @@ pub trait Store:
     + IncidentRepo
     + HealthRepo
     + CampaignRepo
+    + TeamRepo
     + ReembedRepo
     + AuditRepo
     + KnowledgeRepo

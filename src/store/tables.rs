@@ -49,6 +49,8 @@ pub const OUTREACH_LEASED: TableDefinition<(&str, i64, &str), &str> = TableDefin
 pub const INCIDENTS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("incidents");
 /// (workspace, customer id, computed at in µs) -> health.
 pub const HEALTH: TableDefinition<(&str, &str, i64), &[u8]> = TableDefinition::new("health");
+/// (workspace, team id) -> team.
+pub const TEAMS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("teams");
 /// (workspace, campaign id) -> campaign.
 pub const CAMPAIGNS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("campaigns");
 /// (workspace, audit entry id) -> audit entry. Ids are time-ordered, so a workspace's log reads in the order it

@@ -26,6 +26,7 @@ const PARAMS: &[(&str, &str, Res)] = &[
     ("campaigns", "id", Res::Campaign),
     ("incidents", "id", Res::Incident),
     ("knowledge", "id", Res::Knowledge),
+    ("teams", "id", Res::Team),
     ("jobs", "id", Res::Job),
     ("keys", "id", Res::Key),
     ("outreach", "id", Res::Outreach),

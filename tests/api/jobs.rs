@@ -55,7 +55,7 @@ async fn every_job_over_the_demo_data_targets_exactly_the_storyline_customers() 
         .iter()
         .map(|j| j["definition"]["id"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(ids.len(), 6);
+    assert_eq!(ids.len(), 7);
 
     let mut runs = BTreeMap::new();
     for id in &ids {
@@ -113,6 +113,19 @@ async fn every_job_over_the_demo_data_targets_exactly_the_storyline_customers() 
     assert_eq!(
         m("incident_match"),
         ["cus-1003", "cus-1008", "cus-1011", "cus-1014", "cus-1021", "cus-1027", "cus-1032", "cus-1040", "cus-1046"]
+    );
+
+    // Upsells and referral asks go to happy customers only: none of the customers in trouble on the demo's
+    // morning (churn storylines, unanswered tickets, broken promises) is among them.
+    let trouble = [
+        "cus-1004", "cus-1008", "cus-1017", "cus-1025", "cus-1027", "cus-1032", "cus-1033", "cus-1046",
+    ];
+    let expansion = m("expansion");
+    println!("expansion: {expansion:?}");
+    assert!(!expansion.is_empty());
+    assert!(
+        expansion.iter().all(|c| !trouble.contains(&c.as_str())),
+        "{expansion:?}"
     );
 
     // Running again queues nothing new.
@@ -177,7 +190,7 @@ async fn operators_change_job_definitions_in_the_store_and_the_folder_is_never_w
     let before = folder_bytes(&jobs_dir);
     let app = spawn_with(|s| s.jobs_dir = jobs_dir.clone()).await;
     let list = expect(app.req(Method::GET, "/v1/jobs").send().await.unwrap(), StatusCode::OK).await;
-    assert_eq!(list.as_array().unwrap().len(), 6, "seeded from the folder");
+    assert_eq!(list.as_array().unwrap().len(), 7, "seeded from the folder");
 
     let mut job = list[0]["definition"].clone();
     job["id"] = json!("copy_of_first");

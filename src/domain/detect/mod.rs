@@ -2,6 +2,7 @@
 //! evidence). Each detector is its own module; the jobs call them for every customer at a chosen time.
 
 pub mod churn_risk;
+pub mod expansion;
 pub mod incident_match;
 pub mod low_csat;
 pub mod params;
@@ -59,6 +60,8 @@ pub enum Detector {
     LowCsatFollowup(low_csat::Params),
     /// Reports matching a declared incident (and a follow-up once it is resolved).
     IncidentMatch(incident_match::Params),
+    /// A healthy, happy customer whose usage fits a higher plan (upsell), or on the top plan (referral ask).
+    Expansion(expansion::Params),
 }
 
 impl Detector {
@@ -71,6 +74,7 @@ impl Detector {
             Self::ChurnRisk(p) => churn_risk::detect(p, s, now),
             Self::LowCsatFollowup(p) => low_csat::detect(p, s, now),
             Self::IncidentMatch(p) => incident_match::detect(p, s, now),
+            Self::Expansion(p) => expansion::detect(p, s, now),
         }
     }
 }

@@ -64,6 +64,17 @@ pub const KINDS: &[(&str, &[Param])] = &[
             ("follow_up_days", Integer, 1.0, DAYS),
         ],
     ),
+    (
+        "expansion",
+        &[
+            ("min_health", Integer, 0.0, 100.0),
+            ("min_sentiment", Number, -1.0, 1.0),
+            ("recent_days", Integer, 1.0, DAYS),
+            ("min_messages", Integer, 1.0, 1000.0),
+            ("min_devices", Integer, 1.0, 100_000.0),
+            ("usage_days", Integer, 1.0, DAYS),
+        ],
+    ),
 ];
 
 /// Checks the parameters of a detector, given as its JSON form (`{"kind": ..., params...}`): each must lie in

@@ -22,6 +22,7 @@ use crate::domain::job_run::JobRun;
 use crate::domain::memory::Memory;
 use crate::domain::outreach::OutreachItem;
 use crate::domain::preferences::{PreferenceChange, Preferences};
+use crate::domain::team::Team;
 use crate::domain::Customer;
 use crate::store::codec::{decode, encode};
 use crate::store::tables::*;
@@ -57,6 +58,7 @@ fn every_table_reads_and_writes_the_pinned_encoding() {
     check::<Health>("health");
     check::<Campaign>("campaigns");
     check::<AuditEntry>("audit_log");
+    check::<Team>("teams");
 }
 
 /// Copies the first record of every table from the store named by `RAPPEL_GOLDEN_FROM`.
@@ -93,4 +95,5 @@ fn bless_golden() {
     save("health", first(&txn, HEALTH));
     save("campaigns", first(&txn, CAMPAIGNS));
     save("audit_log", first(&txn, AUDIT_LOG));
+    save("teams", first(&txn, TEAMS));
 }

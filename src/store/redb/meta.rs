@@ -77,6 +77,7 @@ pub fn init(db: &Database, model: Option<&ModelStamp>) -> Result<(), StoreError>
         txn.open_table(VECTORS)?;
         txn.open_table(OUTREACH)?;
         txn.open_table(crate::store::tables::CAMPAIGNS)?;
+        txn.open_table(crate::store::tables::TEAMS)?;
         txn.open_table(crate::store::tables::HEALTH)?;
         txn.open_table(crate::store::tables::INCIDENTS)?;
         txn.open_table(crate::store::tables::OUTREACH_DUE)?;

@@ -15,6 +15,7 @@ mod outreach;
 mod preferences;
 mod reembed;
 mod snapshot;
+mod teams;
 
 pub use snapshot::{restore, verify_file, SnapshotStats};
 

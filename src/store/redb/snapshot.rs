@@ -179,6 +179,7 @@ fn copy_into(src: &ReadTransaction, dest: &Path, scrub: bool) -> Result<Snapshot
     copier.table(INCIDENTS)?;
     copier.table(HEALTH)?;
     copier.table(CAMPAIGNS)?;
+    copier.table(TEAMS)?;
     copier.table(AUDIT_LOG)?;
     copier.table(KNOWLEDGE_DOCS)?;
     copier.table(KNOWLEDGE_CHUNKS)?;

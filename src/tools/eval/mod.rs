@@ -1,11 +1,12 @@
 //! `rappel eval`: every quality measure in one table — sentiment on the held-out set, typed-memory extraction
-//! per kind, retrieval per set, language and split, knowledge retrieval, and health on the demo's storyline
-//! customers.
+//! per kind, retrieval per set, language and split, knowledge retrieval, health on the demo's storyline
+//! customers, and the routing of handoffs to teams.
 
 mod extraction;
 mod health;
 mod knowledge;
 mod retrieval;
+mod routing;
 mod sentiment;
 
 use std::path::PathBuf;
@@ -170,6 +171,9 @@ pub async fn run(settings: &Settings, opts: Options) -> anyhow::Result<()> {
     }
     if wants("knowledge") {
         rows.extend(knowledge::evaluate(&eval).await?);
+    }
+    if wants("routing") {
+        rows.extend(routing::evaluate(&eval).await?);
     }
     print_table(&rows);
     println!(

@@ -18,6 +18,7 @@ pub(super) enum Res {
     Campaign,
     Incident,
     Knowledge,
+    Team,
     Job,
     Key,
     Outreach,
@@ -70,11 +71,13 @@ pub(super) fn body(op: &str, mine: &Ids) -> Option<Value> {
         "PATCH /v1/incidents/{id}" => json!({"resolution": "closed by B", "ended_at": "2026-11-24T12:00:00Z"}),
         "PATCH /v1/jobs/{id}" => json!({"enabled": false}),
         "PATCH /v1/knowledge/{id}" => json!({"title": "Rewritten by B"}),
+        "PATCH /v1/teams/{id}" => json!({"name": "renamed by B", "escalations": true}),
         "POST /v1/outreach/{id}/ack" => json!({"status": "sent", "provider_message_id": "b"}),
         // Operations without a path parameter, as B calls them.
         "POST /v1/campaigns" => campaign("B's campaign"),
         "POST /v1/customers" => customer_body("b-created"),
         "POST /v1/incidents" => incident("Hub outage"),
+        "POST /v1/teams" => team("B's billing"),
         "POST /v1/jobs" => json!({}),
         "POST /v1/keys" => json!({"name": "b-bot", "scopes": ["read"]}),
         "POST /v1/knowledge" => article("B's hub article"),
@@ -114,6 +117,10 @@ fn article(title: &str) -> Value {
            "body": format!("## {title}\n\nWhen the hub disconnects every night, restart it.")})
 }
 
+fn team(name: &str) -> Value {
+    json!({"name": name, "topics": ["invoices and refunds"], "languages": ["en"]})
+}
+
 fn outreach(customer: &str) -> Value {
     json!({"customer_id": customer, "reason_code": "check_in", "reason": "a check-in", "channels": ["email"],
            "templates": {"en": "Hi {first_name}"}})
@@ -126,7 +133,7 @@ pub(super) async fn post(app: &TestApp, key: &str, path: &str, body: Value) -> V
 }
 
 /// A workspace with a customer, preferences, an interaction (and its memories), a queued outreach item, an
-/// incident, a campaign, a second key and a job run; `words` go into the customer's name and messages.
+/// incident, a campaign, a team, a second key and a job run; `words` go into the customer's name and messages.
 pub(super) async fn populate(app: &TestApp, ws: &str, words: &str) -> Ids {
     let created = post(
         app,
@@ -198,6 +205,10 @@ pub(super) async fn populate(app: &TestApp, ws: &str, words: &str) -> Ids {
     ids.of.insert(
         Res::Knowledge,
         id(&post(app, key, "/v1/knowledge", article(&format!("{words} hub disconnects"))).await),
+    );
+    ids.of.insert(
+        Res::Team,
+        id(&post(app, key, "/v1/teams", team(&format!("{words} billing"))).await),
     );
     ids.of.insert(Res::Job, "low_csat_followup".into());
     ids.of.insert(Res::Key, id(&second));
