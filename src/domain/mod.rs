@@ -36,6 +36,7 @@ pub mod redact;
 pub mod schedule;
 pub mod schemas;
 pub mod sentiment;
+pub mod support_metrics;
 #[cfg(test)]
 pub(crate) mod testkit;
 pub mod text;

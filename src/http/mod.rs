@@ -17,6 +17,7 @@ mod known_paths;
 mod maintenance;
 mod memories;
 pub mod openapi;
+mod ops_metrics;
 mod outreach;
 mod panics;
 mod preferences;
@@ -24,5 +25,6 @@ mod recall;
 mod request_id;
 mod responses;
 pub mod server;
+mod support_metrics;
 
 pub use server::{openapi_document, openapi_spec, Server};

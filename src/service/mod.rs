@@ -24,11 +24,13 @@ mod locks;
 mod memories;
 mod memory_access;
 mod memory_cache;
+mod ops_metrics;
 pub mod outreach;
 mod preferences;
 pub mod recall;
 pub mod reembed;
 mod runs;
+pub mod support_metrics;
 
 use std::sync::Arc;
 
@@ -82,6 +84,10 @@ pub struct Services {
     audit_ids: Arc<AuditIds>,
     /// Per-key request rates and embedding quotas.
     limiter: Arc<limits::Limiter>,
+    /// What a bot and a human interaction cost, for the support metrics.
+    costs: crate::domain::support_metrics::Costs,
+    /// Hash of the token `GET /metrics` needs, when one is configured.
+    metrics_token_hash: Option<String>,
 }
 
 impl Services {
@@ -121,6 +127,8 @@ impl Services {
             redactor: Arc::default(),
             audit_ids: Arc::default(),
             limiter: Arc::new(limits::Limiter::new(Limits::default())),
+            costs: crate::domain::support_metrics::Costs { bot: 0.5, human: 6.0 },
+            metrics_token_hash: None,
         })
     }
 
@@ -151,6 +159,18 @@ impl Services {
     /// Limits every API key to these request rates and embedding quotas.
     pub fn with_limits(mut self, limits: Limits) -> Self {
         self.limiter = Arc::new(limits::Limiter::new(limits));
+        self
+    }
+
+    /// Prices interactions with these costs in the support metrics.
+    pub fn with_costs(mut self, costs: crate::domain::support_metrics::Costs) -> Self {
+        self.costs = costs;
+        self
+    }
+
+    /// Requires this bearer token on `GET /metrics` (open when `None`).
+    pub fn with_metrics_token(mut self, token: Option<&str>) -> Self {
+        self.metrics_token_hash = token.map(hash_secret);
         self
     }
 

@@ -54,3 +54,8 @@ pub const CAMPAIGNS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new
 /// (workspace, audit entry id) -> audit entry. Ids are time-ordered, so a workspace's log reads in the order it
 /// was written. Append-only: nothing deletes from it, erasure included (entries hold no personal data).
 pub const AUDIT_LOG: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("audit_log");
+/// (workspace, opened_at in µs, customer id, interaction id) -> the interaction's support-metrics fact
+/// (`domain::support_metrics::Fact`), rewritten with the interaction. Holds customer ids and agent names: erased
+/// with the customer.
+pub const INTERACTION_FACTS: TableDefinition<(&str, i64, &str, &str), &[u8]> =
+    TableDefinition::new("interaction_facts");

@@ -86,6 +86,7 @@ pub fn init(db: &Database, model: Option<&ModelStamp>) -> Result<(), StoreError>
         txn.open_table(OUTREACH_BY_CUSTOMER)?;
         txn.open_table(OUTREACH_DEDUPE)?;
         txn.open_table(crate::store::tables::AUDIT_LOG)?;
+        txn.open_table(crate::store::tables::INTERACTION_FACTS)?;
     }
     txn.commit()?;
     Ok(())

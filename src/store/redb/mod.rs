@@ -10,6 +10,7 @@ mod jobs;
 mod keys;
 mod memories;
 mod meta;
+mod metrics;
 mod outreach;
 mod preferences;
 mod reembed;
@@ -75,6 +76,7 @@ impl RedbStore {
         let (db, _) = snapshot::scrub_open(snapshot::open_file(&path, cache_bytes)?, &path, cache_bytes)?;
         let store = Self { db, path };
         meta::init(&store.db, model)?;
+        metrics::backfill(&store.db)?;
         Ok(store)
     }
 

@@ -180,6 +180,7 @@ fn copy_into(src: &ReadTransaction, dest: &Path, scrub: bool) -> Result<Snapshot
     copier.table(HEALTH)?;
     copier.table(CAMPAIGNS)?;
     copier.table(AUDIT_LOG)?;
+    copier.table(INTERACTION_FACTS)?;
     let Copier { mut stats, copied, .. } = copier;
     for table in src.list_tables()? {
         if !copied.contains(&table.name().to_owned()) {
