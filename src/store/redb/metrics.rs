@@ -158,3 +158,87 @@ fn state_name(item: &OutreachItem) -> String {
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::interaction::InteractionInput;
+    use crate::domain::{Customer, CustomerFields};
+    use crate::store::{CustomerRepo, MemoryRepo};
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    fn interaction(c: &Customer, opened: &str, status: &str) -> Interaction {
+        let input: InteractionInput = serde_json::from_value(serde_json::json!({"external_id": "t-1",
+            "channel": "chat", "status": status, "opened_at": opened}))
+        .unwrap();
+        Interaction::new(c.workspace.clone(), c.id.clone(), input, at(opened))
+    }
+
+    #[test]
+    fn a_rewritten_interaction_keeps_one_fact_with_its_reopens_and_erasure_removes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RedbStore::open(dir.path(), None).unwrap();
+        let ws = WorkspaceId::default_workspace();
+        let fields = CustomerFields {
+            external_id: "c".into(),
+            ..Default::default()
+        };
+        let c = Customer::new(ws.clone(), fields, at("2026-11-01T00:00:00Z"));
+        store.create_customer(&c).unwrap();
+        let mut i = interaction(&c, "2026-11-02T10:00:00Z", "resolved");
+        store.save_ingest(&i, &[], &[]).unwrap();
+        // Reopened, and its opened_at corrected: the old key goes, the reopen is counted once.
+        i.fields.status = crate::domain::interaction::InteractionStatus::Open;
+        i.fields.opened_at = at("2026-11-05T10:00:00Z");
+        store.save_ingest(&i, &[], &[]).unwrap();
+        let all = |s: &RedbStore| {
+            s.interaction_facts(&ws, at("2026-01-01T00:00:00Z"), at("2027-01-01T00:00:00Z"))
+                .unwrap()
+        };
+        let facts = all(&store);
+        assert_eq!(facts.len(), 1);
+        assert_eq!((facts[0].opened_at, facts[0].reopens), (at("2026-11-05T10:00:00Z"), 1));
+        // Another workspace's range is empty.
+        let other = WorkspaceId::parse("other").unwrap();
+        assert!(store
+            .interaction_facts(&other, at("2026-01-01T00:00:00Z"), at("2027-01-01T00:00:00Z"))
+            .unwrap()
+            .is_empty());
+        assert!(store.erase_customer(&ws, &c.id, None).unwrap());
+        assert!(all(&store).is_empty());
+    }
+
+    #[test]
+    fn a_store_without_facts_is_backfilled_once_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = WorkspaceId::default_workspace();
+        {
+            let store = RedbStore::open(dir.path(), None).unwrap();
+            let c = Customer::new(
+                ws.clone(),
+                CustomerFields {
+                    external_id: "c".into(),
+                    ..Default::default()
+                },
+                at("2026-11-01T00:00:00Z"),
+            );
+            store.create_customer(&c).unwrap();
+            store
+                .save_ingest(&interaction(&c, "2026-11-02T10:00:00Z", "open"), &[], &[])
+                .unwrap();
+            // As a store written before the facts existed: no fact, no mark.
+            let txn = store.db.begin_write().unwrap();
+            txn.open_table(INTERACTION_FACTS).unwrap().retain(|_, _| false).unwrap();
+            txn.open_table(META).unwrap().remove(FACTS_BUILT).unwrap();
+            txn.commit().unwrap();
+        }
+        let store = RedbStore::open(dir.path(), None).unwrap();
+        let facts = store
+            .interaction_facts(&ws, at("2026-11-01T00:00:00Z"), at("2026-12-01T00:00:00Z"))
+            .unwrap();
+        assert_eq!(facts.len(), 1);
+    }
+}
