@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: run test fuzz fetch build openapi doctor bench bench-proactive bench-crash eval train lint
+.PHONY: run test fuzz fetch build openapi doctor bench bench-proactive bench-support-metrics bench-crash eval train lint
 
 ## Start the server with the demo data on 127.0.0.1:8080 (fetches the model and ONNX Runtime first).
 run: build
@@ -43,6 +43,10 @@ bench: build
 ## Every job over 10,000 generated customers / 200,000 memories, then claim/ack with 4 senders (release build).
 bench-proactive: build
 	./target/release/rappel bench --proactive --customers 10000 --memories 200000
+
+## A year of 200,000 interactions in one workspace: support-metrics p50/p99 by day, week, month and with splits (release build).
+bench-support-metrics: build
+	./target/release/rappel bench --support-metrics --interactions 200000
 
 ## kill -9 durability: 50 kill-and-restart cycles under 8 concurrent writers, every acknowledged write checked.
 bench-crash: build

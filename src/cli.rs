@@ -128,6 +128,13 @@ pub enum Command {
         /// Instead: every job over a generated population, then claim/ack throughput with 4 senders.
         #[arg(long)]
         proactive: bool,
+        /// Instead: the support metrics over a year of `--interactions` generated interactions (by day, week,
+        /// month, with splits): p50/p99 latency.
+        #[arg(long)]
+        support_metrics: bool,
+        /// Interactions of the support-metrics benchmark.
+        #[arg(long, default_value_t = 200_000)]
+        interactions: usize,
         /// Customers of the proactive population.
         #[arg(long, default_value_t = 10_000)]
         customers: usize,
@@ -267,6 +274,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             crash,
             cycles,
             writers,
+            support_metrics,
+            interactions,
         } => {
             if crash {
                 let binary = std::env::current_exe().context("locating the rappel binary")?;
@@ -278,6 +287,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 } else {
                     ExitCode::FAILURE
                 })
+            } else if support_metrics {
+                crate::tools::bench_support_metrics::run(&settings, interactions)
+                    .await
+                    .map(|()| ExitCode::SUCCESS)
             } else if proactive {
                 crate::tools::bench_proactive::run(&settings, customers, memories.max(customers))
                     .await

@@ -53,6 +53,9 @@ Settings (rappel.toml key / environment variable, default):
   redact            RAPPEL_REDACT            cards,iban       secrets replaced in messages before they are embedded
                                                               or stored: cards (Luhn), iban (mod 97), passwords,
                                                               national_ids (French NIR, US SSN), or none
+  metrics_bot_cost  RAPPEL_METRICS_BOT_COST  0.5              cost of an interaction the bot handled alone (support metrics)
+  metrics_human_cost RAPPEL_METRICS_HUMAN_COST 6.0             cost of an interaction people handled (bot then people: both)
+  metrics_token     RAPPEL_METRICS_TOKEN     (none)           when set, GET /metrics needs `Authorization: Bearer <token>`
 The settings file is ./rappel.toml, or the one named by --config / RAPPEL_CONFIG.";
 
 /// Log output format.
@@ -133,6 +136,12 @@ pub struct Settings {
     pub embed_quota_chars_per_minute: u64,
     /// Secrets redacted from messages before they are embedded or stored (comma-separated kinds, or `none`).
     pub redact: String,
+    /// Support metrics: cost of an interaction the bot handled alone.
+    pub metrics_bot_cost: f64,
+    /// Support metrics: cost of an interaction people handled.
+    pub metrics_human_cost: f64,
+    /// When set, `GET /metrics` (Prometheus) needs this bearer token; open otherwise, like the probes.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for Settings {
@@ -170,11 +179,14 @@ impl Default for Settings {
             rate_limit_burst: Limits::default().request_burst,
             embed_quota_chars_per_minute: Limits::default().embed_chars_per_minute,
             redact: Redactor::default().to_string(),
+            metrics_bot_cost: 0.5,
+            metrics_human_cost: 6.0,
+            metrics_token: None,
         }
     }
 }
 
-const KEYS: [&str; 32] = [
+const KEYS: [&str; 35] = [
     "bind",
     "data_dir",
     "admin_key",
@@ -207,6 +219,9 @@ const KEYS: [&str; 32] = [
     "rate_limit_burst",
     "embed_quota_chars_per_minute",
     "redact",
+    "metrics_bot_cost",
+    "metrics_human_cost",
+    "metrics_token",
 ];
 
 /// Settings that cannot be used, with the reason.
@@ -279,6 +294,14 @@ impl Settings {
         }
     }
 
+    /// What interactions cost in the support metrics.
+    pub fn costs(&self) -> crate::domain::support_metrics::Costs {
+        crate::domain::support_metrics::Costs {
+            bot: self.metrics_bot_cost,
+            human: self.metrics_human_cost,
+        }
+    }
+
     /// The secrets redacted from messages (checked by [`Settings::validate`]).
     pub fn redactor(&self) -> Redactor {
         self.redact.parse().unwrap_or_default()
@@ -328,6 +351,15 @@ impl Settings {
                 "rate_limit_burst",
                 "must be at least 1 when rate_limit_per_second is set",
             );
+        }
+        if [self.metrics_bot_cost, self.metrics_human_cost]
+            .iter()
+            .any(|c| !c.is_finite() || *c < 0.0 || *c > 1e9)
+        {
+            return invalid("metrics_*_cost", "costs must be numbers from 0 to 1e9");
+        }
+        if self.metrics_token.as_ref().is_some_and(|t| t.len() < 16) {
+            return invalid("metrics_token", "must be at least 16 characters");
         }
         if self.max_body_bytes < 1024 {
             return invalid("max_body_bytes", "must be at least 1024");

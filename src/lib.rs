@@ -11,6 +11,7 @@ pub mod embed;
 pub mod http;
 pub mod index;
 pub mod jobs;
+pub mod ops_metrics;
 pub mod service;
 pub mod startup;
 pub mod store;

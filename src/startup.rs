@@ -58,6 +58,8 @@ pub async fn services(
     let services = Services::new(store, vectors, embedder, clock, settings.admin_key.as_deref())?
         .with_weights(settings.weights())
         .with_retention(settings.retention())
+        .with_costs(settings.costs())
+        .with_metrics_token(settings.metrics_token.as_deref())
         .with_limits(settings.limits())
         .with_memory_cache(settings.memory_cache)
         .with_scratch_dir(settings.data_dir.clone())

@@ -193,6 +193,16 @@ pub struct InteractionInput {
         max_length = 200
     )]
     pub product: Option<String>,
+    /// The support team that handled it (a slug: 1-64 characters of a-z, 0-9, `-` and `_`); support metrics
+    /// split by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(
+        example = "billing",
+        pattern = "^[a-z0-9][a-z0-9_-]{0,63}$",
+        min_length = 1,
+        max_length = 64
+    )]
+    pub team: Option<String>,
     /// Messages, oldest first.
     #[serde(default)]
     #[schema(max_items = 1000)]
@@ -215,6 +225,7 @@ impl InteractionInput {
             .product
             .map(|s| validate::text("product", &s, validate::MAX_TEXT_CHARS))
             .transpose()?;
+        self.team = self.team.map(|t| validate::slug("team", &t)).transpose()?;
         if self.csat.is_some_and(|c| !(1..=5).contains(&c)) {
             return Err(InvalidInput::new("invalid_field", "csat", "must be between 1 and 5"));
         }

@@ -38,6 +38,7 @@ pub mod routing;
 pub mod schedule;
 pub mod schemas;
 pub mod sentiment;
+pub mod support_metrics;
 pub mod team;
 #[cfg(test)]
 pub(crate) mod testkit;

@@ -46,6 +46,25 @@ pub fn opt_time(
     at.map(|t| time(field, t)).transpose()
 }
 
+/// Checks a slug (team names): 1-64 characters of `a-z`, `0-9`, `-` and `_`, starting with a letter or digit, as
+/// workspace ids.
+pub fn slug(field: &str, value: &str) -> Result<String, InvalidInput> {
+    let ok = (1..=64).contains(&value.len())
+        && value
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        && value.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
+    if ok {
+        Ok(value.to_owned())
+    } else {
+        Err(InvalidInput::new(
+            "invalid_field",
+            field,
+            "must be 1-64 characters of a-z, 0-9, '-' and '_', starting with a letter or digit",
+        ))
+    }
+}
+
 /// Trims `value` and checks it is non-empty, at most `max` characters and free of control characters.
 pub fn text(field: &str, value: &str, max: usize) -> Result<String, InvalidInput> {
     let trimmed = value.trim();

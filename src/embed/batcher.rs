@@ -136,7 +136,10 @@ fn work(shared: &Shared, model: &dyn Embedder, max_texts: usize, linger: Duratio
             .iter()
             .flat_map(|&(i, from, to)| active[i].request.texts[from..to].iter().map(String::as_str))
             .collect();
-        match model.embed(&texts, role) {
+        let started = std::time::Instant::now();
+        let result = model.embed(&texts, role);
+        crate::ops_metrics::embedding_batch(texts.len(), started.elapsed().as_secs_f64(), result.is_ok());
+        match result {
             Ok(vectors) => {
                 let mut vectors = vectors.into_iter();
                 for &(i, from, to) in &plan {

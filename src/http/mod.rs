@@ -18,6 +18,7 @@ mod known_paths;
 mod maintenance;
 mod memories;
 pub mod openapi;
+mod ops_metrics;
 mod outreach;
 mod panics;
 mod preferences;
@@ -25,6 +26,7 @@ mod recall;
 mod request_id;
 mod responses;
 pub mod server;
+mod support_metrics;
 mod teams;
 
 pub use server::{openapi_document, openapi_spec, Server};

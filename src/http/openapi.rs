@@ -32,6 +32,7 @@ use super::error::Problem;
         (name = "keys", description = "API keys (admin scope)"),
         (name = "workspaces", description = "Workspaces (operators)"),
         (name = "audit", description = "Who did what, when (admin scope)"),
+        (name = "metrics", description = "Support KPIs per workspace"),
         (name = "maintenance", description = "Daily sweeps run on demand (operators)"),
         (name = "health", description = "Probes"),
     )

@@ -183,7 +183,20 @@ impl Services {
         Ok(run)
     }
 
+    /// Runs a job with its lock held, timed for the operations metrics.
     async fn run_locked(
+        &self,
+        principal: &Principal,
+        job: &JobDefinition,
+        trigger: &str,
+    ) -> Result<JobRun, ServiceError> {
+        let started = std::time::Instant::now();
+        let result = self.run_timed(principal, job, trigger).await;
+        crate::ops_metrics::job_run(&job.id, result.is_ok(), started.elapsed().as_secs_f64());
+        result
+    }
+
+    async fn run_timed(
         &self,
         principal: &Principal,
         job: &JobDefinition,

@@ -25,12 +25,14 @@ mod locks;
 mod memories;
 mod memory_access;
 mod memory_cache;
+mod ops_metrics;
 pub mod outreach;
 mod preferences;
 pub mod recall;
 pub mod reembed;
 mod routing;
 mod runs;
+pub mod support_metrics;
 mod teams;
 
 use std::sync::Arc;
@@ -89,6 +91,10 @@ pub struct Services {
     knowledge: Arc<knowledge::KnowledgeCache>,
     /// The embeddings of each team's topics, for routing.
     team_vectors: Arc<teams::TeamVectors>,
+    /// What a bot and a human interaction cost, for the support metrics.
+    costs: crate::domain::support_metrics::Costs,
+    /// Hash of the token `GET /metrics` needs, when one is configured.
+    metrics_token_hash: Option<String>,
 }
 
 impl Services {
@@ -130,6 +136,8 @@ impl Services {
             limiter: Arc::new(limits::Limiter::new(Limits::default())),
             knowledge: Arc::default(),
             team_vectors: Arc::default(),
+            costs: crate::domain::support_metrics::Costs { bot: 0.5, human: 6.0 },
+            metrics_token_hash: None,
         })
     }
 
@@ -160,6 +168,18 @@ impl Services {
     /// Limits every API key to these request rates and embedding quotas.
     pub fn with_limits(mut self, limits: Limits) -> Self {
         self.limiter = Arc::new(limits::Limiter::new(limits));
+        self
+    }
+
+    /// Prices interactions with these costs in the support metrics.
+    pub fn with_costs(mut self, costs: crate::domain::support_metrics::Costs) -> Self {
+        self.costs = costs;
+        self
+    }
+
+    /// Requires this bearer token on `GET /metrics` (open when `None`).
+    pub fn with_metrics_token(mut self, token: Option<&str>) -> Self {
+        self.metrics_token_hash = token.map(hash_secret);
         self
     }
 

@@ -476,6 +476,40 @@ pub trait KnowledgeRepo: Send + Sync {
     fn gaps_since(&self, workspace: &WorkspaceId, since: DateTime<Utc>) -> Result<Vec<Gap>, StoreError>;
 }
 
+/// Counts of one workspace, for the operations metrics (no customer data: numbers only).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WorkspaceCounts {
+    /// The workspace id.
+    pub workspace: String,
+    /// Customers.
+    pub customers: u64,
+    /// Memories.
+    pub memories: u64,
+    /// Outreach items by state (`queued`, `sent`, ...).
+    pub outreach_by_state: std::collections::BTreeMap<String, u64>,
+    /// Knowledge documents.
+    pub knowledge_documents: u64,
+    /// Knowledge chunks.
+    pub knowledge_chunks: u64,
+}
+
+/// What the support and operations metrics read.
+pub trait MetricsRepo: Send + Sync {
+    /// The support-metrics facts of the workspace's interactions opened in [since, until), oldest first.
+    fn interaction_facts(
+        &self,
+        workspace: &WorkspaceId,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<crate::domain::support_metrics::Fact>, StoreError>;
+    /// Every outreach item of the workspace.
+    fn workspace_outreach(&self, workspace: &WorkspaceId) -> Result<Vec<OutreachItem>, StoreError>;
+    /// Customers, memories and outreach items per workspace.
+    fn workspace_counts(&self) -> Result<Vec<WorkspaceCounts>, StoreError>;
+    /// Size of the store file, in bytes.
+    fn file_bytes(&self) -> Result<u64, StoreError>;
+}
+
 /// Everything a backend provides.
 pub trait Store:
     CustomerRepo
@@ -491,6 +525,7 @@ pub trait Store:
     + ReembedRepo
     + AuditRepo
     + KnowledgeRepo
+    + MetricsRepo
 {
     /// Cheap check that the store answers (for readiness).
     fn ping(&self) -> Result<(), StoreError>;

@@ -70,3 +70,8 @@ pub const KNOWLEDGE_LABELS: TableDefinition<&str, u64> = TableDefinition::new("k
 pub const KNOWLEDGE_CITATIONS: TableDefinition<(&str, &str, i64), u64> = TableDefinition::new("knowledge_citations");
 /// Questions no chunk answered well, by (workspace, time in microseconds, id).
 pub const KNOWLEDGE_GAPS: TableDefinition<(&str, i64, &str), &[u8]> = TableDefinition::new("knowledge_gaps");
+/// (workspace, opened_at in µs, customer id, interaction id) -> the interaction's support-metrics fact
+/// (`domain::support_metrics::Fact`), rewritten with the interaction. Holds customer ids and agent names: erased
+/// with the customer.
+pub const INTERACTION_FACTS: TableDefinition<(&str, i64, &str, &str), &[u8]> =
+    TableDefinition::new("interaction_facts");

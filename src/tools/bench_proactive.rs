@@ -168,6 +168,7 @@ async fn populate(services: &Services, customers: usize, memories: usize) -> any
                     nps: None,
                     tags: Vec::new(),
                     product: None,
+                    team: None,
                     messages,
                 };
                 interactions.push(Interaction::new(ws.clone(), customer.id.clone(), input, now));

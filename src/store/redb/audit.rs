@@ -74,6 +74,11 @@ impl RedbStore {
             scan_bytes(&txn, crate::store::tables::KNOWLEDGE_GAPS, needle)?,
             &mut found,
         );
+        bytes_hit(
+            "interaction_facts",
+            scan_bytes(&txn, INTERACTION_FACTS, needle)?,
+            &mut found,
+        );
         Ok(found)
     }
 }

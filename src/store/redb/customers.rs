@@ -212,6 +212,7 @@ impl CustomerRepo for RedbStore {
                 .retain_in((ws, cid, 0)..=(ws, cid, u64::MAX), |_, _| false)?;
             let end = upper("");
             let range = (ws, cid, "")..(ws, cid, end.as_str());
+            super::metrics::remove_facts(&txn, ws, cid)?;
             txn.open_table(INTERACTIONS)?.retain_in(range.clone(), |_, _| false)?;
             txn.open_table(INTERACTION_EXTERNAL_IDS)?
                 .retain_in(range.clone(), |_, _| false)?;

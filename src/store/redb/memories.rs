@@ -2,6 +2,7 @@
 
 use ::redb::{ReadableDatabase, ReadableTable, WriteTransaction};
 
+use super::metrics::put_fact;
 use super::{upper, RedbStore};
 use crate::domain::interaction::Interaction;
 use crate::domain::memory::Memory;
@@ -9,7 +10,7 @@ use crate::domain::vector::{dequantize, quantize};
 use crate::domain::{Customer, CustomerId, Preferences, WorkspaceId};
 use crate::store::codec::{decode, encode};
 use crate::store::tables::{
-    CUSTOMERS, EXTERNAL_IDS, INTERACTIONS, INTERACTION_EXTERNAL_IDS, MEMORIES, PREFERENCES, VECTORS,
+    CUSTOMERS, EXTERNAL_IDS, INTERACTIONS, INTERACTION_EXTERNAL_IDS, INTERACTION_FACTS, MEMORIES, PREFERENCES, VECTORS,
 };
 use crate::store::{MemoryRepo, StoreError, StoredMemory};
 
@@ -114,8 +115,13 @@ impl MemoryRepo for RedbStore {
             if txn.open_table(CUSTOMERS)?.get((ws, cid))?.is_none() {
                 return Err(StoreError::NotFound);
             }
-            txn.open_table(INTERACTIONS)?
-                .insert((ws, cid, interaction.id.as_str()), encode(interaction).as_slice())?;
+            let mut interactions = txn.open_table(INTERACTIONS)?;
+            let previous: Option<Interaction> = interactions
+                .get((ws, cid, interaction.id.as_str()))?
+                .map(|v| decode("interactions", v.value()))
+                .transpose()?;
+            interactions.insert((ws, cid, interaction.id.as_str()), encode(interaction).as_slice())?;
+            put_fact(&mut txn.open_table(INTERACTION_FACTS)?, interaction, previous.as_ref())?;
             txn.open_table(INTERACTION_EXTERNAL_IDS)?.insert(
                 (ws, cid, interaction.fields.external_id.as_str()),
                 interaction.id.as_str(),
@@ -144,9 +150,11 @@ impl MemoryRepo for RedbStore {
             }
             let mut table = txn.open_table(INTERACTIONS)?;
             let mut ids = txn.open_table(INTERACTION_EXTERNAL_IDS)?;
+            let mut facts = txn.open_table(INTERACTION_FACTS)?;
             for i in interactions {
                 let (ws, cid) = (i.workspace.as_str(), i.customer_id.as_str());
                 table.insert((ws, cid, i.id.as_str()), encode(i).as_slice())?;
+                put_fact(&mut facts, i, None)?;
                 ids.insert((ws, cid, i.fields.external_id.as_str()), i.id.as_str())?;
             }
         }

@@ -94,6 +94,7 @@ pub fn init(db: &Database, model: Option<&ModelStamp>) -> Result<(), StoreError>
         txn.open_table(crate::store::tables::KNOWLEDGE_LABELS)?;
         txn.open_table(crate::store::tables::KNOWLEDGE_CITATIONS)?;
         txn.open_table(crate::store::tables::KNOWLEDGE_GAPS)?;
+        txn.open_table(crate::store::tables::INTERACTION_FACTS)?;
     }
     txn.commit()?;
     Ok(())

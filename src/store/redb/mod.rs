@@ -11,6 +11,7 @@ mod keys;
 mod knowledge;
 mod memories;
 mod meta;
+mod metrics;
 mod outreach;
 mod preferences;
 mod reembed;
@@ -77,6 +78,7 @@ impl RedbStore {
         let (db, _) = snapshot::scrub_open(snapshot::open_file(&path, cache_bytes)?, &path, cache_bytes)?;
         let store = Self { db, path };
         meta::init(&store.db, model)?;
+        metrics::backfill(&store.db)?;
         Ok(store)
     }
 

@@ -188,6 +188,7 @@ fn copy_into(src: &ReadTransaction, dest: &Path, scrub: bool) -> Result<Snapshot
     copier.table(KNOWLEDGE_LABELS)?;
     copier.table(KNOWLEDGE_CITATIONS)?;
     copier.table(KNOWLEDGE_GAPS)?;
+    copier.table(INTERACTION_FACTS)?;
     let Copier { mut stats, copied, .. } = copier;
     for table in src.list_tables()? {
         if !copied.contains(&table.name().to_owned()) {

@@ -87,6 +87,7 @@ pub async fn evaluate(eval: &Eval) -> anyhow::Result<Vec<Row>> {
             nps: None,
             tags: Vec::new(),
             product: None,
+            team: None,
             messages: conv
                 .messages
                 .iter()

@@ -244,6 +244,7 @@ pub async fn conversations(eval: &Eval) -> anyhow::Result<Vec<Row>> {
                     nps: None,
                     tags: Vec::new(),
                     product: None,
+                    team: None,
                     messages,
                 };
                 eval.services.ingest_interaction(&principal, &cid, input).await?;
