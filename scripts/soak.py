@@ -266,7 +266,12 @@ class Soak:
 
     def worker(self, deadline):
         client = Client(self.args.url, self.args.key, self.stats)
-        ops = [(0.70, self.op_context), (0.90, self.op_ingest), (0.95, self.op_search), (1.0, self.op_outreach)]
+        shares = [float(x) for x in self.args.mix.split(",")]
+        total = sum(shares)
+        ops, bound = [], 0.0
+        for share, op in zip(shares, [self.op_context, self.op_ingest, self.op_search, self.op_outreach]):
+            bound += share / total
+            ops.append((bound, op))
         while time.time() < deadline:
             r = random.random()
             for bound, op in ops:
@@ -345,6 +350,8 @@ def parse():
     p.add_argument("--key", default="soaksoaksoaksoak1234", help="an admin/write key (the server's admin_key)")
     p.add_argument("--pid", type=int, help="server PID, for VmRSS sampling")
     p.add_argument("--workers", type=int, default=8)
+    p.add_argument("--mix", default="70,20,5,5",
+                   help="shares of context, ingest, search and outreach (e.g. 95,0,5,0 for a read-only run)")
     p.add_argument("--outreach-customers", type=int, default=20)
     p.add_argument("--prequeue", type=int, default=100, help="outreach items queued before the load starts")
     return p.parse_args()
