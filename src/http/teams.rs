@@ -23,7 +23,8 @@ pub struct TeamPath {
 ///
 /// Its topics (plain words, English or French, compared by meaning with the customer's messages), languages,
 /// products, plans or value tier, working hours, and whether it takes escalations. A handoff brief routes the
-/// conversation to the best suited team (`route`).
+/// conversation to the best suited team (`route`). The topics are embedded here, so a handoff embeds only the
+/// conversation. A workspace holds at most 50 teams (422 `too_many_teams`).
 #[utoipa::path(tag = "teams", request_body = TeamInput, responses((status = 201, description = "Created", body = Team), BodyErrors, AuthErrors))]
 #[post("/teams")]
 pub async fn create(

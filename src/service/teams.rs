@@ -13,6 +13,9 @@ use crate::domain::{Principal, Scope, WorkspaceId};
 
 /// Most teams kept embedded; past it the cache starts afresh (teams are few; this only bounds a misuse).
 const CACHED_TEAMS: usize = 10_000;
+/// Most teams a workspace holds: bounds what a handoff ranks, and what the first handoff after a restart embeds
+/// (the topic embeddings are cached in memory only).
+pub const MAX_TEAMS: usize = 50;
 
 type Key = (WorkspaceId, String);
 /// One embedding per topic of a team.
@@ -49,6 +52,15 @@ impl Services {
     /// Creates a team.
     pub async fn create_team(&self, principal: &Principal, input: TeamInput) -> Result<Team, ServiceError> {
         require(principal, Scope::Write)?;
+        let ws = principal.workspace.clone();
+        if self.blocking(move |s| s.list_teams(&ws)).await?.len() >= MAX_TEAMS {
+            return Err(crate::domain::InvalidInput::new(
+                "too_many_teams",
+                "name",
+                format!("a workspace holds at most {MAX_TEAMS} teams"),
+            )
+            .into());
+        }
         let now = self.now();
         let team = Team {
             id: format!("team_{}", ulid::Ulid::new().to_string().to_lowercase()),
@@ -59,6 +71,7 @@ impl Services {
         };
         let stored = team.clone();
         self.blocking(move |s| s.put_team(&stored)).await?;
+        self.warm_team(principal, &team).await?;
         self.audit(
             principal,
             AuditAction::TeamCreated,
@@ -96,6 +109,7 @@ impl Services {
         let stored = team.clone();
         self.blocking(move |s| s.put_team(&stored)).await?;
         self.team_vectors.forget(&team.workspace, &team.id);
+        self.warm_team(principal, &team).await?;
         self.audit(
             principal,
             AuditAction::TeamUpdated,
@@ -123,6 +137,15 @@ impl Services {
             AuditDetail::default(),
         )
         .await
+    }
+
+    /// Embeds a team's topics as it is written, so that a handoff only embeds the conversation (the request that
+    /// writes a team pays for its topics, at most 20).
+    async fn warm_team(&self, principal: &Principal, team: &Team) -> Result<(), ServiceError> {
+        self.count_embedding(principal, team.fields.topics.iter().map(|t| t.chars().count()).sum())?;
+        let vectors = Arc::new(self.embed_passages(team.fields.topics.clone()).await?);
+        self.team_vectors.put(team, vectors);
+        Ok(())
     }
 
     /// The workspace's teams with the embeddings of their topics (from the cache when the team is unchanged).
