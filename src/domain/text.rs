@@ -26,6 +26,14 @@ impl Lang {
             _ => None,
         }
     }
+
+    /// Its BCP 47 primary tag: `en` or `fr`.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Self::En => "en",
+            Self::Fr => "fr",
+        }
+    }
 }
 
 const EN_STOP: &[&str] = &[

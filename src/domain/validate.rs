@@ -38,6 +38,11 @@ fn in_years<T: chrono::Datelike>(field: &str, value: T) -> Result<T, InvalidInpu
     }
 }
 
+/// Checks an optional text with [`text`].
+pub fn opt_text(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>, InvalidInput> {
+    value.map(|v| text(field, v, max)).transpose()
+}
+
 /// Checks an optional time with [`time`].
 pub fn opt_time(
     field: &str,

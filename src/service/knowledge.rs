@@ -304,8 +304,8 @@ impl Services {
             .as_deref()
             .map(|l| validate::language("language", l))
             .transpose()?;
-        let product = opt_text("product", filter.product.as_deref())?;
-        let tag = opt_text("tag", filter.tag.as_deref())?;
+        let product = validate::opt_text("product", filter.product.as_deref(), validate::MAX_TEXT_CHARS)?;
+        let tag = validate::opt_text("tag", filter.tag.as_deref(), validate::MAX_TEXT_CHARS)?;
         let ws = principal.workspace.clone();
         let now = self.now();
         let mut docs = self.blocking(move |s| s.list_knowledge(&ws)).await?;
@@ -338,20 +338,11 @@ impl Services {
             Some(tag) => Lang::from_tag(&validate::language("language", tag)?),
             None => Some(detect(&query, Lang::En)),
         };
-        let product = opt_text("product", req.product.as_deref())?;
+        let product = validate::opt_text("product", req.product.as_deref(), validate::MAX_TEXT_CHARS)?;
         self.count_embedding(principal, query.chars().count())?;
         let vector = self.embed_query(&query).await?;
-        let hits = self
-            .rank_knowledge(
-                &principal.workspace,
-                &query,
-                &vector,
-                lang,
-                product.as_deref(),
-                req.mode,
-                k,
-            )
-            .await?;
+        let loaded = self.loaded_knowledge(&principal.workspace).await?;
+        let hits = self.rank_knowledge(&loaded, &query, &vector, lang, product.as_deref(), req.mode, k);
         Ok(hits)
     }
 
@@ -370,9 +361,7 @@ impl Services {
         if loaded.chunks.is_empty() {
             return Ok(Vec::new());
         }
-        let hits = self
-            .rank_knowledge(workspace, message, vector, Some(lang), None, Mode::Hybrid, k)
-            .await?;
+        let hits = self.rank_knowledge(&loaded, message, vector, Some(lang), None, Mode::Hybrid, k);
         let best = hits.iter().map(|h| h.score.semantic).fold(f32::MIN, f32::max);
         let good: Vec<KnowledgeHit> = hits
             .into_iter()
@@ -385,10 +374,7 @@ impl Services {
                 at: now,
                 customer_id: Some(customer_id.to_owned()),
                 text: message.chars().take(1_000).collect(),
-                language: match lang {
-                    Lang::En => "en".into(),
-                    Lang::Fr => "fr".into(),
-                },
+                language: lang.tag().to_owned(),
                 best_similarity: best.max(0.0),
                 vector: vector.to_vec(),
             };
@@ -405,17 +391,16 @@ impl Services {
 
     /// Ranks the workspace's valid chunks for a question.
     #[allow(clippy::too_many_arguments)]
-    async fn rank_knowledge(
+    fn rank_knowledge(
         &self,
-        workspace: &WorkspaceId,
+        loaded: &Loaded,
         query: &str,
         vector: &[f32],
         lang: Option<Lang>,
         product: Option<&str>,
         mode: Mode,
         k: usize,
-    ) -> Result<Vec<KnowledgeHit>, ServiceError> {
-        let loaded = self.loaded_knowledge(workspace).await?;
+    ) -> Vec<KnowledgeHit> {
         let now = self.now();
         let candidates: Vec<&IndexedChunk> = loaded
             .chunks
@@ -439,7 +424,7 @@ impl Services {
             mode,
             k,
         );
-        Ok(ranked
+        ranked
             .into_iter()
             .filter_map(|(i, score)| {
                 let c = candidates.get(i)?;
@@ -451,7 +436,7 @@ impl Services {
                     score,
                 })
             })
-            .collect())
+            .collect()
     }
 
     /// The workspace's documents and chunks, from the cache or the store.
@@ -538,13 +523,6 @@ impl Services {
         let gaps = self.blocking(move |s| s.gaps_since(&ws, since)).await?;
         Ok(cluster(&gaps, GAP_SIMILARITY))
     }
-}
-
-/// An optional text filter, checked like the field it filters on (non-blank, at most 200 characters).
-fn opt_text(field: &str, value: Option<&str>) -> Result<Option<String>, InvalidInput> {
-    value
-        .map(|v| validate::text(field, v, validate::MAX_TEXT_CHARS))
-        .transpose()
 }
 
 /// Whether a document's language matches a filter's (`fr` matches `fr-CA`).

@@ -57,7 +57,7 @@ impl Services {
             })
             .collect();
         // The language the customer writes in here, their profile's when the words do not tell.
-        let language = lang_tag(crate::domain::text::detect(&text, customer.lang()));
+        let language = crate::domain::text::detect(&text, customer.lang()).tag();
         let conversation = Conversation {
             vector: &vector,
             language: Some(language),
@@ -69,12 +69,5 @@ impl Services {
         };
         let route = routing::route(&candidates, &conversation, &routing::Weights::default());
         Ok((triggers, route))
-    }
-}
-
-fn lang_tag(lang: crate::domain::text::Lang) -> &'static str {
-    match lang {
-        crate::domain::text::Lang::En => "en",
-        crate::domain::text::Lang::Fr => "fr",
     }
 }

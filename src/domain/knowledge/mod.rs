@@ -108,9 +108,9 @@ impl KnowledgeInput {
             ));
         }
         self.language = validate::language("language", &self.language)?;
-        self.url = opt_text("url", self.url, 2_000)?;
-        self.product = opt_text("product", self.product, validate::MAX_TEXT_CHARS)?;
-        self.source = opt_text("source", self.source, 2_000)?;
+        self.url = validate::opt_text("url", self.url.as_deref(), 2_000)?;
+        self.product = validate::opt_text("product", self.product.as_deref(), validate::MAX_TEXT_CHARS)?;
+        self.source = validate::opt_text("source", self.source.as_deref(), 2_000)?;
         if self.tags.len() > 50 {
             return Err(InvalidInput::new("invalid_field", "tags", "at most 50 tags"));
         }
@@ -124,10 +124,6 @@ impl KnowledgeInput {
         self.source_updated_at = validate::opt_time("source_updated_at", self.source_updated_at)?;
         Ok(self)
     }
-}
-
-fn opt_text(field: &str, value: Option<String>, max: usize) -> Result<Option<String>, InvalidInput> {
-    value.map(|v| validate::text(field, &v, max)).transpose()
 }
 
 /// A stored document.

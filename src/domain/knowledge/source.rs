@@ -68,13 +68,11 @@ pub fn read(path: &str, text: &str) -> Result<KnowledgeInput, InvalidInput> {
         .unwrap_or(path)
         .replace(['-', '_'], " ");
     let title = meta.title.or_else(|| first_heading(text, format)).unwrap_or(stem);
-    let language =
-        meta.language.or(folder_lang.map(str::to_owned)).unwrap_or_else(|| {
-            match crate::domain::text::detect(text, crate::domain::text::Lang::En) {
-                crate::domain::text::Lang::En => "en".into(),
-                crate::domain::text::Lang::Fr => "fr".into(),
-            }
-        });
+    let language = meta.language.or(folder_lang.map(str::to_owned)).unwrap_or_else(|| {
+        crate::domain::text::detect(text, crate::domain::text::Lang::En)
+            .tag()
+            .to_owned()
+    });
     Ok(KnowledgeInput {
         title,
         body: text.to_owned(),
