@@ -59,6 +59,7 @@ impl Services {
         // The language the customer writes in here, their profile's when the words do not tell.
         let language = crate::domain::text::detect(&text, customer.lang()).tag();
         let conversation = Conversation {
+            text: &text,
             vector: &vector,
             language: Some(language),
             product: current.fields.product.as_deref(),
