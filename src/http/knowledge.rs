@@ -140,7 +140,8 @@ pub async fn stale(
 /// Knowledge gaps: what customers asked that nothing answered.
 ///
 /// Messages of the last `days` (default 30) for which a context found no chunk similar enough to cite, grouped by
-/// meaning, with counts and up to three example messages per group, largest groups first.
+/// meaning, with counts and up to three example messages per group, largest groups first. The messages are kept
+/// 90 days (the daily retention sweep deletes older ones; erasing a customer deletes theirs at once).
 #[utoipa::path(tag = "knowledge", params(GapQuery), responses((status = 200, description = "Groups of unanswered questions", body = Vec<GapCluster>), FilterErrors, AuthErrors))]
 #[get("/knowledge/reports/gaps")]
 pub async fn gaps(

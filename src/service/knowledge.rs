@@ -33,6 +33,9 @@ pub const GOOD_SIMILARITY: f32 = 0.85;
 const GAP_SIMILARITY: f32 = 0.88;
 /// Chunks a document may place in one answer.
 const PER_DOC: usize = 2;
+/// Unanswered questions (customers' words) are kept this many days for the gap report, then deleted by the
+/// daily retention sweep.
+pub const GAP_RETENTION_DAYS: i64 = 90;
 
 /// A workspace's documents and chunks, ready for ranking.
 #[derive(Default)]

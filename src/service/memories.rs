@@ -181,6 +181,8 @@ impl Services {
     }
 
     /// Deletes memories older than their kind's retention (by last time seen); pinned ones stay. Returns how many.
+    /// Unanswered questions recorded for the knowledge-gap report older than
+    /// [`GAP_RETENTION_DAYS`](super::knowledge::GAP_RETENTION_DAYS) go too: they hold a customer's words.
     pub async fn enforce_retention(&self, retention: Retention) -> Result<usize, ServiceError> {
         let now = self.now();
         let expired = |m: &Indexed| expired_at(&m.memory, retention, now);
@@ -210,7 +212,13 @@ impl Services {
                 self.removed(&ws, &cid, &m.memory.id)?;
             }
         }
-        tracing::info!(deleted = count, "retention enforced");
+        let before = now - chrono::Duration::days(super::knowledge::GAP_RETENTION_DAYS);
+        let gaps = self.blocking(move |s| s.prune_gaps(before)).await?;
+        tracing::info!(
+            deleted = count,
+            unanswered_questions_deleted = gaps,
+            "retention enforced"
+        );
         Ok(count)
     }
 }

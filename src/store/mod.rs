@@ -474,6 +474,8 @@ pub trait KnowledgeRepo: Send + Sync {
     fn add_gap(&self, workspace: &WorkspaceId, gap: &Gap) -> Result<(), StoreError>;
     /// Unanswered questions asked since a time, oldest first.
     fn gaps_since(&self, workspace: &WorkspaceId, since: DateTime<Utc>) -> Result<Vec<Gap>, StoreError>;
+    /// Deletes the unanswered questions asked before a time, in every workspace; returns how many.
+    fn prune_gaps(&self, before: DateTime<Utc>) -> Result<usize, StoreError>;
 }
 
 /// Counts of one workspace, for the operations metrics (no customer data: numbers only).

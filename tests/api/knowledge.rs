@@ -4,7 +4,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{expect, expect_problem, spawn, spawn_demo, TestApp};
+use crate::helpers::{expect, expect_problem, spawn, spawn_clocked, spawn_demo, TestApp};
 
 async fn id_of(app: &TestApp, external: &str) -> String {
     let res = app
@@ -275,6 +275,58 @@ async fn questions_nothing_answers_become_gaps_and_leave_with_their_customer() {
         json!([]),
         "the erased customer's questions are gone"
     );
+}
+
+/// The number of unanswered questions the gap report holds over its longest window.
+async fn gap_count(app: &TestApp) -> u64 {
+    let res = app
+        .req(Method::GET, "/v1/knowledge/reports/gaps?days=3650")
+        .send()
+        .await
+        .unwrap();
+    let gaps = expect(res, StatusCode::OK).await;
+    gaps.as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["count"].as_u64().unwrap())
+        .sum()
+}
+
+#[actix_web::test]
+async fn unanswered_questions_are_kept_90_days_then_swept() {
+    let (app, clock) = spawn_clocked("2026-11-25T00:00:00Z").await;
+    add(
+        &app,
+        json!({"title": "Hub offline", "language": "en",
+               "body": "## Restart\n\nUnplug the hub for ten seconds, then plug it back in."}),
+    )
+    .await;
+    let res = app
+        .req(Method::POST, "/v1/customers")
+        .json(&json!({"external_id": "gap-old", "name": "Ada Vole", "language": "en"}))
+        .send()
+        .await
+        .unwrap();
+    let customer = expect(res, StatusCode::CREATED).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    context(&app, &customer, "Do you sell a video doorbell with a built-in chime?").await;
+    clock.set("2027-01-24T00:00:00Z".parse().unwrap());
+    context(&app, &customer, "Can the hub water my garden plants on a schedule?").await;
+    assert_eq!(gap_count(&app).await, 2);
+
+    let sweep = |app: &TestApp| app.req(Method::POST, "/v1/maintenance/retention").send();
+    clock.set("2027-03-05T00:00:00Z".parse().unwrap());
+    assert_eq!(sweep(&app).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        gap_count(&app).await,
+        1,
+        "the 100-day-old question is gone, the 40-day-old one stays"
+    );
+    clock.set("2027-05-05T00:00:00Z".parse().unwrap());
+    assert_eq!(sweep(&app).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(gap_count(&app).await, 0);
 }
 
 #[actix_web::test]

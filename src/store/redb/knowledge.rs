@@ -200,6 +200,28 @@ impl KnowledgeRepo for RedbStore {
         }
         Ok(out)
     }
+
+    fn prune_gaps(&self, before: DateTime<Utc>) -> Result<usize, StoreError> {
+        let cut = before.timestamp_micros();
+        let txn = self.db.begin_write()?;
+        let count = {
+            let mut gaps = txn.open_table(KNOWLEDGE_GAPS)?;
+            let mut doomed = Vec::new();
+            for entry in gaps.iter()? {
+                let (key, _) = entry?;
+                let (ws, at, id) = key.value();
+                if at < cut {
+                    doomed.push((ws.to_owned(), at, id.to_owned()));
+                }
+            }
+            for (ws, at, id) in &doomed {
+                gaps.remove((ws.as_str(), *at, id.as_str()))?;
+            }
+            doomed.len()
+        };
+        txn.commit()?;
+        Ok(count)
+    }
 }
 
 /// Removes a customer's unanswered questions (part of erasing them).
