@@ -218,8 +218,8 @@ pub async fn export_customer(
 /// Get a customer's health.
 ///
 /// A 0-100 score computed now, with its parts explained (sentiment, open issues, overdue promises, contact
-/// frequency, CSAT/NPS, recency), and earlier scores so a trend can be seen. Each call records the score; a daily
-/// job records everyone's.
+/// frequency, CSAT/NPS, recency), and earlier scores so a trend can be seen. A call records the score when it
+/// differs from the last recorded one or that one is from an earlier UTC day; a daily job records everyone's.
 #[utoipa::path(tag = "customers", params(CustomerPath), responses((status = 200, description = "Health now and before", body = crate::service::health::HealthReport), NotFound, AuthErrors))]
 #[get("/customers/{id}/health")]
 pub async fn health(

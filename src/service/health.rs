@@ -18,7 +18,9 @@ pub struct HealthReport {
 }
 
 impl Services {
-    /// Computes a customer's health now, records it, and returns it with its history.
+    /// Computes a customer's health now and returns it with its history. It is recorded when the score differs
+    /// from the last recorded one or that one is from an earlier UTC day, so a console reading it on every visit does not fill
+    /// the history with copies.
     pub async fn health(&self, principal: &Principal, customer_id: &str) -> Result<HealthReport, ServiceError> {
         require(principal, Scope::Read)?;
         let (customer, interactions, memories) = self.customer_history(principal, customer_id).await?;
@@ -33,7 +35,12 @@ impl Services {
         let history = self
             .blocking(move |s| {
                 let history = s.health_history(&ws, &cid, 30)?;
-                s.save_health(&ws, &cid, &h)?;
+                let same_recently = history
+                    .first()
+                    .is_some_and(|last| last.score == h.score && last.computed_at.date_naive() == h.computed_at.date_naive());
+                if !same_recently {
+                    s.save_health(&ws, &cid, &h)?;
+                }
                 Ok(history)
             })
             .await

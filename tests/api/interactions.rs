@@ -577,7 +577,20 @@ async fn erasing_a_customer_leaves_no_trace_in_any_table() {
     assert_eq!(
         again["history"].as_array().unwrap().len(),
         1,
-        "each computation is recorded"
+        "the first computation is recorded"
+    );
+    let third = expect(
+        app.req(Method::GET, &format!("/v1/customers/{id}/health"))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        third["history"].as_array().unwrap().len(),
+        1,
+        "the same score on the same day is not recorded again: {third}"
     );
     let export = expect(
         app.req(Method::GET, &format!("/v1/customers/{id}/export"))
