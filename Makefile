@@ -3,18 +3,23 @@
 
 CARGO ?= cargo
 
-.PHONY: run test fuzz fetch build openapi doctor bench bench-proactive bench-support-metrics bench-crash eval train lint
+.PHONY: run test console-e2e fuzz fetch build openapi doctor bench bench-proactive bench-support-metrics bench-crash eval train lint
 
 ## Start the server with the demo data on 127.0.0.1:8080 (fetches the model and ONNX Runtime first).
 run: build
 	./target/release/rappel serve --demo
 
-## Run the whole test suite, the generated attacks on the OpenAPI document, then the format and lint checks.
+## Run the whole test suite, the console in a real browser, the generated attacks on the OpenAPI document, then the format and lint checks.
 test: fetch
 	$(CARGO) test
+	CARGO=$(CARGO) ./scripts/console-e2e.sh
 	./scripts/fuzz.sh
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
+
+## The console's browser tests alone (installs Debian's chromium when missing).
+console-e2e: fetch
+	CARGO=$(CARGO) ./scripts/console-e2e.sh
 
 ## Generated requests against the committed OpenAPI document (schemathesis, every check); FUZZ_EXAMPLES=50 for a long run.
 fuzz: fetch

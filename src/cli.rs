@@ -350,14 +350,15 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<ExitCode> {
             key.secret
         );
         println!(
-            "Try: curl -H 'Authorization: Bearer {}' http://{}/v1/customers?limit=3\n",
+            "Console: open http://{}/console/ and paste the key.\nAPI: curl -H 'Authorization: Bearer {}' http://{}/v1/customers?limit=3\n",
+            app.server.addr(),
             key.secret,
             app.server.addr()
         );
     }
     tracing::info!(
         addr = %app.server.addr(), ready_ms = started.elapsed().as_millis() as u64,
-        "Rappel listening on http://{} (Swagger UI at /swagger-ui/)", app.server.addr()
+        "Rappel listening on http://{} (console at /console/, Swagger UI at /swagger-ui/)", app.server.addr()
     );
     app.services.tick("startup").await;
     let scheduler = crate::jobs::start(app.services.clone()).await?;

@@ -1,14 +1,14 @@
 //! Key and workspace administration.
 
 use actix_web::{delete, get, post, web, HttpResponse};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Caller;
 use super::body::Body;
 use super::error::ApiError;
 use super::responses::{AuthErrors, BodyErrors, Conflict, NotFound};
-use crate::domain::{ApiKey, Scope, Workspace};
+use crate::domain::{ApiKey, Scope, Workspace, WorkspaceId};
 use crate::service::{CreatedKey, CreatedWorkspace, Services};
 
 /// A key to create.
@@ -45,11 +45,37 @@ pub struct NewWorkspace {
     pub name: String,
 }
 
+/// The calling key, as `GET /v1/whoami` describes it.
+#[derive(Serialize, ToSchema)]
+pub struct WhoAmI {
+    /// The key's id (`key_...`), or `bootstrap` for `RAPPEL_ADMIN_KEY`.
+    #[schema(example = "key_01JD8X3Q5V6W7Y8Z9A0B1C2D3E")]
+    pub key_id: String,
+    /// The workspace every call of this key is confined to.
+    pub workspace: WorkspaceId,
+    /// What the key may do (`admin` grants `write`, which grants `read`).
+    #[schema(example = json!(["read", "write"]))]
+    pub scopes: Vec<Scope>,
+}
+
 /// Path of one key.
 #[derive(Deserialize, IntoParams)]
 pub struct KeyPath {
     /// The key's id (`key_...`).
     pub id: String,
+}
+
+/// Describe the calling key.
+///
+/// Any valid key: its id, workspace and scopes, so a client (the console) shows only what the key may do.
+#[utoipa::path(tag = "keys", responses((status = 200, description = "The calling key", body = WhoAmI), AuthErrors))]
+#[get("/whoami")]
+pub async fn whoami(Caller(principal): Caller) -> web::Json<WhoAmI> {
+    web::Json(WhoAmI {
+        key_id: principal.key_id,
+        workspace: principal.workspace,
+        scopes: principal.scopes,
+    })
 }
 
 /// Create an API key.

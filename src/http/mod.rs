@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod body;
 mod campaigns;
+mod console;
 mod customers;
 pub mod error;
 mod health;

@@ -16,8 +16,8 @@ use super::openapi::ApiDoc;
 use super::panics::catch_panics;
 use super::request_id::request_id;
 use super::{
-    audit, campaigns, customers, health, incidents, interactions, jobs, keys, knowledge, maintenance, memories,
-    ops_metrics, outreach, preferences, recall, support_metrics, teams,
+    audit, campaigns, console, customers, health, incidents, interactions, jobs, keys, knowledge, maintenance,
+    memories, ops_metrics, outreach, preferences, recall, support_metrics, teams,
 };
 use crate::service::Services;
 
@@ -95,6 +95,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(maintenance::retention)
                 .service(maintenance::health)
                 .service(maintenance::backup)
+                .service(keys::whoami)
                 .service(keys::create_key)
                 .service(keys::list_keys)
                 .service(keys::revoke_key)
@@ -163,6 +164,7 @@ impl Server {
                 SwaggerUi::new("/swagger-ui/{_:.*}").external_url_unchecked("/api-docs/openapi.json", document.clone()),
             )
             .service(web::redirect("/swagger-ui", "/swagger-ui/"))
+            .configure(console::configure)
             .default_service(web::to(route_not_found))
             .wrap(from_fn(unserved_methods))
             .wrap(from_fn(catch_panics))

@@ -4,6 +4,7 @@ mod audit;
 mod auth;
 mod backup;
 mod campaigns;
+mod console;
 mod crash;
 mod customers;
 mod embedding;

@@ -61,6 +61,6 @@ async fn every_operation_is_summarised_and_documents_its_errors() {
             }
         }
     }
-    assert_eq!(operations, 77);
+    assert_eq!(operations, 78);
     assert!(spec["components"]["securitySchemes"]["bearer"].is_object());
 }
