@@ -356,17 +356,30 @@ test('export and erase a customer, each behind a confirmation', async () => {
   assert.equal((await api('GET', `/v1/customers/${id}`)).status, 404, 'the customer is gone');
 });
 
-test('knowledge and support metrics pages exist', async () => {
+test('knowledge base: the demo documents, and a search that cites its source', async () => {
   const page = state.page;
-  for (const [nav, testid, name] of [
-    ['nav-knowledge', 'page-knowledge', '14-knowledge'],
-    ['nav-metrics', 'page-metrics', '15-metrics'],
-  ]) {
-    await page.getByTestId(nav).click();
-    await page.getByTestId(testid).waitFor();
-    await page.waitForFunction((id) => !document.querySelector(`[data-testid=${id}] [data-testid=loading]`), testid);
-    await shot(page, name, false);
+  await page.getByTestId('nav-knowledge').click();
+  await page.getByTestId('knowledge-docs').waitFor({ timeout: TIMEOUT });
+  const docs = await page.getByTestId('knowledge-docs').locator('tbody tr').count();
+  assert.ok(docs >= 30, `the demo help center has at least 30 documents, the page lists ${docs}`);
+  await page.getByTestId('knowledge-query').fill('my hub is offline after the update');
+  await page.getByTestId('knowledge-submit').click();
+  const first = page.getByTestId('knowledge-results').locator('li').first();
+  await first.waitFor({ timeout: TIMEOUT });
+  assert.match(await first.innerText(), /hub/i);
+  await shot(page, '14-knowledge', false);
+});
+
+test('support metrics: KPI tiles and a chart over time', async () => {
+  const page = state.page;
+  await page.getByTestId('nav-metrics').click();
+  await page.getByTestId('metrics-totals').waitFor({ timeout: TIMEOUT });
+  const tiles = await page.getByTestId('metrics-totals').innerText();
+  for (const label of ['CSAT', 'NPS', 'First-contact resolution', 'Escalation rate', 'Cost per interaction']) {
+    assert.ok(tiles.includes(label), `${label} among the tiles: ${tiles}`);
   }
+  await page.getByTestId('metrics-chart').waitFor({ timeout: TIMEOUT });
+  await shot(page, '15-metrics', false);
 });
 
 test('the interface switches to French', async () => {

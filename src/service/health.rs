@@ -35,9 +35,9 @@ impl Services {
         let history = self
             .blocking(move |s| {
                 let history = s.health_history(&ws, &cid, 30)?;
-                let same_recently = history
-                    .first()
-                    .is_some_and(|last| last.score == h.score && last.computed_at.date_naive() == h.computed_at.date_naive());
+                let same_recently = history.first().is_some_and(|last| {
+                    last.score == h.score && last.computed_at.date_naive() == h.computed_at.date_naive()
+                });
                 if !same_recently {
                     s.save_health(&ws, &cid, &h)?;
                 }
