@@ -37,7 +37,8 @@ impl TriggerKind {
         matches!(self, Self::ThreatToLeave | Self::Legal | Self::Safety)
     }
 
-    fn words(self) -> &'static str {
+    /// The trigger in words (`legal words`, `threat to leave`).
+    pub fn words(self) -> &'static str {
         match self {
             Self::Frustration => "frustration",
             Self::ThreatToLeave => "threat to leave",

@@ -35,10 +35,12 @@ pub struct HandoffBrief {
     /// Promises past their due time and not kept (`text (due date) [interaction]`).
     #[serde(default)]
     pub overdue_commitments: Vec<String>,
-    /// Whether the customer's history calls for care (threats, broken promises, repeated contacts).
+    /// Whether the customer's history (threats, broken promises, repeated contacts) or this conversation's words
+    /// (a threat to leave, legal or safety words: see `triggers`) call for care.
     #[serde(default)]
     pub escalate: bool,
-    /// Why, in the customer's language.
+    /// Why: the first escalating trigger of this conversation and the customer's words (`safety words: ...`),
+    /// else the history's reason, in the customer's language.
     #[serde(default)]
     pub escalation_reason: Option<String>,
     /// Escalation triggers the customer's words fired (frustration, threat to leave, repeated contact, legal or
@@ -150,6 +152,10 @@ impl Services {
             _ => tone.to_owned(),
         };
         let (triggers, route) = self.route_conversation(&customer, &current).await?;
+        let escalating = triggers.iter().find(|t| t.kind.escalates());
+        let escalation_reason = escalating
+            .map(|t| format!("{}: {}", t.kind.words(), t.evidence))
+            .or(trend.reason);
         let brief = HandoffBrief {
             customer_wants,
             tried,
@@ -158,8 +164,8 @@ impl Services {
             relevant_history,
             open_commitments,
             overdue_commitments,
-            escalate: trend.escalate,
-            escalation_reason: trend.reason,
+            escalate: trend.escalate || escalating.is_some(),
+            escalation_reason,
             triggers,
             route,
             suggested_tone,

@@ -280,6 +280,28 @@ async fn demo_handoffs_go_to_the_team_a_support_lead_would_pick() {
 }
 
 #[actix_web::test]
+async fn safety_words_are_the_first_reason_the_brief_calls_for_care() {
+    let app = spawn().await;
+    let customer = app.create_customer(customer_body("calm-smoke")).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let chat = json!({"external_id": "plug-smell", "channel": "chat", "status": "open", "opened_at": "2026-11-01T09:00:00Z",
+        "messages": [
+            {"id": "s1", "role": "customer", "text": "Hello, quick question: my smart plug smells of burning plastic when the heater is on it. Should I keep using it?", "sent_at": "2026-11-01T09:00:00Z"}]});
+    app.post_interaction(&customer, &chat, StatusCode::CREATED).await;
+    let brief = handoff(&app, crate::helpers::ADMIN_KEY, &customer, "plug-smell").await;
+    assert_eq!(brief["escalate"], true, "{brief}");
+    assert!(
+        brief["escalation_reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("safety words: "),
+        "{brief}"
+    );
+}
+
+#[actix_web::test]
 async fn legal_and_safety_words_are_named_triggers_and_go_to_the_escalation_team() {
     let app = spawn().await;
     let key = crate::helpers::ADMIN_KEY;
@@ -322,6 +344,14 @@ async fn legal_and_safety_words_are_named_triggers_and_go_to_the_escalation_team
     );
     assert_eq!(brief["route"]["team_name"], "Escalations", "{brief}");
     assert_eq!(brief["route"]["runner_up"]["team_name"], "Devices");
+    assert_eq!(brief["escalate"], true, "legal and safety words call for care: {brief}");
+    assert!(
+        brief["escalation_reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("legal words: "),
+        "the conversation's words come before the history's reason: {brief}"
+    );
     let stored = expect(
         app.req(Method::GET, &format!("/v1/customers/{customer}/interactions/plug-fire"))
             .send()
