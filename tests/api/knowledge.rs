@@ -225,25 +225,30 @@ async fn a_source_imported_again_is_replaced_not_duplicated() {
     assert_eq!(expect(res, StatusCode::OK).await, json!([]));
 }
 
-#[actix_web::test]
-async fn questions_nothing_answers_become_gaps_and_leave_with_their_customer() {
-    let app = spawn().await;
+/// One short hub article and one English customer who will ask what it does not answer; the customer's id.
+async fn hub_article_and_customer(app: &TestApp, external_id: &str, name: &str) -> String {
     add(
-        &app,
+        app,
         json!({"title": "Hub offline", "language": "en",
                "body": "## Restart\n\nUnplug the hub for ten seconds, then plug it back in."}),
     )
     .await;
     let res = app
         .req(Method::POST, "/v1/customers")
-        .json(&json!({"external_id": "gap-1", "name": "Zed Quill", "language": "en"}))
+        .json(&json!({"external_id": external_id, "name": name, "language": "en"}))
         .send()
         .await
         .unwrap();
-    let customer = expect(res, StatusCode::CREATED).await["id"]
+    expect(res, StatusCode::CREATED).await["id"]
         .as_str()
         .unwrap()
-        .to_owned();
+        .to_owned()
+}
+
+#[actix_web::test]
+async fn questions_nothing_answers_become_gaps_and_leave_with_their_customer() {
+    let app = spawn().await;
+    let customer = hub_article_and_customer(&app, "gap-1", "Zed Quill").await;
     let ctx = context(
         &app,
         &customer,
@@ -295,22 +300,7 @@ async fn gap_count(app: &TestApp) -> u64 {
 #[actix_web::test]
 async fn unanswered_questions_are_kept_90_days_then_swept() {
     let (app, clock) = spawn_clocked("2026-11-25T00:00:00Z").await;
-    add(
-        &app,
-        json!({"title": "Hub offline", "language": "en",
-               "body": "## Restart\n\nUnplug the hub for ten seconds, then plug it back in."}),
-    )
-    .await;
-    let res = app
-        .req(Method::POST, "/v1/customers")
-        .json(&json!({"external_id": "gap-old", "name": "Ada Vole", "language": "en"}))
-        .send()
-        .await
-        .unwrap();
-    let customer = expect(res, StatusCode::CREATED).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let customer = hub_article_and_customer(&app, "gap-old", "Ada Vole").await;
     context(&app, &customer, "Do you sell a video doorbell with a built-in chime?").await;
     clock.set("2027-01-24T00:00:00Z".parse().unwrap());
     context(&app, &customer, "Can the hub water my garden plants on a schedule?").await;
