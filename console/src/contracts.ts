@@ -32,8 +32,8 @@ export function expandScopes(scopes: string[]): Scope[] {
 
 // ---------------------------------------------------------------------------------------------------
 // Knowledge base
-//   GET  /v1/knowledge?limit&cursor            -> KnowledgeSummary[]
-//   POST /v1/knowledge/search {query, limit}   -> KnowledgeHit[]  (citation: doc_id, title, headings[], url; score parts)
+//   GET  /v1/knowledge                         -> KnowledgeSummary[]  (every current document, by label)
+//   POST /v1/knowledge/search {query, k}       -> KnowledgeHit[]  (citation: doc_id, title, headings[], url; score parts)
 // ---------------------------------------------------------------------------------------------------
 
 export interface KnowledgeDoc {
@@ -61,9 +61,8 @@ export interface KnowledgeHit {
   citation: Citation;
 }
 
-export async function listKnowledge(cursor?: string | null): Promise<{ items: KnowledgeDoc[]; next_cursor?: string | null }> {
-  const items = await get<KnowledgeDoc[]>('/v1/knowledge', { limit: 200, cursor });
-  return { items };
+export async function listKnowledge(): Promise<{ items: KnowledgeDoc[] }> {
+  return { items: await get<KnowledgeDoc[]>('/v1/knowledge') };
 }
 
 interface RawHit {
@@ -73,7 +72,7 @@ interface RawHit {
 }
 
 export async function searchKnowledge(query: string): Promise<KnowledgeHit[]> {
-  const hits = await post<RawHit[]>('/v1/knowledge/search', { query, limit: 10 });
+  const hits = await post<RawHit[]>('/v1/knowledge/search', { query, k: 10 });
   return hits.map((r) => ({
     score: r.score?.score ?? null,
     text: r.text,
