@@ -70,6 +70,13 @@ pub fn term_hash(term: &str) -> u64 {
     })
 }
 
+/// Default weight of the standardised dense similarity in the hybrid fusion; knowledge and routing use it too.
+pub const SEMANTIC_WEIGHT: f32 = 0.65;
+/// Default weight of the relative BM25 score in the hybrid fusion; knowledge and routing use it too.
+pub const KEYWORD_WEIGHT: f32 = 0.35;
+/// How many standard deviations above the mean a similarity must be for [`standardised`] to score it 1.
+pub const STANDARD_SPAN: f32 = 4.0;
+
 /// Fusion weights and decay, from the settings.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Weights {
@@ -92,8 +99,8 @@ pub struct Weights {
 impl Default for Weights {
     fn default() -> Self {
         Self {
-            semantic: 0.65,
-            keyword: 0.35,
+            semantic: SEMANTIC_WEIGHT,
+            keyword: KEYWORD_WEIGHT,
             neighbour: 0.3,
             recency: 0.05,
             importance: 0.05,
@@ -217,15 +224,23 @@ pub fn bm25(texts: &[&Terms], query_terms: &[String]) -> Vec<f32> {
         .collect()
 }
 
-/// Dense similarities standardised over one query's candidates: a candidate 4 standard deviations above the mean
-/// scores 1, one at or below the mean 0 (so fusion weights mean the same on any data).
+/// Mean and population standard deviation of some values (both 0 for none).
+pub fn mean_and_spread(values: &[f32]) -> (f32, f32) {
+    let count = values.len().max(1) as f32;
+    let mean = values.iter().sum::<f32>() / count;
+    let sd = (values.iter().map(|c| (c - mean) * (c - mean)).sum::<f32>() / count).sqrt();
+    (mean, sd)
+}
+
+/// Dense similarities standardised over one query's candidates: a candidate [`STANDARD_SPAN`] standard deviations
+/// above the mean scores 1, one at or below the mean 0 (so fusion weights mean the same on any data).
 pub fn standardised(cosines: &[f32]) -> Vec<f32> {
-    let count = cosines.len().max(1) as f32;
-    let mean = cosines.iter().sum::<f32>() / count;
-    let sd = (cosines.iter().map(|c| (c - mean) * (c - mean)).sum::<f32>() / count)
-        .sqrt()
-        .max(1e-6);
-    cosines.iter().map(|c| ((c - mean) / sd / 4.0).max(0.0)).collect()
+    let (mean, sd) = mean_and_spread(cosines);
+    let sd = sd.max(1e-6);
+    cosines
+        .iter()
+        .map(|c| ((c - mean) / sd / STANDARD_SPAN).max(0.0))
+        .collect()
 }
 
 /// Keyword scores divided by the best one (all 0 when nothing matched).

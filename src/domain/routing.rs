@@ -11,6 +11,7 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::recall;
 use super::sentiment::cues::{self, normalise};
 use super::sentiment::Cue;
 use super::team::Team;
@@ -228,9 +229,10 @@ fn same(a: &str, b: &str) -> bool {
 }
 
 /// How much the keyword match weighs beside the topic similarity, in standard deviations of the teams'
-/// similarities: the fusion memories and knowledge use (dense standardised and divided by 4, weighted 0.65;
-/// BM25 relative to the best, weighted 0.35), written in cosine units so the other signals keep theirs.
-const KEYWORD_SPREADS: f32 = 4.0 * 0.35 / 0.65;
+/// similarities: the fusion memories and knowledge use (dense standardised over `STANDARD_SPAN` deviations,
+/// weighted `SEMANTIC_WEIGHT`; BM25 relative to the best, weighted `KEYWORD_WEIGHT`), written in cosine units so
+/// the other signals keep theirs.
+const KEYWORD_SPREADS: f32 = recall::STANDARD_SPAN * recall::KEYWORD_WEIGHT / recall::SEMANTIC_WEIGHT;
 
 /// A team's best topic: its index and the cosine similarity to the conversation (`None` without topics).
 fn best_topic(c: &Candidate<'_>, conv: &Conversation<'_>) -> Option<(usize, f32)> {
@@ -244,8 +246,8 @@ fn best_topic(c: &Candidate<'_>, conv: &Conversation<'_>) -> Option<(usize, f32)
 /// Each team's BM25 score for the conversation's words over its topics (each topic read in its own language),
 /// divided by the best team's.
 fn keyword_match(candidates: &[Candidate<'_>], conv: &Conversation<'_>) -> Vec<f32> {
-    use super::recall::{bm25, relative, Terms};
     use super::text::{detect, terms, Lang};
+    use recall::{bm25, relative, Terms};
     let docs: Vec<Terms> = candidates
         .iter()
         .map(|c| {
@@ -261,16 +263,6 @@ fn keyword_match(candidates: &[Candidate<'_>], conv: &Conversation<'_>) -> Vec<f
         .collect();
     let query = terms(conv.text, detect(conv.text, Lang::En));
     relative(&bm25(&docs.iter().collect::<Vec<_>>(), &query))
-}
-
-/// The population standard deviation of the teams' best similarities (0 for fewer than two).
-fn spread(sims: &[f32]) -> f32 {
-    if sims.len() < 2 {
-        return 0.0;
-    }
-    let n = sims.len() as f32;
-    let mean = sims.iter().sum::<f32>() / n;
-    (sims.iter().map(|s| (s - mean) * (s - mean)).sum::<f32>() / n).sqrt()
 }
 
 fn score(c: &Candidate<'_>, conv: &Conversation<'_>, w: &Weights, keyword: f32, spread: f32) -> RouteChoice {
@@ -349,7 +341,7 @@ pub fn route(candidates: &[Candidate<'_>], conv: &Conversation<'_>, w: &Weights)
         .iter()
         .filter_map(|c| best_topic(c, conv).map(|(_, s)| s))
         .collect();
-    let spread = spread(&sims);
+    let (_, spread) = recall::mean_and_spread(&sims);
     let mut scored: Vec<RouteChoice> = candidates
         .iter()
         .zip(keywords.iter().copied().chain(std::iter::repeat(0.0)))

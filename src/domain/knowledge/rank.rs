@@ -6,13 +6,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::Chunk;
-use crate::domain::recall::{bm25, relative, standardised, Mode, Terms};
+use crate::domain::recall::{bm25, relative, standardised, Mode, Terms, KEYWORD_WEIGHT, SEMANTIC_WEIGHT};
 use crate::domain::text::Lang;
 
-/// Weight of the dense similarity (standardised over the candidates).
-const SEMANTIC: f32 = 0.65;
-/// Weight of the keyword score (relative to the best candidate).
-const KEYWORD: f32 = 0.35;
 /// Bonus of a chunk in the language asked for.
 const LANGUAGE: f32 = 0.1;
 
@@ -76,7 +72,7 @@ pub fn rank(candidates: &[&IndexedChunk], query: &ChunkQuery<'_>, mode: Mode, to
             let score = match mode {
                 Mode::Dense => *cosine,
                 Mode::Keyword => *keyword,
-                Mode::Hybrid => SEMANTIC * dense + KEYWORD * keyword + language,
+                Mode::Hybrid => SEMANTIC_WEIGHT * dense + KEYWORD_WEIGHT * keyword + language,
             };
             (
                 i,
