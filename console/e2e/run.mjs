@@ -3,7 +3,6 @@
 //   node e2e/run.mjs            (RAPPEL_BIN defaults to ../target/release/rappel, run from the repository root)
 // The console is tested where the binary serves it (/console/) when it does, else through e2e/serve.mjs.
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -24,11 +23,10 @@ const freePort = () =>
 
 const port = await freePort();
 const url = `http://127.0.0.1:${port}`;
-const key = `console-e2e-${randomBytes(12).toString('hex')}`;
 const dataDir = mkdtempSync(join(tmpdir(), 'rappel-console-e2e-'));
 const server = spawn(bin, ['serve', '--demo'], {
   cwd: repo,
-  env: { ...process.env, RAPPEL_DATA_DIR: dataDir, RAPPEL_BIND: `127.0.0.1:${port}`, RAPPEL_ADMIN_KEY: key, RAPPEL_LOG_FORMAT: 'json' },
+  env: { ...process.env, RAPPEL_DATA_DIR: dataDir, RAPPEL_BIND: `127.0.0.1:${port}`, RAPPEL_LOG_FORMAT: 'json' },
   stdio: ['ignore', 'pipe', 'inherit'],
 });
 // The tests log in with the development key `serve --demo` prints, as a new user would.

@@ -45,14 +45,18 @@ pub async fn file(req: HttpRequest, path: web::Path<String>) -> HttpResponse {
     } else {
         "no-cache"
     };
-    let body: Cow<'static, [u8]> = found.data;
+    // Embedded files are static: served without a copy.
+    let body = match found.data {
+        Cow::Borrowed(bytes) => web::Bytes::from_static(bytes),
+        Cow::Owned(bytes) => web::Bytes::from(bytes),
+    };
     HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, HeaderValue::from_static(content_type(name))))
         .insert_header((header::CACHE_CONTROL, HeaderValue::from_static(cache)))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .insert_header((header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(POLICY)))
         .insert_header((header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
-        .body(body.into_owned())
+        .body(body)
 }
 
 /// Registers `/console/{file}` and the redirect of `/console` to `/console/` (the page's asset URLs are

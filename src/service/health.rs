@@ -19,8 +19,8 @@ pub struct HealthReport {
 
 impl Services {
     /// Computes a customer's health now and returns it with its history. It is recorded when the score differs
-    /// from the last recorded one or that one is from an earlier UTC day, so a console reading it on every visit does not fill
-    /// the history with copies.
+    /// from the last recorded one or that one is from an earlier UTC day, so a console reading it on every visit
+    /// does not fill the history with copies.
     pub async fn health(&self, principal: &Principal, customer_id: &str) -> Result<HealthReport, ServiceError> {
         require(principal, Scope::Read)?;
         let (customer, interactions, memories) = self.customer_history(principal, customer_id).await?;
