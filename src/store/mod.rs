@@ -2,6 +2,8 @@
 //! default) is one implementation, and a backend on a distributed engine would be another.
 
 mod codec;
+#[cfg(test)]
+pub(crate) mod model_tests;
 pub mod redb;
 mod tables;
 
