@@ -1,9 +1,10 @@
 //! Persistence behind repository traits. Handlers and services see only these traits; `redb` (embedded, the
-//! default) is one implementation, and a backend on a distributed engine would be another.
+//! default) is one implementation, `postgres` (several nodes on one database, in progress) another.
 
 mod codec;
 #[cfg(test)]
 pub(crate) mod model_tests;
+pub mod postgres;
 pub mod redb;
 mod tables;
 
@@ -105,6 +106,12 @@ pub enum StoreError {
     /// The embedded database failed.
     #[error("database error: {0}")]
     Database(#[from] ::redb::Error),
+    /// PostgreSQL answered with an error, or a connection to it failed.
+    #[error("PostgreSQL: {}", postgres::describe(.0))]
+    Postgres(#[from] tokio_postgres::Error),
+    /// No PostgreSQL connection could be had (the pool timed out or was closed), or its settings are invalid.
+    #[error("PostgreSQL connection pool: {0}")]
+    Pool(String),
 }
 
 pub use crate::domain::Upserted;

@@ -1,0 +1,397 @@
+//! Interactions, their support-metrics facts, memories and their vectors in PostgreSQL. A memory row carries its
+//! vector (pgvector, exact f32s) and its text's full-text vector in the language's configuration (French or
+//! English), which the database keeps up to date itself.
+
+use deadpool_postgres::GenericClient;
+use tokio_postgres::Row;
+
+use super::{json, record, PgVector, PostgresStore};
+use crate::domain::interaction::Interaction;
+use crate::domain::memory::Memory;
+use crate::domain::support_metrics::Fact;
+use crate::domain::text::Lang;
+use crate::domain::{Customer, CustomerId, Preferences, WorkspaceId};
+use crate::store::{MemoryRepo, StoreError, StoredMemory};
+
+/// Rows read per round trip by the scans.
+const SCAN_BATCH: i64 = 1000;
+
+/// PostgreSQL's text-search configuration for a language.
+fn text_config(lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => "english",
+        Lang::Fr => "french",
+    }
+}
+
+fn stored(row: &Row) -> Result<StoredMemory, StoreError> {
+    let vector: PgVector = row.try_get("embedding")?;
+    Ok(StoredMemory {
+        memory: record(row, "memories")?,
+        vector: vector.0,
+    })
+}
+
+async fn customer_exists(client: &impl GenericClient, ws: &str, cid: &str) -> Result<bool, StoreError> {
+    // FOR SHARE: an erasure on another node waits for this transaction (or this one sees the customer gone).
+    Ok(client
+        .query_opt(
+            "SELECT 1 FROM customers WHERE workspace = $1 AND id = $2 FOR SHARE",
+            &[&ws, &cid],
+        )
+        .await?
+        .is_some())
+}
+
+/// Writes an interaction and its support-metrics fact (carrying over the previous fact's reopen count).
+async fn put_interaction(client: &impl GenericClient, i: &Interaction) -> Result<(), StoreError> {
+    let (ws, cid, iid) = (i.workspace.as_str(), i.customer_id.as_str(), i.id.as_str());
+    client
+        .execute(
+            "INSERT INTO interactions (workspace, customer_id, id, external_id, opened_at, record) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (workspace, customer_id, id) \
+             DO UPDATE SET external_id = $4, opened_at = $5, record = $6",
+            &[&ws, &cid, &iid, &i.fields.external_id, &i.fields.opened_at, &json(i)],
+        )
+        .await?;
+    let previous = client
+        .query_opt(
+            "SELECT record FROM interaction_facts WHERE workspace = $1 AND customer_id = $2 AND interaction_id = $3",
+            &[&ws, &cid, &iid],
+        )
+        .await?
+        .map(|r| record::<Fact>(&r, "interaction_facts"))
+        .transpose()?;
+    let fact = Fact::of(i, previous.as_ref());
+    client
+        .execute(
+            "INSERT INTO interaction_facts (workspace, customer_id, interaction_id, opened_at, record) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (workspace, customer_id, interaction_id) \
+             DO UPDATE SET opened_at = $4, record = $5",
+            &[&ws, &cid, &iid, &i.fields.opened_at, &json(&fact)],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Writes new or replaced memories with their vectors, then changed memories that still exist.
+async fn put_memories(
+    client: &impl GenericClient,
+    memories: &[StoredMemory],
+    changed: &[Memory],
+) -> Result<(), StoreError> {
+    if !memories.is_empty() {
+        let insert = client
+            .prepare_cached(
+                "INSERT INTO memories (workspace, customer_id, id, text_config, embedding, record) \
+                 VALUES ($1, $2, $3, $4::text::regconfig, $5, $6) ON CONFLICT (workspace, customer_id, id) \
+                 DO UPDATE SET text_config = excluded.text_config, embedding = excluded.embedding, \
+                 record = excluded.record",
+            )
+            .await?;
+        for m in memories {
+            let memory = &m.memory;
+            client
+                .execute(
+                    &insert,
+                    &[
+                        &memory.workspace.as_str(),
+                        &memory.provenance.customer_id.as_str(),
+                        &memory.id,
+                        &text_config(memory.language),
+                        &PgVector(m.vector.clone()),
+                        &json(memory),
+                    ],
+                )
+                .await?;
+        }
+    }
+    if !changed.is_empty() {
+        // A changed memory is only written back if it still exists (it may have been deleted meanwhile).
+        let update = client
+            .prepare_cached(
+                "UPDATE memories SET text_config = $4::text::regconfig, record = $5 \
+                 WHERE workspace = $1 AND customer_id = $2 AND id = $3",
+            )
+            .await?;
+        for m in changed {
+            client
+                .execute(
+                    &update,
+                    &[
+                        &m.workspace.as_str(),
+                        &m.provenance.customer_id.as_str(),
+                        &m.id,
+                        &text_config(m.language),
+                        &json(m),
+                    ],
+                )
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+impl PostgresStore {
+    /// Calls `f` with every memory matching `filter` (a condition on `workspace`, `customer_id` and `id` that
+    /// uses no parameter beyond `$4`, and `$4` at most), in key order, a batch at a time.
+    fn scan(&self, filter: &str, workspace: Option<&str>, f: &mut dyn FnMut(StoredMemory)) -> Result<(), StoreError> {
+        self.run(async {
+            let client = self.client().await?;
+            let statement = client
+                .prepare(&format!(
+                    "SELECT workspace, customer_id, id, embedding, record FROM memories \
+                     WHERE (workspace, customer_id, id) > ($1, $2, $3) AND ({filter}) \
+                     ORDER BY workspace, customer_id, id LIMIT {SCAN_BATCH}"
+                ))
+                .await?;
+            let mut key = (String::new(), String::new(), String::new());
+            loop {
+                let rows = match workspace {
+                    Some(ws) => client.query(&statement, &[&key.0, &key.1, &key.2, &ws]).await?,
+                    None => client.query(&statement, &[&key.0, &key.1, &key.2]).await?,
+                };
+                for row in &rows {
+                    f(stored(row)?);
+                }
+                match rows.last() {
+                    Some(last) if rows.len() as i64 == SCAN_BATCH => {
+                        key = (last.try_get(0)?, last.try_get(1)?, last.try_get(2)?);
+                    }
+                    _ => return Ok(()),
+                }
+            }
+        })
+    }
+}
+
+impl MemoryRepo for PostgresStore {
+    fn interaction_by_external_id(
+        &self,
+        workspace: &WorkspaceId,
+        customer: &CustomerId,
+        external_id: &str,
+    ) -> Result<Option<Interaction>, StoreError> {
+        self.run(async {
+            let row = self
+                .client()
+                .await?
+                .query_opt(
+                    "SELECT record FROM interactions WHERE workspace = $1 AND customer_id = $2 AND external_id = $3",
+                    &[&workspace.as_str(), &customer.as_str(), &external_id],
+                )
+                .await?;
+            row.map(|r| record(&r, "interactions")).transpose()
+        })
+    }
+
+    fn list_interactions(
+        &self,
+        workspace: &WorkspaceId,
+        customer: &CustomerId,
+    ) -> Result<Vec<Interaction>, StoreError> {
+        self.run(async {
+            let rows = self
+                .client()
+                .await?
+                .query(
+                    "SELECT record FROM interactions WHERE workspace = $1 AND customer_id = $2 ORDER BY id",
+                    &[&workspace.as_str(), &customer.as_str()],
+                )
+                .await?;
+            rows.iter().map(|r| record(r, "interactions")).collect()
+        })
+    }
+
+    fn save_ingest(
+        &self,
+        interaction: &Interaction,
+        memories: &[StoredMemory],
+        changed: &[Memory],
+    ) -> Result<(), StoreError> {
+        let (ws, cid) = (interaction.workspace.as_str(), interaction.customer_id.as_str());
+        self.run(async {
+            let mut client = self.client().await?;
+            let txn = client.transaction().await?;
+            if !customer_exists(&txn, ws, cid).await? {
+                return Err(StoreError::NotFound);
+            }
+            put_interaction(&txn, interaction).await?;
+            put_memories(&txn, memories, changed).await?;
+            txn.commit().await?;
+            Ok(())
+        })
+    }
+
+    fn bulk_load(
+        &self,
+        customers: &[(Customer, Preferences)],
+        interactions: &[Interaction],
+        memories: &[StoredMemory],
+    ) -> Result<(), StoreError> {
+        self.run(async {
+            let mut client = self.client().await?;
+            let txn = client.transaction().await?;
+            let customer = txn
+                .prepare(
+                    "INSERT INTO customers (workspace, id, external_id, updated_at, record) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .await?;
+            let prefs = txn
+                .prepare("INSERT INTO preferences (workspace, customer_id, record) VALUES ($1, $2, $3)")
+                .await?;
+            for (c, p) in customers {
+                let (ws, id) = (c.workspace.as_str(), c.id.as_str());
+                txn.execute(&customer, &[&ws, &id, &c.fields.external_id, &c.updated_at, &json(c)])
+                    .await?;
+                txn.execute(&prefs, &[&ws, &id, &json(p)]).await?;
+            }
+            for i in interactions {
+                put_interaction(&txn, i).await?;
+            }
+            put_memories(&txn, memories, &[]).await?;
+            txn.commit().await?;
+            Ok(())
+        })
+    }
+
+    fn insert_memories(&self, memories: &[StoredMemory]) -> Result<(), StoreError> {
+        self.run(async {
+            let mut client = self.client().await?;
+            let txn = client.transaction().await?;
+            for m in memories {
+                let (ws, cid) = (m.memory.workspace.as_str(), m.memory.provenance.customer_id.as_str());
+                if !customer_exists(&txn, ws, cid).await? {
+                    return Err(StoreError::NotFound);
+                }
+            }
+            put_memories(&txn, memories, &[]).await?;
+            txn.commit().await?;
+            Ok(())
+        })
+    }
+
+    fn update_memories(&self, memories: &[Memory]) -> Result<(), StoreError> {
+        self.run(async {
+            let mut client = self.client().await?;
+            let txn = client.transaction().await?;
+            put_memories(&txn, &[], memories).await?;
+            txn.commit().await?;
+            Ok(())
+        })
+    }
+
+    fn replace_memory(&self, memory: &StoredMemory) -> Result<(), StoreError> {
+        let m = &memory.memory;
+        self.run(async {
+            let mut client = self.client().await?;
+            let txn = client.transaction().await?;
+            let exists = txn
+                .query_opt(
+                    "SELECT 1 FROM memories WHERE workspace = $1 AND customer_id = $2 AND id = $3 FOR UPDATE",
+                    &[&m.workspace.as_str(), &m.provenance.customer_id.as_str(), &m.id],
+                )
+                .await?;
+            if exists.is_none() {
+                return Err(StoreError::NotFound);
+            }
+            put_memories(&txn, std::slice::from_ref(memory), &[]).await?;
+            txn.commit().await?;
+            Ok(())
+        })
+    }
+
+    fn delete_memory(&self, workspace: &WorkspaceId, customer: &CustomerId, id: &str) -> Result<bool, StoreError> {
+        self.run(async {
+            let deleted = self
+                .client()
+                .await?
+                .execute(
+                    "DELETE FROM memories WHERE workspace = $1 AND customer_id = $2 AND id = $3",
+                    &[&workspace.as_str(), &customer.as_str(), &id],
+                )
+                .await?;
+            Ok(deleted > 0)
+        })
+    }
+
+    fn list_memories(&self, workspace: &WorkspaceId, customer: &CustomerId) -> Result<Vec<Memory>, StoreError> {
+        self.run(async {
+            let rows = self
+                .client()
+                .await?
+                .query(
+                    "SELECT record FROM memories WHERE workspace = $1 AND customer_id = $2 ORDER BY id",
+                    &[&workspace.as_str(), &customer.as_str()],
+                )
+                .await?;
+            rows.iter().map(|r| record(r, "memories")).collect()
+        })
+    }
+
+    fn scan_memories(&self, f: &mut dyn FnMut(StoredMemory)) -> Result<(), StoreError> {
+        self.scan("true", None, f)
+    }
+
+    fn count_memories(&self) -> Result<u64, StoreError> {
+        self.run(async {
+            let count: i64 = self
+                .client()
+                .await?
+                .query_one("SELECT count(*) FROM memories", &[])
+                .await?
+                .get(0);
+            Ok(u64::try_from(count).unwrap_or(0))
+        })
+    }
+
+    fn customer_memories(
+        &self,
+        workspace: &WorkspaceId,
+        customer: &CustomerId,
+    ) -> Result<Vec<StoredMemory>, StoreError> {
+        self.run(async {
+            let rows = self
+                .client()
+                .await?
+                .query(
+                    "SELECT embedding, record FROM memories WHERE workspace = $1 AND customer_id = $2 ORDER BY id",
+                    &[&workspace.as_str(), &customer.as_str()],
+                )
+                .await?;
+            rows.iter().map(stored).collect()
+        })
+    }
+
+    fn memories_by_key(
+        &self,
+        workspace: &WorkspaceId,
+        keys: &[(CustomerId, String)],
+    ) -> Result<Vec<StoredMemory>, StoreError> {
+        let customers: Vec<&str> = keys.iter().map(|(c, _)| c.as_str()).collect();
+        let ids: Vec<&str> = keys.iter().map(|(_, id)| id.as_str()).collect();
+        self.run(async {
+            // One round trip; `ord` keeps the keys' order.
+            let rows = self
+                .client()
+                .await?
+                .query(
+                    "SELECT m.embedding, m.record FROM unnest($2::text[], $3::text[]) WITH ORDINALITY \
+                     AS k(customer_id, id, ord) \
+                     JOIN memories m ON m.workspace = $1 AND m.customer_id = k.customer_id AND m.id = k.id \
+                     ORDER BY k.ord",
+                    &[&workspace.as_str(), &customers, &ids],
+                )
+                .await?;
+            rows.iter().map(stored).collect()
+        })
+    }
+
+    fn scan_workspace_memories(
+        &self,
+        workspace: &WorkspaceId,
+        f: &mut dyn FnMut(StoredMemory),
+    ) -> Result<(), StoreError> {
+        self.scan("workspace = $4", Some(workspace.as_str()), f)
+    }
+}

@@ -1,0 +1,218 @@
+//! The PostgreSQL backend (with pgvector): several stateless Rappel nodes on one database.
+//!
+//! # Driver: tokio-postgres with a deadpool pool
+//! - Every query here is built at run time (the schema depends on the model's dimension, and the tests create a
+//!   database per test), so sqlx's compile-time checked queries, its main draw, would not be used; its runtime
+//!   API adds an `Any` layer and a larger dependency tree for nothing this backend needs.
+//! - tokio-postgres speaks the binary protocol with typed parameters, so a pgvector value is a small
+//!   `ToSql`/`FromSql` implementation ([`vector::PgVector`]) instead of text parsing, and it exposes what a queue
+//!   across nodes needs as plain SQL: explicit transactions, `FOR UPDATE SKIP LOCKED`, advisory locks, and
+//!   `COPY ... BINARY` for bulk migration later.
+//! - deadpool-postgres is a thin pool over it with a configurable size, a wait timeout and cheap recycling.
+//!
+//! # Synchronous traits over an async driver
+//! The repository traits are synchronous and services call them on the blocking pool (`Services::blocking`).
+//! The store owns a small multi-threaded tokio runtime whose worker drives the connections; a trait method
+//! runs its future with `Handle::block_on` on the calling (blocking) thread. That thread is never an async
+//! worker: calling the store from async code panics in `block_on`, which is the same rule the redb store sets
+//! by convention (a store call never runs on an actix worker), now enforced.
+//!
+//! # Records
+//! Rows keep a domain record as JSONB (`record`), the same serde shape the redb store encodes, so both backends
+//! agree on every field by construction; columns beside it hold what is looked up, filtered, ordered or indexed
+//! (ids, external ids, states, times, vectors, full-text vectors). A change of a record's shape is a schema
+//! migration (see [`schema`]).
+
+mod audit;
+mod customers;
+mod keys;
+mod memories;
+mod outreach;
+mod preferences;
+mod schema;
+mod vector;
+
+pub use schema::SCHEMA_VERSION;
+pub use vector::PgVector;
+
+use std::future::Future;
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod};
+use serde::de::DeserializeOwned;
+use tokio_postgres::{NoTls, Row};
+
+use super::{ModelStamp, StoreError};
+
+/// How to reach and use the database.
+#[derive(Debug, Clone)]
+pub struct PostgresConfig {
+    /// A `postgres://` URL (or a libpq key-value string).
+    pub url: String,
+    /// Most connections this node keeps open.
+    pub pool_size: usize,
+    /// Longest a statement may run before the server cancels it.
+    pub statement_timeout: Duration,
+    /// Longest to wait for a connection (to open one, or for one of the pool to be free).
+    pub connect_timeout: Duration,
+}
+
+impl PostgresConfig {
+    /// The defaults for `url`: 16 connections, 30 s statements, 10 s to connect.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            pool_size: 16,
+            statement_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A PostgreSQL database holding every table of [`schema`].
+pub struct PostgresStore {
+    pool: Pool,
+    /// Drives the connections; taken in `drop` to shut it down without blocking.
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("pool", &self.pool.status())
+            .finish()
+    }
+}
+
+impl PostgresStore {
+    /// Connects, applies the schema migrations this binary knows (refusing a database of a newer schema before
+    /// writing anything), and, when `model` is given, checks or records the embedding model and creates the
+    /// vector indexes of its dimension. Safe to run from several nodes at once: migrations hold an advisory lock.
+    pub fn open(config: &PostgresConfig, model: Option<&ModelStamp>) -> Result<Self, StoreError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("rappel-postgres")
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::Pool(format!("could not start the PostgreSQL runtime: {e}")))?;
+        let mut pg: tokio_postgres::Config = config
+            .url
+            .parse()
+            .map_err(|e: tokio_postgres::Error| StoreError::Pool(format!("invalid PostgreSQL URL: {e}")))?;
+        let timeout_ms = config.statement_timeout.as_millis();
+        let options = match pg.get_options() {
+            Some(own) => format!("{own} -c statement_timeout={timeout_ms}"),
+            None => format!("-c statement_timeout={timeout_ms}"),
+        };
+        pg.options(&options);
+        pg.connect_timeout(config.connect_timeout);
+        if pg.get_application_name().is_none() {
+            pg.application_name("rappel");
+        }
+        let manager = Manager::from_config(
+            pg,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(config.pool_size.max(1))
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .wait_timeout(Some(config.connect_timeout))
+            .create_timeout(Some(config.connect_timeout))
+            .build()
+            .map_err(|e| StoreError::Pool(e.to_string()))?;
+        let store = Self {
+            pool,
+            runtime: Some(runtime),
+        };
+        store.run(async {
+            let mut client = store.client().await?;
+            schema::migrate(&mut client, model).await
+        })?;
+        Ok(store)
+    }
+
+    /// The model recorded in the database, if any.
+    pub fn model_stamp(&self) -> Result<Option<ModelStamp>, StoreError> {
+        self.run(async {
+            let client = self.client().await?;
+            schema::model_stamp(&client).await
+        })
+    }
+
+    /// Cheap check that the database answers (for readiness).
+    pub fn ping(&self) -> Result<(), StoreError> {
+        self.run(async {
+            self.client().await?.simple_query("SELECT 1").await?;
+            Ok(())
+        })
+    }
+
+    /// Runs `fut` to completion on the calling thread, with this store's runtime driving the connections.
+    fn run<T>(&self, fut: impl Future<Output = Result<T, StoreError>>) -> Result<T, StoreError> {
+        self.runtime
+            .as_ref()
+            .expect("the runtime lives as long as the store")
+            .handle()
+            .block_on(fut)
+    }
+
+    /// A connection of the pool.
+    async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
+        self.pool.get().await.map_err(StoreError::from)
+    }
+}
+
+impl Drop for PostgresStore {
+    fn drop(&mut self) {
+        self.pool.close();
+        if let Some(runtime) = self.runtime.take() {
+            // Never blocks, so a store dropped in async code does not panic.
+            runtime.shutdown_background();
+        }
+    }
+}
+
+impl From<PoolError> for StoreError {
+    fn from(e: PoolError) -> Self {
+        match e {
+            PoolError::Backend(e) => StoreError::Postgres(e),
+            other => StoreError::Pool(other.to_string()),
+        }
+    }
+}
+
+/// The domain record of a row (its `record` column), or `Corrupt` naming `table`.
+fn record<T: DeserializeOwned>(row: &Row, table: &'static str) -> Result<T, StoreError> {
+    let value: serde_json::Value = row.try_get("record")?;
+    serde_json::from_value(value).map_err(|e| StoreError::Corrupt {
+        table,
+        reason: e.to_string(),
+    })
+}
+
+/// A value as JSONB.
+fn json<T: serde::Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).expect("stored types serialise to JSON")
+}
+
+/// Whether `e` is a unique violation of the constraint `name`.
+fn unique_violation(e: &tokio_postgres::Error, name: &str) -> bool {
+    e.as_db_error().is_some_and(|db| {
+        *db.code() == tokio_postgres::error::SqlState::UNIQUE_VIOLATION && db.constraint() == Some(name)
+    })
+}
+
+/// Formats a driver error with the server's message, which `tokio_postgres::Error`'s own `Display` leaves out.
+pub(crate) fn describe(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{}: {} ({})", db.severity(), db.message(), db.code().code()),
+        None => match std::error::Error::source(e) {
+            Some(source) => format!("{e}: {source}"),
+            None => e.to_string(),
+        },
+    }
+}
+

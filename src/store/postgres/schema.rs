@@ -1,0 +1,262 @@
+//! Versioned schema migrations and the meta table (schema version, embedding model), applied at every open under
+//! an advisory lock, so that nodes starting together migrate once.
+//!
+//! Ids are `COLLATE "C"`: lists page by id in byte order, as on redb, whatever the database's default collation.
+//! Rows that belong to a customer reference it `ON DELETE CASCADE`, so erasing a customer is one `DELETE` in one
+//! transaction and no table can be forgotten.
+
+use deadpool_postgres::GenericClient;
+
+use crate::store::{ModelStamp, StoreError};
+
+/// The schema this binary writes and reads.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The advisory lock key held while migrating ("rappel" in ASCII).
+const MIGRATION_LOCK: i64 = 0x7261_7070_656c;
+
+/// Every migration, in order: version and SQL. Never edit a released one; add the next.
+const MIGRATIONS: &[(u32, &str)] = &[(1, V1)];
+
+const V1: &str = r#"
+CREATE EXTENSION IF NOT EXISTS vector;
+
+CREATE TABLE rappel_meta (
+    key text COLLATE "C" PRIMARY KEY,
+    value text NOT NULL
+);
+
+CREATE TABLE workspaces (
+    id text COLLATE "C" PRIMARY KEY,
+    record jsonb NOT NULL
+);
+
+CREATE TABLE api_keys (
+    hash text COLLATE "C" PRIMARY KEY,
+    workspace text COLLATE "C" NOT NULL,
+    id text COLLATE "C" NOT NULL,
+    record jsonb NOT NULL,
+    CONSTRAINT api_keys_id UNIQUE (workspace, id)
+);
+
+CREATE TABLE customers (
+    workspace text COLLATE "C" NOT NULL,
+    id text COLLATE "C" NOT NULL,
+    external_id text COLLATE "C" NOT NULL,
+    updated_at timestamptz NOT NULL,
+    record jsonb NOT NULL,
+    PRIMARY KEY (workspace, id),
+    CONSTRAINT customers_external_id UNIQUE (workspace, external_id)
+);
+
+CREATE TABLE preferences (
+    workspace text COLLATE "C" NOT NULL,
+    customer_id text COLLATE "C" NOT NULL,
+    record jsonb NOT NULL,
+    PRIMARY KEY (workspace, customer_id),
+    FOREIGN KEY (workspace, customer_id) REFERENCES customers ON DELETE CASCADE
+);
+
+CREATE TABLE preference_history (
+    workspace text COLLATE "C" NOT NULL,
+    customer_id text COLLATE "C" NOT NULL,
+    seq bigint NOT NULL,
+    record jsonb NOT NULL,
+    PRIMARY KEY (workspace, customer_id, seq),
+    FOREIGN KEY (workspace, customer_id) REFERENCES customers ON DELETE CASCADE
+);
+
+CREATE TABLE interactions (
+    workspace text COLLATE "C" NOT NULL,
+    customer_id text COLLATE "C" NOT NULL,
+    id text COLLATE "C" NOT NULL,
+    external_id text COLLATE "C" NOT NULL,
+    opened_at timestamptz NOT NULL,
+    record jsonb NOT NULL,
+    PRIMARY KEY (workspace, customer_id, id),
+    CONSTRAINT interactions_external_id UNIQUE (workspace, customer_id, external_id),
+    FOREIGN KEY (workspace, customer_id) REFERENCES customers ON DELETE CASCADE
+);
+
+-- One support-metrics fact per interaction (domain::support_metrics::Fact), rewritten with it.
+CREATE TABLE interaction_facts (
+    workspace text COLLATE "C" NOT NULL,
+    customer_id text COLLATE "C" NOT NULL,
+    interaction_id text COLLATE "C" NOT NULL,
+    opened_at timestamptz NOT NULL,
+    record jsonb NOT NULL,
+    PRIMARY KEY (workspace, customer_id, interaction_id),
+    FOREIGN KEY (workspace, customer_id, interaction_id) REFERENCES interactions ON DELETE CASCADE
+);
+CREATE INDEX interaction_facts_opened ON interaction_facts (workspace, opened_at);
+
+-- The vector column has no fixed dimension: the HNSW index, made once the model is known, casts to it
+-- (see ensure_vector_indexes), and a vector of another dimension is refused by that cast.
+CREATE TABLE memories (
+    workspace text COLLATE "C" NOT NULL,
+    customer_id text COLLATE "C" NOT NULL,
+    id text COLLATE "C" NOT NULL,
+    text_config regconfig NOT NULL,
+    text_search tsvector GENERATED ALWAYS AS (to_tsvector(text_config, coalesce(record->>'text', ''))) STORED,
+    embedding vector NOT NULL,
+    record jsonb NOT NULL,
+    PRIMARY KEY (workspace, customer_id, id),
+    FOREIGN KEY (workspace, customer_id) REFERENCES customers ON DELETE CASCADE
+);
+CREATE INDEX memories_text_search ON memories USING gin (text_search);
+
+CREATE TABLE outreach (
+    workspace text COLLATE "C" NOT NULL,
+    id text COLLATE "C" NOT NULL,
+    customer_id text COLLATE "C" NOT NULL,
+    state text NOT NULL,
+    priority smallint NOT NULL,
+    not_before timestamptz NOT NULL,
+    lease_until timestamptz,
+    sent_at timestamptz,
+    created_at timestamptz NOT NULL,
+    record jsonb NOT NULL,
+    PRIMARY KEY (workspace, id),
+    FOREIGN KEY (workspace, customer_id) REFERENCES customers ON DELETE CASCADE
+);
+-- Queued items in the order they are handed out; claimed items by the end of their lease.
+CREATE INDEX outreach_due ON outreach (workspace, priority DESC, not_before, id) WHERE state = 'queued';
+CREATE INDEX outreach_leased ON outreach (workspace, lease_until) WHERE state = 'claimed';
+CREATE INDEX outreach_by_customer ON outreach (workspace, customer_id);
+
+-- The last item queued under a de-duplication key.
+CREATE TABLE outreach_dedupe (
+    workspace text COLLATE "C" NOT NULL,
+    customer_id text COLLATE "C" NOT NULL,
+    key text COLLATE "C" NOT NULL,
+    item_id text COLLATE "C" NOT NULL,
+    PRIMARY KEY (workspace, customer_id, key),
+    FOREIGN KEY (workspace, customer_id) REFERENCES customers ON DELETE CASCADE
+);
+
+-- Append-only; entries hold no personal data, so erasure keeps them.
+CREATE TABLE audit_log (
+    workspace text COLLATE "C" NOT NULL,
+    id text COLLATE "C" NOT NULL,
+    record jsonb NOT NULL,
+    PRIMARY KEY (workspace, id)
+);
+"#;
+
+/// Meta keys, as on redb.
+const SCHEMA_KEY: &str = "schema_version";
+const MODEL_KEY: &str = "embedding_model";
+const DIM_KEY: &str = "embedding_dim";
+const REEMBED_TARGET: &str = "reembed_target";
+const REEMBED_DONE: &str = "reembed_done";
+
+/// The schema version recorded in the database (0 for an empty one).
+async fn schema_version(client: &impl GenericClient) -> Result<u32, StoreError> {
+    let exists: bool = client
+        .query_one("SELECT to_regclass('rappel_meta') IS NOT NULL", &[])
+        .await?
+        .get(0);
+    if !exists {
+        return Ok(0);
+    }
+    match meta(client, SCHEMA_KEY).await? {
+        None => Ok(0),
+        Some(v) => v.parse().map_err(|e: std::num::ParseIntError| StoreError::Corrupt {
+            table: "rappel_meta",
+            reason: format!("schema_version {v:?}: {e}"),
+        }),
+    }
+}
+
+async fn meta(client: &impl GenericClient, key: &str) -> Result<Option<String>, StoreError> {
+    let row = client
+        .query_opt("SELECT value FROM rappel_meta WHERE key = $1", &[&key])
+        .await?;
+    Ok(row.map(|r| r.get(0)))
+}
+
+async fn set_meta(client: &impl GenericClient, key: &str, value: &str) -> Result<(), StoreError> {
+    client
+        .execute(
+            "INSERT INTO rappel_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = $2",
+            &[&key, &value],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Refuses a database of a newer schema (before writing anything), applies the missing migrations, then checks
+/// or records the model, all in one transaction.
+pub(super) async fn migrate(
+    client: &mut deadpool_postgres::Object,
+    model: Option<&ModelStamp>,
+) -> Result<(), StoreError> {
+    let txn = client.transaction().await?;
+    txn.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .await?;
+    let found = schema_version(&txn).await?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew {
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    for (version, sql) in MIGRATIONS {
+        if *version > found {
+            txn.batch_execute(sql).await?;
+            set_meta(&txn, SCHEMA_KEY, &version.to_string()).await?;
+        }
+    }
+    if let Some(model) = model {
+        check_model(&txn, model).await?;
+        ensure_vector_indexes(&txn, model.dim).await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// The same refusals as redb's: an unfinished re-embedding, or vectors of another model.
+async fn check_model(client: &impl GenericClient, model: &ModelStamp) -> Result<(), StoreError> {
+    if let Some(target) = meta(client, REEMBED_TARGET).await? {
+        let done = meta(client, REEMBED_DONE)
+            .await?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        return Err(StoreError::ReembedUnfinished { target, done });
+    }
+    let stored_model = meta(client, MODEL_KEY).await?;
+    let stored_dim = meta(client, DIM_KEY).await?.and_then(|v| v.parse::<usize>().ok());
+    match (stored_model, stored_dim) {
+        (Some(stored_model), Some(stored_dim)) if stored_dim != model.dim || stored_model != model.name => {
+            Err(StoreError::EmbeddingMismatch {
+                stored_model,
+                stored_dim,
+                model: model.name.clone(),
+                dim: model.dim,
+            })
+        }
+        (Some(_), Some(_)) => Ok(()),
+        _ => {
+            set_meta(client, MODEL_KEY, &model.name).await?;
+            set_meta(client, DIM_KEY, &model.dim.to_string()).await
+        }
+    }
+}
+
+/// The HNSW index of memory vectors for the model's dimension (cosine distance: vectors are unit length).
+async fn ensure_vector_indexes(client: &impl GenericClient, dim: usize) -> Result<(), StoreError> {
+    // The dimension is a number from the model, never user text: formatting it into DDL is safe.
+    let sql = format!(
+        "CREATE INDEX IF NOT EXISTS memories_embedding_hnsw_{dim} ON memories \
+         USING hnsw ((embedding::vector({dim})) vector_cosine_ops)"
+    );
+    client.batch_execute(&sql).await?;
+    Ok(())
+}
+
+/// The embedding model recorded in the database.
+pub(super) async fn model_stamp(client: &impl GenericClient) -> Result<Option<ModelStamp>, StoreError> {
+    let name = meta(client, MODEL_KEY).await?;
+    let dim = meta(client, DIM_KEY).await?.and_then(|v| v.parse().ok());
+    Ok(name.zip(dim).map(|(name, dim)| ModelStamp { name, dim }))
+}
