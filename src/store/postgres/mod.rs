@@ -165,6 +165,21 @@ impl PostgresStore {
     }
 }
 
+#[cfg(test)]
+impl PostgresStore {
+    /// The first column of the one row `sql` returns, as a number (tests look at the database directly).
+    fn count(&self, sql: &str) -> i64 {
+        self.run(async { Ok(self.client().await?.query_one(sql, &[]).await?.get::<_, i64>(0)) })
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// Runs statements (tests change the database behind the store's back).
+    fn execute(&self, sql: &str) {
+        self.run(async { Ok(self.client().await?.batch_execute(sql).await?) })
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+}
+
 impl Drop for PostgresStore {
     fn drop(&mut self) {
         self.pool.close();
@@ -216,3 +231,7 @@ pub(crate) fn describe(e: &tokio_postgres::Error) -> String {
     }
 }
 
+#[cfg(test)]
+mod testkit;
+#[cfg(test)]
+mod tests;

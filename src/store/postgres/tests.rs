@@ -1,0 +1,447 @@
+//! The PostgreSQL store against a real PostgreSQL (see [`testkit`]): the shared model tests, the checks made at
+//! open, and what several nodes on one database must not break (concurrent claims, upserts and queuing).
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use chrono::Duration;
+use proptest::prelude::*;
+
+use super::testkit::TestDb;
+use super::{PostgresStore, SCHEMA_VERSION};
+use crate::domain::audit::{AuditAction, AuditDetail, AuditEntry, AuditFilter, TargetKind};
+use crate::domain::memory::StoredMemory;
+use crate::domain::preferences::{Consent, ConsentByChannel, Tone};
+use crate::domain::{ApiKey, Customer, KeyId, Preferences, Workspace, WorkspaceId};
+use crate::store::model_tests::{self, fields, op, outreach_item, queue_op, t0, unit8, Backend};
+use crate::store::{
+    AuditRepo, CustomerRepo, Enqueued, KeyRepo, MemoryRepo, ModelStamp, OutreachRepo, PreferenceRepo, StoreError,
+    Upserted,
+};
+
+impl Backend for TestDb {
+    type Store = PostgresStore;
+
+    fn open(&self) -> PostgresStore {
+        PostgresStore::open(&self.config, None).unwrap()
+    }
+}
+
+proptest! {
+    // Each case creates a database: fewer cases than on redb, the same operations.
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    #[test]
+    fn store_agrees_with_an_in_memory_model(ops in proptest::collection::vec(op(), 1..40)) {
+        model_tests::customers_agree_with_a_model(&TestDb::new(), ops)?;
+    }
+
+    #[test]
+    fn memories_and_the_outreach_queue_agree_with_an_in_memory_model(
+        ops in proptest::collection::vec(queue_op(), 1..40)
+    ) {
+        model_tests::queue_agrees_with_a_model(&TestDb::new(), ops)?;
+    }
+}
+
+/// A customer who accepts e-mail and a weekly cap no test reaches.
+fn reachable_customer(store: &PostgresStore, ws: &WorkspaceId, ext: u8) -> Customer {
+    let c = Customer::new(ws.clone(), fields(ext, None), t0());
+    store.create_customer(&c).unwrap();
+    let consent = Consent {
+        granted: true,
+        at: Some(t0()),
+        source: Some("test".into()),
+    };
+    store
+        .update_preferences(
+            ws,
+            &c.id,
+            &mut |p| {
+                Ok(Preferences {
+                    consent: ConsentByChannel {
+                        email: Some(consent.clone()),
+                        ..Default::default()
+                    },
+                    max_contacts_per_week: Some(1000),
+                    ..p.clone()
+                })
+            },
+            t0(),
+            "test",
+        )
+        .unwrap();
+    c
+}
+
+#[test]
+fn erasing_leaves_no_row_of_the_customer_in_any_table_and_keeps_its_audit_entry() {
+    let db = TestDb::new();
+    let store = db.open();
+    let ws = WorkspaceId::default_workspace();
+    let c = reachable_customer(&store, &ws, 1);
+    let kept = reachable_customer(&store, &ws, 2);
+    for customer in [&c, &kept] {
+        store
+            .update_preferences(
+                &ws,
+                &customer.id,
+                &mut |p| {
+                    Ok(Preferences {
+                        tone: Some(Tone::Formal),
+                        ..p.clone()
+                    })
+                },
+                t0(),
+                "t",
+            )
+            .unwrap();
+        let memory = crate::domain::testkit::memory_for(&customer.id, "prefers e-mail");
+        store
+            .insert_memories(&[StoredMemory {
+                memory,
+                vector: unit8(1),
+            }])
+            .unwrap();
+        let item = outreach_item(&customer.id, 1, 3, t0());
+        let item = crate::domain::outreach::OutreachItem {
+            id: format!("out_{}", customer.id),
+            ..item
+        };
+        assert_eq!(store.enqueue(&item, t0()).unwrap(), Enqueued::Queued);
+    }
+    let audit = AuditEntry {
+        id: crate::domain::audit::first_id_at(t0()),
+        workspace: ws.clone(),
+        at: t0(),
+        actor: "test".into(),
+        action: AuditAction::CustomerErased,
+        target_kind: TargetKind::Customer,
+        target_id: c.id.to_string(),
+        detail: AuditDetail::default(),
+    };
+    assert!(store.erase_customer(&ws, &c.id, Some(&audit)).unwrap());
+    assert!(
+        !store.erase_customer(&ws, &c.id, Some(&audit)).unwrap(),
+        "a second erasure finds nothing"
+    );
+
+    // Every table with a customer column, whatever later migrations add: no row of the erased customer, the
+    // other customer's rows intact.
+    let tables = store.count(
+        "SELECT count(*) FROM information_schema.columns \
+         WHERE table_schema = current_schema() AND column_name = 'customer_id'",
+    );
+    assert!(tables >= 7, "{tables} tables have a customer column");
+    let names: Vec<String> = store
+        .run(async {
+            let rows = store
+                .client()
+                .await?
+                .query(
+                    "SELECT table_name::text FROM information_schema.columns \
+                     WHERE table_schema = current_schema() AND column_name = 'customer_id'",
+                    &[],
+                )
+                .await?;
+            Ok(rows.iter().map(|r| r.get(0)).collect())
+        })
+        .unwrap();
+    for table in &names {
+        let gone = store.count(&format!("SELECT count(*) FROM {table} WHERE customer_id = '{}'", c.id));
+        assert_eq!(gone, 0, "{table} keeps rows of the erased customer");
+    }
+    assert_eq!(
+        store.count(&format!("SELECT count(*) FROM customers WHERE id = '{}'", c.id)),
+        0
+    );
+    for table in ["customers", "preferences", "memories", "outreach", "outreach_dedupe"] {
+        let column = if table == "customers" { "id" } else { "customer_id" };
+        let left = store.count(&format!("SELECT count(*) FROM {table} WHERE {column} = '{}'", kept.id));
+        assert_eq!(left, 1, "{table} lost the other customer's row");
+    }
+    assert!(store.preference_history(&ws, &kept.id, None, 10).unwrap().items.len() > 1);
+    let log = store.list_audit(&ws, &AuditFilter::default(), None, 10).unwrap();
+    assert_eq!(log.items, vec![audit]);
+}
+
+#[test]
+fn a_database_of_a_newer_schema_is_refused_untouched() {
+    let db = TestDb::new();
+    let store = db.open();
+    store.execute(&format!(
+        "UPDATE rappel_meta SET value = '{}' WHERE key = 'schema_version'",
+        SCHEMA_VERSION + 1
+    ));
+    drop(store);
+    let err = PostgresStore::open(&db.config, None).expect_err("refused");
+    assert!(matches!(err, StoreError::SchemaTooNew { .. }), "{err}");
+    assert!(err.to_string().contains("upgrade Rappel"));
+    let again = PostgresStore::open(&db.config, None).expect_err("refused again");
+    assert!(
+        again
+            .to_string()
+            .contains(&format!("schema version {}", SCHEMA_VERSION + 1)),
+        "{again}"
+    );
+}
+
+#[test]
+fn a_database_of_another_embedding_model_is_refused_and_names_reembed() {
+    let db = TestDb::new();
+    let mini = ModelStamp {
+        name: "all-minilm-l6-v2".into(),
+        dim: 384,
+    };
+    drop(PostgresStore::open(&db.config, Some(&mini)).unwrap());
+    let store = PostgresStore::open(&db.config, Some(&mini)).unwrap();
+    assert_eq!(store.model_stamp().unwrap(), Some(mini));
+    assert_eq!(
+        store.count("SELECT count(*) FROM pg_indexes WHERE indexname = 'memories_embedding_hnsw_384'"),
+        1,
+        "the HNSW index of the model's dimension exists"
+    );
+    drop(store);
+    let other = ModelStamp {
+        name: "e5-base".into(),
+        dim: 768,
+    };
+    let err = PostgresStore::open(&db.config, Some(&other)).expect_err("refused");
+    assert!(
+        err.to_string().contains("768") && err.to_string().contains("384"),
+        "{err}"
+    );
+    let same_size = ModelStamp {
+        name: "multilingual-e5-small".into(),
+        dim: 384,
+    };
+    let err = PostgresStore::open(&db.config, Some(&same_size)).expect_err("refused");
+    assert!(err.to_string().contains("rappel reembed"), "{err}");
+}
+
+#[test]
+fn nodes_starting_together_migrate_once() {
+    let db = Arc::new(TestDb::new());
+    let model = ModelStamp {
+        name: "test".into(),
+        dim: 8,
+    };
+    let nodes: Vec<_> = (0..4)
+        .map(|_| {
+            let (db, model) = (Arc::clone(&db), model.clone());
+            std::thread::spawn(move || PostgresStore::open(&db.config, Some(&model)).map(drop))
+        })
+        .collect();
+    for node in nodes {
+        node.join().unwrap().unwrap();
+    }
+    let store = db.open();
+    assert_eq!(
+        store.count("SELECT value::bigint FROM rappel_meta WHERE key = 'schema_version'"),
+        1
+    );
+}
+
+#[test]
+fn workspaces_and_keys_round_trip_and_revoking_twice_keeps_the_first_time() {
+    let db = TestDb::new();
+    let store = db.open();
+    let ws = Workspace {
+        id: WorkspaceId::default_workspace(),
+        name: "Default".into(),
+        created_at: t0(),
+    };
+    store.create_workspace(&ws).unwrap();
+    assert!(matches!(
+        store.create_workspace(&ws),
+        Err(StoreError::WorkspaceExists(_))
+    ));
+    assert_eq!(store.get_workspace(&ws.id).unwrap(), Some(ws.clone()));
+    assert_eq!(store.list_workspaces().unwrap(), vec![ws.clone()]);
+    let key = ApiKey {
+        id: KeyId::generate(),
+        workspace: ws.id.clone(),
+        name: "bot".into(),
+        scopes: vec![],
+        prefix: "rpl_abcd".into(),
+        created_at: t0(),
+        revoked_at: None,
+        hash: "f".repeat(64),
+    };
+    store.insert_key(&key).unwrap();
+    assert_eq!(
+        store.key_by_hash(&key.hash).unwrap(),
+        Some(key.clone()),
+        "the hash is kept"
+    );
+    assert_eq!(store.key_by_hash("nope").unwrap(), None);
+    let first = store.revoke_key(&ws.id, &key.id, t0()).unwrap();
+    let second = store.revoke_key(&ws.id, &key.id, t0() + Duration::hours(1)).unwrap();
+    assert_eq!(first.revoked_at, Some(t0()));
+    assert_eq!(second.revoked_at, Some(t0()));
+    assert_eq!(store.list_keys(&ws.id).unwrap(), vec![second]);
+    assert!(matches!(
+        store.revoke_key(&ws.id, &KeyId::generate(), t0()),
+        Err(StoreError::NotFound)
+    ));
+}
+
+#[test]
+fn memory_text_is_searchable_in_its_language() {
+    let db = TestDb::new();
+    let store = db.open();
+    let ws = WorkspaceId::default_workspace();
+    let c = Customer::new(ws.clone(), fields(1, None), t0());
+    store.create_customer(&c).unwrap();
+    let mut fr = crate::domain::testkit::memory_for(&c.id, "Les factures arrivent toujours en retard");
+    fr.id = "mem_fr".into();
+    fr.language = crate::domain::text::Lang::Fr;
+    let mut en = crate::domain::testkit::memory_for(&c.id, "The invoices were delivered late");
+    en.id = "mem_en".into();
+    let stored: Vec<StoredMemory> = [fr, en]
+        .into_iter()
+        .enumerate()
+        .map(|(i, memory)| StoredMemory {
+            memory,
+            vector: unit8(i),
+        })
+        .collect();
+    store.insert_memories(&stored).unwrap();
+    // French stemming finds "facture" in "factures", English finds "invoice" in "invoices".
+    let found = |query: &str| {
+        store.count(&format!(
+            "SELECT count(*) FROM memories WHERE text_search @@ plainto_tsquery(text_config, '{query}')"
+        ))
+    };
+    assert_eq!(found("facture retard"), 1);
+    assert_eq!(found("invoice deliver"), 1);
+    assert_eq!(found("parapluie"), 0);
+}
+
+#[test]
+fn claims_from_two_nodes_hand_out_every_item_exactly_once() {
+    let db = TestDb::new();
+    let nodes = [Arc::new(db.open()), Arc::new(db.open())];
+    let ws = WorkspaceId::default_workspace();
+    let customers: Vec<Customer> = (0..5).map(|e| reachable_customer(&nodes[0], &ws, e)).collect();
+    let mut expected = BTreeSet::new();
+    for n in 0..60 {
+        let item = outreach_item(&customers[n % customers.len()].id, n, (n % 5) as u8 + 1, t0());
+        assert_eq!(nodes[n % 2].enqueue(&item, t0()).unwrap(), Enqueued::Queued);
+        expected.insert(item.id);
+    }
+    let now = t0() + Duration::minutes(1);
+    // Four senders, two on each node, claiming small batches until the queue is empty.
+    let senders: Vec<_> = (0..4)
+        .map(|s| {
+            let (node, ws) = (Arc::clone(&nodes[s % 2]), ws.clone());
+            std::thread::spawn(move || {
+                let mut got = Vec::new();
+                let mut empty = 0;
+                while empty < 3 {
+                    let claimed = node.claim(&ws, None, 3, now, Duration::hours(1)).unwrap();
+                    if claimed.is_empty() {
+                        empty += 1;
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                    }
+                    got.extend(claimed.into_iter().map(|i| i.id));
+                }
+                got
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for sender in senders {
+        all.extend(sender.join().unwrap());
+    }
+    let unique: BTreeSet<String> = all.iter().cloned().collect();
+    assert_eq!(all.len(), unique.len(), "an item was handed out twice");
+    assert_eq!(unique, expected, "every item was handed out");
+}
+
+#[test]
+fn concurrent_upserts_of_one_external_id_create_one_customer() {
+    let db = TestDb::new();
+    let nodes = [Arc::new(db.open()), Arc::new(db.open())];
+    let ws = WorkspaceId::default_workspace();
+    let writers: Vec<_> = (0..6)
+        .map(|w| {
+            let (node, ws) = (Arc::clone(&nodes[w % 2]), ws.clone());
+            std::thread::spawn(move || node.upsert_customer(&ws, fields(7, Some("pro".into())), t0()).unwrap())
+        })
+        .collect();
+    let outcomes: Vec<(Customer, Upserted)> = writers.into_iter().map(|w| w.join().unwrap()).collect();
+    let created = outcomes.iter().filter(|(_, o)| *o == Upserted::Created).count();
+    assert_eq!(created, 1, "{outcomes:?}");
+    let ids: BTreeSet<_> = outcomes.iter().map(|(c, _)| c.id.clone()).collect();
+    assert_eq!(ids.len(), 1, "every writer sees the same customer");
+    assert_eq!(
+        nodes[0]
+            .list_customers(&ws, &Default::default(), None, 10)
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn concurrent_enqueues_of_one_key_queue_it_once() {
+    let db = TestDb::new();
+    let nodes = [Arc::new(db.open()), Arc::new(db.open())];
+    let ws = WorkspaceId::default_workspace();
+    let c = reachable_customer(&nodes[0], &ws, 1);
+    let writers: Vec<_> = (0..6)
+        .map(|w| {
+            let node = Arc::clone(&nodes[w % 2]);
+            let item = crate::domain::outreach::OutreachItem {
+                dedupe_key: "renewal".into(),
+                ..outreach_item(&c.id, w, 3, t0())
+            };
+            std::thread::spawn(move || node.enqueue(&item, t0() - Duration::days(7)).unwrap())
+        })
+        .collect();
+    let outcomes: Vec<Enqueued> = writers.into_iter().map(|w| w.join().unwrap()).collect();
+    assert_eq!(
+        outcomes.iter().filter(|o| **o == Enqueued::Queued).count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        nodes[1].list_outreach(&ws, None, 100, &|_| true).unwrap().items.len(),
+        1
+    );
+}
+
+#[test]
+fn customer_pages_filter_in_the_database_and_in_rust_alike() {
+    let db = TestDb::new();
+    let store = db.open();
+    let ws = WorkspaceId::default_workspace();
+    for e in 0..150u8 {
+        let plan = ["free", "pro"][usize::from(e % 2)];
+        store
+            .upsert_customer(&ws, fields(e, Some(plan.into())), t0() + Duration::seconds(e.into()))
+            .unwrap();
+    }
+    let filter = crate::domain::CustomerFilter {
+        plan: Some("pro".into()),
+        updated_since: Some(t0() + Duration::seconds(10)),
+        ..Default::default()
+    };
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = store.list_customers(&ws, &filter, cursor.as_deref(), 20).unwrap();
+        seen.extend(page.items.iter().map(|c| c.id.to_string()));
+        let Some(next) = page.next_cursor else { break };
+        let last = page.items.last().unwrap().id.to_string();
+        assert!(next.starts_with("c."), "{next}");
+        cursor = Some(last);
+    }
+    // Customers 11, 13, ..., 149: odd external ids, changed at or after second 10.
+    assert_eq!(seen.len(), 70);
+    let mut sorted = seen.clone();
+    sorted.sort();
+    assert_eq!(seen, sorted, "pages are in id order");
+}
