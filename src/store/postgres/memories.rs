@@ -1,6 +1,7 @@
 //! Interactions, their support-metrics facts, memories and their vectors in PostgreSQL. A memory row carries its
-//! vector (pgvector, exact f32s) and its text's full-text vector in the language's configuration (French or
-//! English), which the database keeps up to date itself.
+//! vector (pgvector) and its text's full-text vector in the language's configuration (French or English), which
+//! the database keeps up to date itself. Vectors are kept at the precision redb keeps (int8, written as the f32s
+//! they decode to), so both backends rank memories with the same numbers.
 
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
@@ -11,6 +12,7 @@ use crate::domain::memory::Memory;
 use crate::domain::support_metrics::Fact;
 use crate::domain::text::Lang;
 use crate::domain::{Customer, CustomerId, Preferences, WorkspaceId};
+use crate::store::codec::{vector_bytes, vector_from};
 use crate::store::{MemoryRepo, StoreError, StoredMemory};
 
 /// Rows read per round trip by the scans.
@@ -22,6 +24,11 @@ fn text_config(lang: Lang) -> &'static str {
         Lang::En => "english",
         Lang::Fr => "french",
     }
+}
+
+/// The vector at the precision every backend keeps (see `codec::vector_bytes`).
+fn kept(vector: &[f32]) -> Result<PgVector, StoreError> {
+    Ok(PgVector(vector_from(&vector_bytes(vector))?))
 }
 
 fn stored(row: &Row) -> Result<StoredMemory, StoreError> {
@@ -99,7 +106,7 @@ async fn put_memories(
                         &memory.provenance.customer_id.as_str(),
                         &memory.id,
                         &text_config(memory.language),
-                        &PgVector(m.vector.clone()),
+                        &kept(&m.vector)?,
                         &json(memory),
                     ],
                 )

@@ -243,6 +243,27 @@ fn nodes_starting_together_migrate_once() {
 }
 
 #[test]
+fn statements_past_the_timeout_are_cancelled_and_the_pool_has_the_configured_size() {
+    let db = TestDb::new();
+    let mut config = db.config.clone();
+    config.statement_timeout = std::time::Duration::from_millis(200);
+    config.pool_size = 3;
+    let store = PostgresStore::open(&config, None).unwrap();
+    assert_eq!(store.pool.status().max_size, 3);
+    let err = store
+        .run(async { Ok(store.client().await?.batch_execute("SELECT pg_sleep(5)").await?) })
+        .expect_err("cancelled");
+    let StoreError::Postgres(e) = &err else { panic!("{err}") };
+    assert_eq!(
+        e.code(),
+        Some(&tokio_postgres::error::SqlState::QUERY_CANCELED),
+        "{err}"
+    );
+    assert!(err.to_string().contains("statement timeout"), "{err}");
+    store.ping().unwrap();
+}
+
+#[test]
 fn workspaces_and_keys_round_trip_and_revoking_twice_keeps_the_first_time() {
     let db = TestDb::new();
     let store = db.open();

@@ -4,12 +4,12 @@
 use ::redb::{ReadableDatabase, ReadableTable};
 use chrono::{DateTime, Utc};
 
-use super::memories::{vector_bytes, vector_from};
 use super::{upper, RedbStore};
 use crate::domain::knowledge::gaps::Gap;
 use crate::domain::knowledge::{Chunk, KnowledgeDoc, StoredChunk};
 use crate::domain::WorkspaceId;
 use crate::store::codec::{decode, encode};
+use crate::store::codec::{vector_bytes, vector_from};
 use crate::store::tables::{
     KNOWLEDGE_CHUNKS, KNOWLEDGE_CITATIONS, KNOWLEDGE_DOCS, KNOWLEDGE_GAPS, KNOWLEDGE_LABELS, KNOWLEDGE_SOURCES,
     KNOWLEDGE_VECTORS,

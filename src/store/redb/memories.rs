@@ -6,46 +6,12 @@ use super::metrics::put_fact;
 use super::{upper, RedbStore};
 use crate::domain::interaction::Interaction;
 use crate::domain::memory::Memory;
-use crate::domain::vector::{dequantize, quantize};
 use crate::domain::{Customer, CustomerId, Preferences, WorkspaceId};
-use crate::store::codec::{decode, encode};
+use crate::store::codec::{decode, encode, vector_bytes, vector_from};
 use crate::store::tables::{
     CUSTOMERS, EXTERNAL_IDS, INTERACTIONS, INTERACTION_EXTERNAL_IDS, INTERACTION_FACTS, MEMORIES, PREFERENCES, VECTORS,
 };
 use crate::store::{MemoryRepo, StoreError, StoredMemory};
-
-/// The version byte of an int8 vector.
-const INT8: u8 = 2;
-
-/// A vector as stored: the version byte 2 then one signed byte per component (see `domain::vector`). A dimension
-/// of 3 modulo 4 would make that length a multiple of four, which is how the first release's little-endian f32
-/// vectors are told apart, so such vectors are still written as f32s.
-pub(super) fn vector_bytes(v: &[f32]) -> Vec<u8> {
-    if v.len() % 4 == 3 {
-        return v.iter().flat_map(|x| x.to_le_bytes()).collect();
-    }
-    let mut out = Vec::with_capacity(v.len() + 1);
-    out.push(INT8);
-    out.extend(quantize(v).into_iter().map(|x| x as u8));
-    out
-}
-
-/// Reads a stored vector as a unit vector: int8 (version 2) or the first release's f32s.
-pub(super) fn vector_from(bytes: &[u8]) -> Result<Vec<f32>, StoreError> {
-    match bytes.split_first() {
-        Some((&INT8, body)) if !bytes.len().is_multiple_of(4) => {
-            Ok(dequantize(&body.iter().map(|b| *b as i8).collect::<Vec<_>>()))
-        }
-        _ if bytes.len().is_multiple_of(4) => Ok(bytes
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect()),
-        _ => Err(StoreError::Corrupt {
-            table: "vectors",
-            reason: format!("a vector of {} bytes is neither int8 nor f32", bytes.len()),
-        }),
-    }
-}
 
 fn put_memories(txn: &WriteTransaction, memories: &[StoredMemory], changed: &[Memory]) -> Result<(), StoreError> {
     let mut table = txn.open_table(MEMORIES)?;
@@ -313,22 +279,4 @@ fn stored(m: Row<'_>, v: Row<'_>) -> Result<StoredMemory, StoreError> {
         memory: decode("memories", m.1.value())?,
         vector: vector_from(v.1.value())?,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn vectors_are_stored_as_int8_and_the_first_release_f32_vectors_still_read() {
-        let mut v: Vec<f32> = (0..384).map(|i| ((i * 37 % 101) as f32 - 50.0) / 50.0).collect();
-        crate::domain::normalise_unit(&mut v);
-        let bytes = vector_bytes(&v);
-        assert_eq!(bytes.len(), 385);
-        let back = vector_from(&bytes).unwrap();
-        assert!(crate::domain::dot(&v, &back) > 0.999);
-        let v1: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
-        assert_eq!(vector_from(&v1).unwrap(), v);
-        assert!(vector_from(&[1, 2, 3, 4, 5, 6]).is_err());
-    }
 }

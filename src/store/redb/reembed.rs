@@ -3,11 +3,11 @@
 
 use ::redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata};
 
-use super::memories::vector_bytes;
 use super::meta::{model_stamp, REEMBED_CURSOR, REEMBED_DIM, REEMBED_DONE, REEMBED_TARGET};
 use super::RedbStore;
 use crate::domain::memory::Memory;
 use crate::store::codec::decode;
+use crate::store::codec::vector_bytes;
 use crate::store::tables::{MEMORIES, META, VECTORS};
 use crate::store::{MemoryKey, ModelStamp, ReembedRepo, ReembedState, StoreError};
 
