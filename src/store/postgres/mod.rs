@@ -25,10 +25,12 @@
 
 mod audit;
 mod customers;
+mod health;
 mod keys;
 mod memories;
 mod outreach;
 mod preferences;
+mod records;
 mod schema;
 mod vector;
 

@@ -15,7 +15,8 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// The advisory lock key held while migrating ("rappel" in ASCII).
 const MIGRATION_LOCK: i64 = 0x7261_7070_656c;
 
-/// Every migration, in order: version and SQL. Never edit a released one; add the next.
+/// Every migration, in order: version and SQL. Never edit a released one; add the next. (Version 1 is not
+/// released until the backend is wired into `serve`: until then it grows in place.)
 const MIGRATIONS: &[(u32, &str)] = &[(1, V1)];
 
 const V1: &str = r#"
@@ -132,6 +133,35 @@ CREATE TABLE outreach_dedupe (
     item_id text COLLATE "C" NOT NULL,
     PRIMARY KEY (workspace, customer_id, key),
     FOREIGN KEY (workspace, customer_id) REFERENCES customers ON DELETE CASCADE
+);
+
+CREATE TABLE health (
+    workspace text COLLATE "C" NOT NULL,
+    customer_id text COLLATE "C" NOT NULL,
+    computed_at_us bigint NOT NULL,
+    record jsonb NOT NULL,
+    PRIMARY KEY (workspace, customer_id, computed_at_us),
+    FOREIGN KEY (workspace, customer_id) REFERENCES customers ON DELETE CASCADE
+);
+
+-- Whole records by workspace and id (see records.rs).
+CREATE TABLE incidents (
+    workspace text COLLATE "C" NOT NULL,
+    id text COLLATE "C" NOT NULL,
+    record jsonb NOT NULL,
+    PRIMARY KEY (workspace, id)
+);
+CREATE TABLE teams (
+    workspace text COLLATE "C" NOT NULL,
+    id text COLLATE "C" NOT NULL,
+    record jsonb NOT NULL,
+    PRIMARY KEY (workspace, id)
+);
+CREATE TABLE campaigns (
+    workspace text COLLATE "C" NOT NULL,
+    id text COLLATE "C" NOT NULL,
+    record jsonb NOT NULL,
+    PRIMARY KEY (workspace, id)
 );
 
 -- Append-only; entries hold no personal data, so erasure keeps them.

@@ -466,3 +466,91 @@ fn customer_pages_filter_in_the_database_and_in_rust_alike() {
     sorted.sort();
     assert_eq!(seen, sorted, "pages are in id order");
 }
+
+/// A record as the redb store's golden files hold it (one realistic value of each type).
+fn golden<T: serde::de::DeserializeOwned>(table: &'static str) -> T {
+    let path = format!("{}/src/store/golden/{table}.bin", env!("CARGO_MANIFEST_DIR"));
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    crate::store::codec::decode(table, &bytes).unwrap()
+}
+
+#[test]
+fn incidents_teams_and_campaigns_round_trip_in_id_order() {
+    use crate::domain::campaign::Campaign;
+    use crate::domain::incident::Incident;
+    use crate::domain::team::Team;
+    use crate::store::{CampaignRepo, IncidentRepo, TeamRepo};
+    let db = TestDb::new();
+    let store = db.open();
+    let team: Team = golden("teams");
+    let ws = team.workspace.clone();
+    let first = Team {
+        id: "aaa".into(),
+        ..team.clone()
+    };
+    store.put_team(&team).unwrap();
+    store.put_team(&first).unwrap();
+    store.put_team(&first).unwrap();
+    assert_eq!(store.get_team(&ws, &team.id).unwrap(), Some(team.clone()));
+    assert_eq!(store.list_teams(&ws).unwrap(), vec![first.clone(), team.clone()]);
+    assert!(store.delete_team(&ws, "aaa").unwrap());
+    assert!(!store.delete_team(&ws, "aaa").unwrap());
+    assert_eq!(store.list_teams(&WorkspaceId::parse("other").unwrap()).unwrap(), vec![]);
+
+    let campaign: Campaign = golden("campaigns");
+    store.put_campaign(&campaign).unwrap();
+    assert_eq!(
+        store.get_campaign(&campaign.workspace, &campaign.id).unwrap(),
+        Some(campaign.clone())
+    );
+    assert_eq!(
+        store.list_campaigns(&campaign.workspace).unwrap(),
+        vec![campaign.clone()]
+    );
+    assert!(store.delete_campaign(&campaign.workspace, &campaign.id).unwrap());
+    assert_eq!(store.get_campaign(&campaign.workspace, &campaign.id).unwrap(), None);
+
+    let incident: Incident = golden("incidents");
+    store.put_incident(&incident).unwrap();
+    store.put_incident(&incident).unwrap();
+    assert_eq!(
+        store.get_incident(&incident.workspace, &incident.id).unwrap(),
+        Some(incident.clone())
+    );
+    assert_eq!(store.list_incidents(&incident.workspace).unwrap(), vec![incident]);
+}
+
+#[test]
+fn health_history_is_newest_first_and_erased_with_the_customer() {
+    use crate::domain::health::Health;
+    use crate::store::HealthRepo;
+    let db = TestDb::new();
+    let store = db.open();
+    let ws = WorkspaceId::default_workspace();
+    let c = Customer::new(ws.clone(), fields(1, None), t0());
+    store.create_customer(&c).unwrap();
+    let health: Health = golden("health");
+    let at = |hours: i64| Health {
+        computed_at: t0() + Duration::hours(hours),
+        ..health.clone()
+    };
+    for hours in [1, 3, 2] {
+        store.save_health(&ws, &c.id, &at(hours)).unwrap();
+    }
+    let times = |limit| {
+        store
+            .health_history(&ws, &c.id, limit)
+            .unwrap()
+            .into_iter()
+            .map(|h| h.computed_at)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(times(10), vec![at(3).computed_at, at(2).computed_at, at(1).computed_at]);
+    assert_eq!(times(1), vec![at(3).computed_at]);
+    assert!(matches!(
+        store.save_health(&ws, &crate::domain::CustomerId::generate(), &at(1)),
+        Err(StoreError::NotFound)
+    ));
+    store.erase_customer(&ws, &c.id, None).unwrap();
+    assert_eq!(store.count("SELECT count(*) FROM health"), 0);
+}
