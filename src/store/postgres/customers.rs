@@ -270,7 +270,8 @@ impl CustomerRepo for PostgresStore {
         self.run(async {
             let mut client = self.client().await?;
             let txn = client.transaction().await?;
-            // Every row of the customer references it ON DELETE CASCADE (see schema.rs).
+            // Every row of the customer references it ON DELETE CASCADE (see schema.rs); run records are the
+            // exception.
             let deleted = txn
                 .execute(
                     "DELETE FROM customers WHERE workspace = $1 AND id = $2",
@@ -280,6 +281,8 @@ impl CustomerRepo for PostgresStore {
             if deleted == 0 {
                 return Ok(false);
             }
+            // Run records are not the customer's rows but name them: they are rewritten.
+            super::jobs::scrub_runs(&txn, workspace.as_str(), id.as_str()).await?;
             if let Some(entry) = audit {
                 super::audit::append(&txn, std::slice::from_ref(entry)).await?;
             }

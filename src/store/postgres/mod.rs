@@ -26,11 +26,13 @@
 mod audit;
 mod customers;
 mod health;
+mod jobs;
 mod keys;
 mod memories;
 mod outreach;
 mod preferences;
 mod records;
+mod reembed;
 mod schema;
 mod vector;
 

@@ -91,8 +91,9 @@ CREATE TABLE interaction_facts (
 );
 CREATE INDEX interaction_facts_opened ON interaction_facts (workspace, opened_at);
 
--- The vector column has no fixed dimension: the HNSW index, made once the model is known, casts to it
--- (see ensure_vector_indexes), and a vector of another dimension is refused by that cast.
+-- The vector column has no fixed dimension: the HNSW index, made once the model is known, is partial on the
+-- model's dimension and casts to it (see ensure_vector_indexes), so vectors of two models can live side by side
+-- while a re-embedding runs.
 CREATE TABLE memories (
     workspace text COLLATE "C" NOT NULL,
     customer_id text COLLATE "C" NOT NULL,
@@ -144,6 +145,19 @@ CREATE TABLE health (
     FOREIGN KEY (workspace, customer_id) REFERENCES customers ON DELETE CASCADE
 );
 
+-- Run records list matched customers (ids, external ids): erasure rewrites them (see jobs.rs).
+CREATE TABLE job_runs (
+    workspace text COLLATE "C" NOT NULL,
+    job_id text COLLATE "C" NOT NULL,
+    id text COLLATE "C" NOT NULL,
+    record jsonb NOT NULL,
+    PRIMARY KEY (workspace, job_id, id)
+);
+CREATE TABLE job_definitions (
+    id text COLLATE "C" PRIMARY KEY,
+    record jsonb NOT NULL
+);
+
 -- Whole records by workspace and id (see records.rs).
 CREATE TABLE incidents (
     workspace text COLLATE "C" NOT NULL,
@@ -175,10 +189,12 @@ CREATE TABLE audit_log (
 
 /// Meta keys, as on redb.
 const SCHEMA_KEY: &str = "schema_version";
-const MODEL_KEY: &str = "embedding_model";
-const DIM_KEY: &str = "embedding_dim";
-const REEMBED_TARGET: &str = "reembed_target";
-const REEMBED_DONE: &str = "reembed_done";
+pub(super) const MODEL_KEY: &str = "embedding_model";
+pub(super) const DIM_KEY: &str = "embedding_dim";
+pub(super) const REEMBED_TARGET: &str = "reembed_target";
+pub(super) const REEMBED_DIM: &str = "reembed_dim";
+pub(super) const REEMBED_CURSOR: &str = "reembed_cursor";
+pub(super) const REEMBED_DONE: &str = "reembed_done";
 
 /// The schema version recorded in the database (0 for an empty one).
 async fn schema_version(client: &impl GenericClient) -> Result<u32, StoreError> {
@@ -198,14 +214,14 @@ async fn schema_version(client: &impl GenericClient) -> Result<u32, StoreError> 
     }
 }
 
-async fn meta(client: &impl GenericClient, key: &str) -> Result<Option<String>, StoreError> {
+pub(super) async fn meta(client: &impl GenericClient, key: &str) -> Result<Option<String>, StoreError> {
     let row = client
         .query_opt("SELECT value FROM rappel_meta WHERE key = $1", &[&key])
         .await?;
     Ok(row.map(|r| r.get(0)))
 }
 
-async fn set_meta(client: &impl GenericClient, key: &str, value: &str) -> Result<(), StoreError> {
+pub(super) async fn set_meta(client: &impl GenericClient, key: &str, value: &str) -> Result<(), StoreError> {
     client
         .execute(
             "INSERT INTO rappel_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = $2",
@@ -273,14 +289,33 @@ async fn check_model(client: &impl GenericClient, model: &ModelStamp) -> Result<
     }
 }
 
-/// The HNSW index of memory vectors for the model's dimension (cosine distance: vectors are unit length).
-async fn ensure_vector_indexes(client: &impl GenericClient, dim: usize) -> Result<(), StoreError> {
+/// The HNSW index of memory vectors for the model's dimension (cosine distance: vectors are unit length). A
+/// query uses it when it casts to the dimension and filters on it, as the index's expression and predicate do.
+pub(super) async fn ensure_vector_indexes(client: &impl GenericClient, dim: usize) -> Result<(), StoreError> {
     // The dimension is a number from the model, never user text: formatting it into DDL is safe.
     let sql = format!(
         "CREATE INDEX IF NOT EXISTS memories_embedding_hnsw_{dim} ON memories \
-         USING hnsw ((embedding::vector({dim})) vector_cosine_ops)"
+         USING hnsw ((embedding::vector({dim})) vector_cosine_ops) WHERE vector_dims(embedding) = {dim}"
     );
     client.batch_execute(&sql).await?;
+    Ok(())
+}
+
+/// Drops the HNSW indexes of every dimension but `dim` (after a re-embedding to another model).
+pub(super) async fn drop_other_vector_indexes(client: &impl GenericClient, dim: usize) -> Result<(), StoreError> {
+    let keep = format!("memories_embedding_hnsw_{dim}");
+    let rows = client
+        .query(
+            "SELECT indexname::text FROM pg_indexes WHERE schemaname = current_schema() \
+             AND tablename = 'memories' AND indexname LIKE 'memories\\_embedding\\_hnsw\\_%' AND indexname <> $1",
+            &[&keep],
+        )
+        .await?;
+    for row in &rows {
+        let name: String = row.get(0);
+        // Names come from the catalogue and match the pattern above: quoting makes them plain identifiers.
+        client.batch_execute(&format!("DROP INDEX \"{name}\"")).await?;
+    }
     Ok(())
 }
 

@@ -554,3 +554,161 @@ fn health_history_is_newest_first_and_erased_with_the_customer() {
     store.erase_customer(&ws, &c.id, None).unwrap();
     assert_eq!(store.count("SELECT count(*) FROM health"), 0);
 }
+
+#[test]
+fn job_definitions_are_seeded_once_across_nodes_and_runs_list_newest_first() {
+    use crate::domain::job::JobDefinition;
+    use crate::domain::job_run::JobRun;
+    use crate::store::JobRepo;
+    let db = TestDb::new();
+    let nodes = [Arc::new(db.open()), Arc::new(db.open())];
+    let job: JobDefinition = golden("job_definitions");
+    let seeders: Vec<_> = (0..4)
+        .map(|n| {
+            let (node, jobs) = (Arc::clone(&nodes[n % 2]), vec![job.clone()]);
+            std::thread::spawn(move || node.seed_jobs(&jobs).unwrap())
+        })
+        .collect();
+    let seeded: usize = seeders.into_iter().map(|s| s.join().unwrap()).sum();
+    assert_eq!(seeded, 1, "one node seeds, the others find the store seeded");
+    let store = &nodes[0];
+    assert_eq!(store.list_jobs().unwrap(), vec![job.clone()]);
+    assert!(!store.insert_job(&job).unwrap());
+    let other = JobDefinition {
+        id: "zz_other".into(),
+        ..job.clone()
+    };
+    assert!(!store.replace_job(&other).unwrap());
+    assert!(store.insert_job(&other).unwrap());
+    assert!(store.replace_job(&other).unwrap());
+    assert_eq!(store.get_job("zz_other").unwrap(), Some(other));
+    assert!(store.delete_job("zz_other").unwrap());
+    assert!(!store.delete_job("zz_other").unwrap());
+    assert_eq!(
+        store.seed_jobs(&[job]).unwrap(),
+        0,
+        "a seeded store is never seeded again"
+    );
+
+    let run: JobRun = golden("job_runs");
+    let ws = run.workspace.clone();
+    let later = JobRun {
+        id: format!("{}z", run.id),
+        ..run.clone()
+    };
+    store.save_job_run(&later).unwrap();
+    store.save_job_run(&run).unwrap();
+    let ids = |limit| {
+        store
+            .job_runs(&ws, &run.job_id, limit)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(10), vec![later.id.clone(), run.id.clone()]);
+    assert_eq!(ids(1), vec![later.id.clone()]);
+    assert!(store.job_runs(&ws, "another_job", 10).unwrap().is_empty());
+}
+
+#[test]
+fn erasing_a_customer_scrubs_them_from_job_runs() {
+    use crate::domain::job_run::JobRun;
+    use crate::store::JobRepo;
+    let db = TestDb::new();
+    let store = db.open();
+    let run: JobRun = golden("job_runs");
+    let ws = run.workspace.clone();
+    let c = Customer::new(ws.clone(), fields(1, None), t0());
+    store.create_customer(&c).unwrap();
+    let mut run = run;
+    let mut erased = run.matched[0].clone();
+    erased.customer_id = c.id.to_string();
+    run.matched.push(erased);
+    let others = run.matched.len() - 1;
+    store.save_job_run(&run).unwrap();
+    assert!(store.erase_customer(&ws, &c.id, None).unwrap());
+    let after = store.job_runs(&ws, &run.job_id, 1).unwrap().remove(0);
+    assert_eq!(after.matched.len(), others);
+    assert!(after.matched.iter().all(|m| m.customer_id != c.id.as_str()));
+}
+
+#[test]
+fn a_reembedding_resumes_refuses_to_open_meanwhile_and_moves_the_vector_index() {
+    use crate::store::ReembedRepo;
+    let db = TestDb::new();
+    let (old, new) = (
+        ModelStamp {
+            name: "old".into(),
+            dim: 8,
+        },
+        ModelStamp {
+            name: "new".into(),
+            dim: 4,
+        },
+    );
+    let store = PostgresStore::open(&db.config, Some(&old)).unwrap();
+    let ws = WorkspaceId::default_workspace();
+    let c = Customer::new(ws.clone(), fields(1, None), t0());
+    store.create_customer(&c).unwrap();
+    let memories: Vec<StoredMemory> = (0..5)
+        .map(|n| {
+            let mut memory = crate::domain::testkit::memory_for(&c.id, &format!("memory {n}"));
+            memory.id = format!("mem_{n}");
+            StoredMemory {
+                memory,
+                vector: unit8(n),
+            }
+        })
+        .collect();
+    store.insert_memories(&memories).unwrap();
+
+    let begun = store.reembed_begin(&new).unwrap();
+    assert_eq!(
+        (begun.target.clone(), begun.done, begun.total),
+        (Some(new.clone()), 0, 5)
+    );
+    assert_eq!(store.reembed_begin(&new).unwrap(), begun, "beginning again continues");
+    let unit4 = |n: usize| {
+        let mut v: Vec<f32> = (0..4).map(|i| (n + i) as f32 + 1.0).collect();
+        crate::domain::normalise_unit(&mut v);
+        v
+    };
+    let batch = store.memory_texts_after(None, 3).unwrap();
+    assert_eq!(batch.len(), 3);
+    store
+        .reembed_write(
+            &batch
+                .iter()
+                .enumerate()
+                .map(|(n, (k, _))| (k.clone(), unit4(n)))
+                .collect::<Vec<_>>(),
+        )
+        .unwrap();
+    let err = PostgresStore::open(&db.config, Some(&new)).expect_err("refused while unfinished");
+    assert!(matches!(err, StoreError::ReembedUnfinished { done: 3, .. }), "{err}");
+    let state = store.reembed_state().unwrap();
+    assert_eq!(state.cursor.as_ref(), Some(&batch[2].0));
+    let rest = store.memory_texts_after(state.cursor.as_ref(), 10).unwrap();
+    assert_eq!(rest.len(), 2);
+    assert_eq!(rest[0].1, "memory 3");
+    store
+        .reembed_write(&rest.iter().map(|(k, _)| (k.clone(), unit4(9))).collect::<Vec<_>>())
+        .unwrap();
+    assert_eq!(store.reembed_finish().unwrap(), new);
+    assert!(store
+        .customer_memories(&ws, &c.id)
+        .unwrap()
+        .iter()
+        .all(|m| m.vector.len() == 4));
+    let indexes = |dim: usize| {
+        store.count(&format!(
+            "SELECT count(*) FROM pg_indexes WHERE indexname = 'memories_embedding_hnsw_{dim}'"
+        ))
+    };
+    assert_eq!((indexes(4), indexes(8)), (1, 0), "the index follows the model");
+    drop(store);
+    let reopened = PostgresStore::open(&db.config, Some(&new)).unwrap();
+    assert_eq!(reopened.model_stamp().unwrap(), Some(new));
+    assert_eq!(reopened.reembed_state().unwrap().target, None);
+}

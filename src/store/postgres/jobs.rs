@@ -1,0 +1,152 @@
+//! Job definitions and job run records in PostgreSQL. Runs list the customers they matched: erasing a customer
+//! scrubs them from every run (see `scrub_runs`).
+
+use deadpool_postgres::GenericClient;
+
+use super::{json, record, PostgresStore};
+use crate::domain::job::JobDefinition;
+use crate::domain::job_run::JobRun;
+use crate::domain::WorkspaceId;
+use crate::store::{JobRepo, StoreError};
+
+/// Removes a customer from the matches of every run of the workspace (in the erasure's transaction).
+pub(super) async fn scrub_runs(client: &impl GenericClient, ws: &str, cid: &str) -> Result<(), StoreError> {
+    // The containment test finds the runs to rewrite; the rewrite itself is the same `retain` as on redb.
+    let rows = client
+        .query(
+            "SELECT record FROM job_runs WHERE workspace = $1 \
+             AND record->'matched' @> jsonb_build_array(jsonb_build_object('customer_id', $2::text)) FOR UPDATE",
+            &[&ws, &cid],
+        )
+        .await?;
+    for row in &rows {
+        let mut run: JobRun = record(row, "job_runs")?;
+        run.matched.retain(|m| m.customer_id != cid);
+        client
+            .execute(
+                "UPDATE job_runs SET record = $4 WHERE workspace = $1 AND job_id = $2 AND id = $3",
+                &[&ws, &run.job_id, &run.id, &json(&run)],
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+impl JobRepo for PostgresStore {
+    fn save_job_run(&self, run: &JobRun) -> Result<(), StoreError> {
+        self.run(async {
+            self.client()
+                .await?
+                .execute(
+                    "INSERT INTO job_runs (workspace, job_id, id, record) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (workspace, job_id, id) DO UPDATE SET record = $4",
+                    &[&run.workspace.as_str(), &run.job_id, &run.id, &json(run)],
+                )
+                .await?;
+            Ok(())
+        })
+    }
+
+    fn job_runs(&self, workspace: &WorkspaceId, job_id: &str, limit: usize) -> Result<Vec<JobRun>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.run(async {
+            let rows = self
+                .client()
+                .await?
+                .query(
+                    "SELECT record FROM job_runs WHERE workspace = $1 AND job_id = $2 ORDER BY id DESC LIMIT $3",
+                    &[&workspace.as_str(), &job_id, &limit],
+                )
+                .await?;
+            rows.iter().map(|r| record(r, "job_runs")).collect()
+        })
+    }
+
+    fn seed_jobs(&self, jobs: &[JobDefinition]) -> Result<usize, StoreError> {
+        self.run(async {
+            let mut client = self.client().await?;
+            let txn = client.transaction().await?;
+            // The mark is written first: a node seeding at the same time waits on it, then finds it set.
+            let first = txn
+                .execute(
+                    "INSERT INTO rappel_meta (key, value) VALUES ('jobs_seeded', '1') ON CONFLICT (key) DO NOTHING",
+                    &[],
+                )
+                .await?;
+            if first == 0 {
+                return Ok(0);
+            }
+            for job in jobs {
+                txn.execute(
+                    "INSERT INTO job_definitions (id, record) VALUES ($1, $2) \
+                     ON CONFLICT (id) DO UPDATE SET record = $2",
+                    &[&job.id, &json(job)],
+                )
+                .await?;
+            }
+            txn.commit().await?;
+            Ok(jobs.len())
+        })
+    }
+
+    fn list_jobs(&self) -> Result<Vec<JobDefinition>, StoreError> {
+        self.run(async {
+            let rows = self
+                .client()
+                .await?
+                .query("SELECT record FROM job_definitions ORDER BY id", &[])
+                .await?;
+            rows.iter().map(|r| record(r, "job_definitions")).collect()
+        })
+    }
+
+    fn get_job(&self, id: &str) -> Result<Option<JobDefinition>, StoreError> {
+        self.run(async {
+            let row = self
+                .client()
+                .await?
+                .query_opt("SELECT record FROM job_definitions WHERE id = $1", &[&id])
+                .await?;
+            row.map(|r| record(&r, "job_definitions")).transpose()
+        })
+    }
+
+    fn insert_job(&self, job: &JobDefinition) -> Result<bool, StoreError> {
+        self.run(async {
+            let inserted = self
+                .client()
+                .await?
+                .execute(
+                    "INSERT INTO job_definitions (id, record) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
+                    &[&job.id, &json(job)],
+                )
+                .await?;
+            Ok(inserted == 1)
+        })
+    }
+
+    fn replace_job(&self, job: &JobDefinition) -> Result<bool, StoreError> {
+        self.run(async {
+            let replaced = self
+                .client()
+                .await?
+                .execute(
+                    "UPDATE job_definitions SET record = $2 WHERE id = $1",
+                    &[&job.id, &json(job)],
+                )
+                .await?;
+            Ok(replaced == 1)
+        })
+    }
+
+    fn delete_job(&self, id: &str) -> Result<bool, StoreError> {
+        self.run(async {
+            let deleted = self
+                .client()
+                .await?
+                .execute("DELETE FROM job_definitions WHERE id = $1", &[&id])
+                .await?;
+            Ok(deleted == 1)
+        })
+    }
+}
