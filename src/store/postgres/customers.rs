@@ -270,8 +270,8 @@ impl CustomerRepo for PostgresStore {
         self.run(async {
             let mut client = self.client().await?;
             let txn = client.transaction().await?;
-            // Every row of the customer references it ON DELETE CASCADE (see schema.rs); run records are the
-            // exception.
+            // Every row of the customer references it ON DELETE CASCADE (see schema.rs), but for run records and
+            // unanswered questions, handled below.
             let deleted = txn
                 .execute(
                     "DELETE FROM customers WHERE workspace = $1 AND id = $2",
@@ -283,6 +283,12 @@ impl CustomerRepo for PostgresStore {
             }
             // Run records are not the customer's rows but name them: they are rewritten.
             super::jobs::scrub_runs(&txn, workspace.as_str(), id.as_str()).await?;
+            // Unanswered questions may name a customer Rappel does not know: no foreign key, deleted here.
+            txn.execute(
+                "DELETE FROM knowledge_gaps WHERE workspace = $1 AND customer_id = $2",
+                &[&workspace.as_str(), &id.as_str()],
+            )
+            .await?;
             if let Some(entry) = audit {
                 super::audit::append(&txn, std::slice::from_ref(entry)).await?;
             }

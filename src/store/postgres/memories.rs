@@ -19,7 +19,7 @@ use crate::store::{MemoryRepo, StoreError, StoredMemory};
 const SCAN_BATCH: i64 = 1000;
 
 /// PostgreSQL's text-search configuration for a language.
-fn text_config(lang: Lang) -> &'static str {
+pub(super) fn text_config(lang: Lang) -> &'static str {
     match lang {
         Lang::En => "english",
         Lang::Fr => "french",

@@ -28,6 +28,7 @@ mod customers;
 mod health;
 mod jobs;
 mod keys;
+mod knowledge;
 mod memories;
 mod outreach;
 mod preferences;

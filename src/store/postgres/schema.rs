@@ -178,6 +178,60 @@ CREATE TABLE campaigns (
     PRIMARY KEY (workspace, id)
 );
 
+CREATE TABLE knowledge_docs (
+    workspace text COLLATE "C" NOT NULL,
+    id text COLLATE "C" NOT NULL,
+    record jsonb NOT NULL,
+    PRIMARY KEY (workspace, id)
+);
+-- The document imported from a source: re-importing it replaces that document.
+CREATE TABLE knowledge_sources (
+    workspace text COLLATE "C" NOT NULL,
+    source text COLLATE "C" NOT NULL,
+    doc_id text COLLATE "C" NOT NULL,
+    PRIMARY KEY (workspace, source),
+    FOREIGN KEY (workspace, doc_id) REFERENCES knowledge_docs ON DELETE CASCADE
+);
+CREATE INDEX knowledge_sources_doc ON knowledge_sources (workspace, doc_id);
+-- Vectors are indexed like memories' (see ensure_vector_indexes); the searched text is the chunk with its
+-- document's title and headings, in the document's language.
+CREATE TABLE knowledge_chunks (
+    workspace text COLLATE "C" NOT NULL,
+    doc_id text COLLATE "C" NOT NULL,
+    position integer NOT NULL,
+    text_config regconfig NOT NULL,
+    search_text text NOT NULL,
+    text_search tsvector GENERATED ALWAYS AS (to_tsvector(text_config, search_text)) STORED,
+    embedding vector NOT NULL,
+    record jsonb NOT NULL,
+    PRIMARY KEY (workspace, doc_id, position),
+    FOREIGN KEY (workspace, doc_id) REFERENCES knowledge_docs ON DELETE CASCADE
+);
+CREATE INDEX knowledge_chunks_text_search ON knowledge_chunks USING gin (text_search);
+-- The last citation label number given in a workspace.
+CREATE TABLE knowledge_labels (
+    workspace text COLLATE "C" PRIMARY KEY,
+    last bigint NOT NULL
+);
+CREATE TABLE knowledge_citations (
+    workspace text COLLATE "C" NOT NULL,
+    doc_id text COLLATE "C" NOT NULL,
+    day bigint NOT NULL,
+    count bigint NOT NULL,
+    PRIMARY KEY (workspace, doc_id, day)
+);
+-- Questions no chunk answered well; the asking customer's are erased with them (see customers.rs: the customer
+-- may be unknown, so there is no foreign key).
+CREATE TABLE knowledge_gaps (
+    workspace text COLLATE "C" NOT NULL,
+    at_us bigint NOT NULL,
+    id text COLLATE "C" NOT NULL,
+    customer_id text COLLATE "C",
+    record jsonb NOT NULL,
+    PRIMARY KEY (workspace, at_us, id)
+);
+CREATE INDEX knowledge_gaps_customer ON knowledge_gaps (workspace, customer_id);
+
 -- Append-only; entries hold no personal data, so erasure keeps them.
 CREATE TABLE audit_log (
     workspace text COLLATE "C" NOT NULL,
@@ -289,32 +343,39 @@ async fn check_model(client: &impl GenericClient, model: &ModelStamp) -> Result<
     }
 }
 
-/// The HNSW index of memory vectors for the model's dimension (cosine distance: vectors are unit length). A
-/// query uses it when it casts to the dimension and filters on it, as the index's expression and predicate do.
+/// The tables with an `embedding` column.
+const VECTOR_TABLES: [&str; 2] = ["memories", "knowledge_chunks"];
+
+/// The HNSW indexes of memory and chunk vectors for the model's dimension (cosine distance: vectors are unit
+/// length), named `<table>_embedding_hnsw_<dim>`. A query uses one when it casts to the dimension and filters on
+/// it, as the index's expression and predicate do.
 pub(super) async fn ensure_vector_indexes(client: &impl GenericClient, dim: usize) -> Result<(), StoreError> {
-    // The dimension is a number from the model, never user text: formatting it into DDL is safe.
-    let sql = format!(
-        "CREATE INDEX IF NOT EXISTS memories_embedding_hnsw_{dim} ON memories \
-         USING hnsw ((embedding::vector({dim})) vector_cosine_ops) WHERE vector_dims(embedding) = {dim}"
-    );
-    client.batch_execute(&sql).await?;
+    for table in VECTOR_TABLES {
+        // The dimension is a number from the model and the table a constant: formatting them into DDL is safe.
+        let sql = format!(
+            "CREATE INDEX IF NOT EXISTS {table}_embedding_hnsw_{dim} ON {table} \
+             USING hnsw ((embedding::vector({dim})) vector_cosine_ops) WHERE vector_dims(embedding) = {dim}"
+        );
+        client.batch_execute(&sql).await?;
+    }
     Ok(())
 }
 
 /// Drops the HNSW indexes of every dimension but `dim` (after a re-embedding to another model).
 pub(super) async fn drop_other_vector_indexes(client: &impl GenericClient, dim: usize) -> Result<(), StoreError> {
-    let keep = format!("memories_embedding_hnsw_{dim}");
-    let rows = client
-        .query(
-            "SELECT indexname::text FROM pg_indexes WHERE schemaname = current_schema() \
-             AND tablename = 'memories' AND indexname LIKE 'memories\\_embedding\\_hnsw\\_%' AND indexname <> $1",
-            &[&keep],
-        )
-        .await?;
-    for row in &rows {
-        let name: String = row.get(0);
-        // Names come from the catalogue and match the pattern above: quoting makes them plain identifiers.
-        client.batch_execute(&format!("DROP INDEX \"{name}\"")).await?;
+    for table in VECTOR_TABLES {
+        let rows = client
+            .query(
+                "SELECT indexname::text FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1 \
+                 AND indexname LIKE $1 || '\\_embedding\\_hnsw\\_%' AND indexname <> $1 || '_embedding_hnsw_' || $2",
+                &[&table, &dim.to_string()],
+            )
+            .await?;
+        for row in &rows {
+            let name: String = row.get(0);
+            // Names come from the catalogue and match the pattern above: quoting makes them plain identifiers.
+            client.batch_execute(&format!("DROP INDEX \"{name}\"")).await?;
+        }
     }
     Ok(())
 }

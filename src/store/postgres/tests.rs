@@ -703,12 +703,145 @@ fn a_reembedding_resumes_refuses_to_open_meanwhile_and_moves_the_vector_index() 
         .all(|m| m.vector.len() == 4));
     let indexes = |dim: usize| {
         store.count(&format!(
-            "SELECT count(*) FROM pg_indexes WHERE indexname = 'memories_embedding_hnsw_{dim}'"
+            "SELECT count(*) FROM pg_indexes WHERE indexname IN \
+             ('memories_embedding_hnsw_{dim}', 'knowledge_chunks_embedding_hnsw_{dim}')"
         ))
     };
-    assert_eq!((indexes(4), indexes(8)), (1, 0), "the index follows the model");
+    assert_eq!((indexes(4), indexes(8)), (2, 0), "the indexes follow the model");
     drop(store);
     let reopened = PostgresStore::open(&db.config, Some(&new)).unwrap();
     assert_eq!(reopened.model_stamp().unwrap(), Some(new));
     assert_eq!(reopened.reembed_state().unwrap().target, None);
+}
+
+#[test]
+fn knowledge_documents_chunks_sources_citations_and_gaps_round_trip() {
+    use crate::domain::knowledge::gaps::Gap;
+    use crate::domain::knowledge::{Chunk, KnowledgeDoc, KnowledgeInput, StoredChunk};
+    use crate::store::KnowledgeRepo;
+    let db = TestDb::new();
+    let nodes = [Arc::new(db.open()), Arc::new(db.open())];
+    let ws = WorkspaceId::default_workspace();
+    // Citation numbers: unique across nodes, 1 to 8.
+    let askers: Vec<_> = (0..8)
+        .map(|n| {
+            let (node, ws) = (Arc::clone(&nodes[n % 2]), ws.clone());
+            std::thread::spawn(move || node.next_knowledge_number(&ws).unwrap())
+        })
+        .collect();
+    let numbers: BTreeSet<u64> = askers.into_iter().map(|a| a.join().unwrap()).collect();
+    assert_eq!(numbers, (1..=8).collect());
+
+    let store = &nodes[0];
+    let input: KnowledgeInput = serde_json::from_value(serde_json::json!({
+        "title": "Factures", "body": "Les factures partent le premier du mois.", "language": "fr",
+        "source": "faq/factures.md"
+    }))
+    .unwrap();
+    let doc = KnowledgeDoc {
+        id: "kb_1".into(),
+        workspace: ws.clone(),
+        label: "KB-1".into(),
+        fields: input,
+        chunks: 2,
+        created_at: t0(),
+        updated_at: t0(),
+    };
+    let chunk = |position: u32, text: &str| StoredChunk {
+        chunk: Chunk {
+            doc_id: "kb_1".into(),
+            position,
+            headings: vec!["Paiement".into()],
+            text: text.into(),
+        },
+        vector: unit8(position as usize),
+    };
+    let chunks = [
+        chunk(1, "Elles sont envoyées par courriel."),
+        chunk(0, "Les factures partent le premier du mois."),
+    ];
+    store.put_knowledge(&doc, Some(&chunks)).unwrap();
+    assert_eq!(store.get_knowledge(&ws, "kb_1").unwrap(), Some(doc.clone()));
+    assert_eq!(
+        store.knowledge_by_source(&ws, "faq/factures.md").unwrap(),
+        Some(doc.clone())
+    );
+    let stored = store.knowledge_chunks(&ws).unwrap();
+    assert_eq!(stored.iter().map(|c| c.chunk.position).collect::<Vec<_>>(), vec![0, 1]);
+    assert!(crate::domain::dot(&stored[0].vector, &unit8(0)) > 0.999);
+    // French stemming over the chunk, its headings and the document's title.
+    let found = |query: &str| {
+        store.count(&format!(
+            "SELECT count(*) FROM knowledge_chunks WHERE text_search @@ plainto_tsquery('french', '{query}')"
+        ))
+    };
+    assert_eq!(found("facture"), 2, "the title is in every chunk's text");
+    assert_eq!(found("envoyer courriel"), 1);
+
+    // A new source and fewer chunks: the old source no longer finds it; chunks are replaced.
+    let moved = KnowledgeDoc {
+        fields: KnowledgeInput {
+            source: Some("faq/billing.md".into()),
+            ..doc.fields.clone()
+        },
+        ..doc.clone()
+    };
+    store.put_knowledge(&moved, Some(&chunks[1..])).unwrap();
+    assert_eq!(store.knowledge_by_source(&ws, "faq/factures.md").unwrap(), None);
+    assert_eq!(
+        store.knowledge_by_source(&ws, "faq/billing.md").unwrap(),
+        Some(moved.clone())
+    );
+    assert_eq!(store.knowledge_chunks(&ws).unwrap().len(), 1);
+    store.put_knowledge(&moved, None).unwrap();
+    assert_eq!(
+        store.knowledge_chunks(&ws).unwrap().len(),
+        1,
+        "no chunks given: chunks kept"
+    );
+    assert_eq!(store.list_knowledge(&ws).unwrap(), vec![moved]);
+
+    let docs = vec!["kb_1".to_owned(), "kb_gone".to_owned()];
+    store.count_citations(&ws, &docs, 10).unwrap();
+    store.count_citations(&ws, &docs[..1], 11).unwrap();
+    store.count_citations(&ws, &docs[..1], 9).unwrap();
+    assert_eq!(
+        store.citations_since(&ws, 10).unwrap(),
+        vec![("kb_1".to_owned(), 2), ("kb_gone".to_owned(), 1)]
+    );
+    assert!(store.delete_knowledge(&ws, "kb_1").unwrap());
+    assert!(!store.delete_knowledge(&ws, "kb_1").unwrap());
+    assert!(store.knowledge_chunks(&ws).unwrap().is_empty());
+    assert_eq!(store.knowledge_by_source(&ws, "faq/billing.md").unwrap(), None);
+    assert_eq!(store.citations_since(&ws, 0).unwrap(), vec![("kb_gone".to_owned(), 1)]);
+
+    // Gaps: oldest first from a time; a customer's go with them.
+    let c = Customer::new(ws.clone(), fields(1, None), t0());
+    store.create_customer(&c).unwrap();
+    let gap = |minutes: i64, customer: Option<String>| Gap {
+        at: t0() + Duration::minutes(minutes),
+        customer_id: customer,
+        text: format!("question {minutes}"),
+        language: "en".into(),
+        best_similarity: 0.2,
+        vector: unit8(minutes as usize),
+    };
+    for g in [
+        gap(2, Some(c.id.to_string())),
+        gap(1, None),
+        gap(3, Some("cus_unknown".into())),
+    ] {
+        store.add_gap(&ws, &g).unwrap();
+    }
+    let texts = |s: &PostgresStore, minutes: i64| {
+        s.gaps_since(&ws, t0() + Duration::minutes(minutes))
+            .unwrap()
+            .into_iter()
+            .map(|g| g.text)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(texts(store, 0), vec!["question 1", "question 2", "question 3"]);
+    assert_eq!(texts(store, 2), vec!["question 2", "question 3"]);
+    store.erase_customer(&ws, &c.id, None).unwrap();
+    assert_eq!(texts(store, 0), vec!["question 1", "question 3"]);
 }

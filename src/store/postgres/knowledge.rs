@@ -1,0 +1,274 @@
+//! The knowledge base in PostgreSQL: documents, their chunks with vectors and full-text vectors (in the
+//! document's language), the source index that makes imports idempotent, citation counts per day and unanswered
+//! questions. Chunks and the source entry go with their document (`ON DELETE CASCADE`); citations are deleted
+//! with it explicitly, since a citation may be counted for a document deleted meanwhile, as on redb.
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
+
+use super::memories::text_config;
+use super::{json, record, PgVector, PostgresStore};
+use crate::domain::knowledge::gaps::Gap;
+use crate::domain::knowledge::{Chunk, KnowledgeDoc, StoredChunk};
+use crate::domain::text::Lang;
+use crate::domain::WorkspaceId;
+use crate::store::codec::{vector_bytes, vector_from};
+use crate::store::{KnowledgeRepo, StoreError};
+
+/// The text-search configuration of a document's language tag (`simple`, no stemming, for other languages).
+fn config_of_tag(tag: &str) -> &'static str {
+    Lang::from_tag(tag).map_or("simple", text_config)
+}
+
+async fn put_chunks(client: &impl GenericClient, doc: &KnowledgeDoc, chunks: &[StoredChunk]) -> Result<(), StoreError> {
+    let (ws, id) = (doc.workspace.as_str(), doc.id.as_str());
+    client
+        .execute(
+            "DELETE FROM knowledge_chunks WHERE workspace = $1 AND doc_id = $2",
+            &[&ws, &id],
+        )
+        .await?;
+    let insert = client
+        .prepare_cached(
+            "INSERT INTO knowledge_chunks (workspace, doc_id, position, text_config, search_text, embedding, record) \
+             VALUES ($1, $2, $3, $4::text::regconfig, $5, $6, $7)",
+        )
+        .await?;
+    let config = config_of_tag(&doc.fields.language);
+    for c in chunks {
+        let position = i32::try_from(c.chunk.position).map_err(|_| StoreError::Corrupt {
+            table: "knowledge_chunks",
+            reason: format!("chunk position {}", c.chunk.position),
+        })?;
+        let kept = PgVector(vector_from(&vector_bytes(&c.vector))?);
+        client
+            .execute(
+                &insert,
+                &[
+                    &ws,
+                    &id,
+                    &position,
+                    &config,
+                    &c.chunk.indexed_text(&doc.fields.title),
+                    &kept,
+                    &json(&c.chunk),
+                ],
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+impl KnowledgeRepo for PostgresStore {
+    fn next_knowledge_number(&self, workspace: &WorkspaceId) -> Result<u64, StoreError> {
+        self.run(async {
+            // One statement: nodes asking at once get different numbers.
+            let next: i64 = self
+                .client()
+                .await?
+                .query_one(
+                    "INSERT INTO knowledge_labels (workspace, last) VALUES ($1, 1) \
+                     ON CONFLICT (workspace) DO UPDATE SET last = knowledge_labels.last + 1 RETURNING last",
+                    &[&workspace.as_str()],
+                )
+                .await?
+                .get(0);
+            Ok(u64::try_from(next).unwrap_or(0))
+        })
+    }
+
+    fn put_knowledge(&self, doc: &KnowledgeDoc, chunks: Option<&[StoredChunk]>) -> Result<(), StoreError> {
+        let (ws, id) = (doc.workspace.as_str(), doc.id.as_str());
+        self.run(async {
+            let mut client = self.client().await?;
+            let txn = client.transaction().await?;
+            txn.execute(
+                "INSERT INTO knowledge_docs (workspace, id, record) VALUES ($1, $2, $3) \
+                 ON CONFLICT (workspace, id) DO UPDATE SET record = $3",
+                &[&ws, &id, &json(doc)],
+            )
+            .await?;
+            txn.execute(
+                "DELETE FROM knowledge_sources WHERE workspace = $1 AND doc_id = $2",
+                &[&ws, &id],
+            )
+            .await?;
+            if let Some(source) = &doc.fields.source {
+                txn.execute(
+                    "INSERT INTO knowledge_sources (workspace, source, doc_id) VALUES ($1, $2, $3) \
+                     ON CONFLICT (workspace, source) DO UPDATE SET doc_id = $3",
+                    &[&ws, source, &id],
+                )
+                .await?;
+            }
+            if let Some(chunks) = chunks {
+                put_chunks(&txn, doc, chunks).await?;
+            }
+            txn.commit().await?;
+            Ok(())
+        })
+    }
+
+    fn get_knowledge(&self, workspace: &WorkspaceId, id: &str) -> Result<Option<KnowledgeDoc>, StoreError> {
+        self.run(async {
+            let row = self
+                .client()
+                .await?
+                .query_opt(
+                    "SELECT record FROM knowledge_docs WHERE workspace = $1 AND id = $2",
+                    &[&workspace.as_str(), &id],
+                )
+                .await?;
+            row.map(|r| record(&r, "knowledge_docs")).transpose()
+        })
+    }
+
+    fn knowledge_by_source(&self, workspace: &WorkspaceId, source: &str) -> Result<Option<KnowledgeDoc>, StoreError> {
+        self.run(async {
+            let row = self
+                .client()
+                .await?
+                .query_opt(
+                    "SELECT d.record FROM knowledge_sources s JOIN knowledge_docs d \
+                     ON d.workspace = s.workspace AND d.id = s.doc_id WHERE s.workspace = $1 AND s.source = $2",
+                    &[&workspace.as_str(), &source],
+                )
+                .await?;
+            row.map(|r| record(&r, "knowledge_docs")).transpose()
+        })
+    }
+
+    fn list_knowledge(&self, workspace: &WorkspaceId) -> Result<Vec<KnowledgeDoc>, StoreError> {
+        self.run(async {
+            let rows = self
+                .client()
+                .await?
+                .query(
+                    "SELECT record FROM knowledge_docs WHERE workspace = $1 ORDER BY id",
+                    &[&workspace.as_str()],
+                )
+                .await?;
+            rows.iter().map(|r| record(r, "knowledge_docs")).collect()
+        })
+    }
+
+    fn knowledge_chunks(&self, workspace: &WorkspaceId) -> Result<Vec<StoredChunk>, StoreError> {
+        self.run(async {
+            let rows = self
+                .client()
+                .await?
+                .query(
+                    "SELECT embedding, record FROM knowledge_chunks WHERE workspace = $1 ORDER BY doc_id, position",
+                    &[&workspace.as_str()],
+                )
+                .await?;
+            rows.iter()
+                .map(|row| {
+                    let vector: PgVector = row.try_get("embedding")?;
+                    let chunk: Chunk = record(row, "knowledge_chunks")?;
+                    Ok(StoredChunk {
+                        chunk,
+                        vector: vector.0,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn delete_knowledge(&self, workspace: &WorkspaceId, id: &str) -> Result<bool, StoreError> {
+        let ws = workspace.as_str();
+        self.run(async {
+            let mut client = self.client().await?;
+            let txn = client.transaction().await?;
+            let deleted = txn
+                .execute(
+                    "DELETE FROM knowledge_docs WHERE workspace = $1 AND id = $2",
+                    &[&ws, &id],
+                )
+                .await?;
+            if deleted == 0 {
+                return Ok(false);
+            }
+            txn.execute(
+                "DELETE FROM knowledge_citations WHERE workspace = $1 AND doc_id = $2",
+                &[&ws, &id],
+            )
+            .await?;
+            txn.commit().await?;
+            Ok(true)
+        })
+    }
+
+    fn count_citations(&self, workspace: &WorkspaceId, docs: &[String], day: i64) -> Result<(), StoreError> {
+        if docs.is_empty() {
+            return Ok(());
+        }
+        self.run(async {
+            let mut client = self.client().await?;
+            let txn = client.transaction().await?;
+            let upsert = txn
+                .prepare(
+                    "INSERT INTO knowledge_citations (workspace, doc_id, day, count) VALUES ($1, $2, $3, 1) \
+                     ON CONFLICT (workspace, doc_id, day) DO UPDATE SET count = knowledge_citations.count + 1",
+                )
+                .await?;
+            for doc in docs {
+                txn.execute(&upsert, &[&workspace.as_str(), doc, &day]).await?;
+            }
+            txn.commit().await?;
+            Ok(())
+        })
+    }
+
+    fn citations_since(&self, workspace: &WorkspaceId, day: i64) -> Result<Vec<(String, u64)>, StoreError> {
+        self.run(async {
+            let rows = self
+                .client()
+                .await?
+                .query(
+                    "SELECT doc_id, sum(count)::bigint FROM knowledge_citations WHERE workspace = $1 AND day >= $2 \
+                     GROUP BY doc_id ORDER BY doc_id",
+                    &[&workspace.as_str(), &day],
+                )
+                .await?;
+            Ok(rows
+                .iter()
+                .map(|r| (r.get(0), u64::try_from(r.get::<_, i64>(1)).unwrap_or(0)))
+                .collect())
+        })
+    }
+
+    fn add_gap(&self, workspace: &WorkspaceId, gap: &Gap) -> Result<(), StoreError> {
+        let id = ulid::Ulid::new().to_string();
+        self.run(async {
+            self.client()
+                .await?
+                .execute(
+                    "INSERT INTO knowledge_gaps (workspace, at_us, id, customer_id, record) VALUES ($1, $2, $3, $4, $5)",
+                    &[
+                        &workspace.as_str(),
+                        &gap.at.timestamp_micros(),
+                        &id,
+                        &gap.customer_id,
+                        &json(gap),
+                    ],
+                )
+                .await?;
+            Ok(())
+        })
+    }
+
+    fn gaps_since(&self, workspace: &WorkspaceId, since: DateTime<Utc>) -> Result<Vec<Gap>, StoreError> {
+        self.run(async {
+            let rows = self
+                .client()
+                .await?
+                .query(
+                    "SELECT record FROM knowledge_gaps WHERE workspace = $1 AND at_us >= $2 ORDER BY at_us, id",
+                    &[&workspace.as_str(), &since.timestamp_micros()],
+                )
+                .await?;
+            rows.iter().map(|r| record(r, "knowledge_gaps")).collect()
+        })
+    }
+}
