@@ -1,5 +1,5 @@
 //! Persistence behind repository traits. Handlers and services see only these traits; `redb` (embedded, the
-//! default) is one implementation, `postgres` (several nodes on one database, in progress) another.
+//! default) is one implementation, `postgres` (several nodes on one database; not yet selectable) another.
 
 mod codec;
 #[cfg(test)]
@@ -112,6 +112,9 @@ pub enum StoreError {
     /// No PostgreSQL connection could be had (the pool timed out or was closed), or its settings are invalid.
     #[error("PostgreSQL connection pool: {0}")]
     Pool(String),
+    /// This backend does not offer the operation (what is missing, and what to do instead).
+    #[error("not available on this store: {0}")]
+    Unsupported(&'static str),
 }
 
 pub use crate::domain::Upserted;

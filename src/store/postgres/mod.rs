@@ -30,6 +30,7 @@ mod jobs;
 mod keys;
 mod knowledge;
 mod memories;
+mod metrics;
 mod outreach;
 mod preferences;
 mod records;
@@ -47,7 +48,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod
 use serde::de::DeserializeOwned;
 use tokio_postgres::{NoTls, Row};
 
-use super::{ModelStamp, StoreError};
+use super::{ModelStamp, SnapshotStats, Store, StoreError};
 
 /// How to reach and use the database.
 #[derive(Debug, Clone)]
@@ -147,14 +148,6 @@ impl PostgresStore {
         })
     }
 
-    /// Cheap check that the database answers (for readiness).
-    pub fn ping(&self) -> Result<(), StoreError> {
-        self.run(async {
-            self.client().await?.simple_query("SELECT 1").await?;
-            Ok(())
-        })
-    }
-
     /// Runs `fut` to completion on the calling thread, with this store's runtime driving the connections.
     fn run<T>(&self, fut: impl Future<Output = Result<T, StoreError>>) -> Result<T, StoreError> {
         self.runtime
@@ -192,6 +185,23 @@ impl Drop for PostgresStore {
             // Never blocks, so a store dropped in async code does not panic.
             runtime.shutdown_background();
         }
+    }
+}
+
+impl Store for PostgresStore {
+    fn ping(&self) -> Result<(), StoreError> {
+        self.run(async {
+            self.client().await?.simple_query("SELECT 1").await?;
+            Ok(())
+        })
+    }
+
+    /// A PostgreSQL store is backed up with the database's own tools (`pg_dump`, a managed service's snapshots);
+    /// a copy into a redb file will come with `rappel migrate`.
+    fn snapshot_to(&self, _dest: &std::path::Path) -> Result<SnapshotStats, StoreError> {
+        Err(StoreError::Unsupported(
+            "a backup file of a PostgreSQL store: back the database up with pg_dump or your provider's snapshots",
+        ))
     }
 }
 

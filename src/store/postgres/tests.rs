@@ -15,8 +15,8 @@ use crate::domain::preferences::{Consent, ConsentByChannel, Tone};
 use crate::domain::{ApiKey, Customer, KeyId, Preferences, Workspace, WorkspaceId};
 use crate::store::model_tests::{self, fields, op, outreach_item, queue_op, t0, unit8, Backend};
 use crate::store::{
-    AuditRepo, CustomerRepo, Enqueued, KeyRepo, MemoryRepo, ModelStamp, OutreachRepo, PreferenceRepo, StoreError,
-    Upserted,
+    AuditRepo, CustomerRepo, Enqueued, KeyRepo, MemoryRepo, ModelStamp, OutreachRepo, PreferenceRepo, Store,
+    StoreError, Upserted,
 };
 
 impl Backend for TestDb {
@@ -844,4 +844,97 @@ fn knowledge_documents_chunks_sources_citations_and_gaps_round_trip() {
     assert_eq!(texts(store, 2), vec!["question 2", "question 3"]);
     store.erase_customer(&ws, &c.id, None).unwrap();
     assert_eq!(texts(store, 0), vec!["question 1", "question 3"]);
+}
+
+#[test]
+fn a_rewritten_interaction_keeps_one_fact_with_its_reopens_and_erasure_removes_it() {
+    use crate::domain::interaction::{Interaction, InteractionInput, InteractionStatus};
+    use crate::store::MetricsRepo;
+    let db = TestDb::new();
+    let store = db.open();
+    let ws = WorkspaceId::default_workspace();
+    let at = |s: &str| -> chrono::DateTime<chrono::Utc> { s.parse().unwrap() };
+    let c = Customer::new(ws.clone(), fields(1, None), at("2026-11-01T00:00:00Z"));
+    store.create_customer(&c).unwrap();
+    let input: InteractionInput = serde_json::from_value(serde_json::json!({"external_id": "t-1",
+        "channel": "chat", "status": "resolved", "opened_at": "2026-11-02T10:00:00Z"}))
+    .unwrap();
+    let mut i = Interaction::new(ws.clone(), c.id.clone(), input, at("2026-11-02T10:00:00Z"));
+    store.save_ingest(&i, &[], &[]).unwrap();
+    // Reopened, and its opened_at corrected: one fact, the reopen counted once.
+    i.fields.status = InteractionStatus::Open;
+    i.fields.opened_at = at("2026-11-05T10:00:00Z");
+    store.save_ingest(&i, &[], &[]).unwrap();
+    let all = |ws: &WorkspaceId| {
+        store
+            .interaction_facts(ws, at("2026-01-01T00:00:00Z"), at("2027-01-01T00:00:00Z"))
+            .unwrap()
+    };
+    let facts = all(&ws);
+    assert_eq!(facts.len(), 1);
+    assert_eq!((facts[0].opened_at, facts[0].reopens), (at("2026-11-05T10:00:00Z"), 1));
+    assert!(
+        store
+            .interaction_facts(&ws, at("2026-11-05T10:00:00Z"), at("2026-11-05T10:00:00Z"))
+            .unwrap()
+            .is_empty(),
+        "the end is exclusive"
+    );
+    assert!(all(&WorkspaceId::parse("other").unwrap()).is_empty());
+    assert_eq!(
+        store.interaction_by_external_id(&ws, &c.id, "t-1").unwrap(),
+        Some(i.clone())
+    );
+    assert_eq!(store.list_interactions(&ws, &c.id).unwrap(), vec![i]);
+    assert!(store.erase_customer(&ws, &c.id, None).unwrap());
+    assert!(all(&ws).is_empty());
+}
+
+#[test]
+fn workspace_counts_count_each_workspace_and_the_store_answers_but_makes_no_backup_file() {
+    use crate::store::MetricsRepo;
+    let db = TestDb::new();
+    let store = db.open();
+    let ws = WorkspaceId::default_workspace();
+    for id in [ws.clone(), WorkspaceId::parse("empty").unwrap()] {
+        store
+            .create_workspace(&Workspace {
+                id,
+                name: "w".into(),
+                created_at: t0(),
+            })
+            .unwrap();
+    }
+    let c = reachable_customer(&store, &ws, 1);
+    store
+        .insert_memories(&[StoredMemory {
+            memory: crate::domain::testkit::memory_for(&c.id, "likes tea"),
+            vector: unit8(1),
+        }])
+        .unwrap();
+    for n in 0..3 {
+        store.enqueue(&outreach_item(&c.id, n, 3, t0()), t0()).unwrap();
+    }
+    store.claim(&ws, None, 1, t0(), Duration::hours(1)).unwrap();
+    let counts = store.workspace_counts().unwrap();
+    assert_eq!(counts.len(), 2);
+    let default = &counts[0];
+    assert_eq!(
+        (default.workspace.as_str(), default.customers, default.memories),
+        ("default", 1, 1)
+    );
+    assert_eq!(
+        default.outreach_by_state,
+        [("claimed".to_owned(), 1), ("queued".to_owned(), 2)]
+            .into_iter()
+            .collect()
+    );
+    assert_eq!((counts[1].workspace.as_str(), counts[1].customers), ("empty", 0));
+    assert_eq!(store.workspace_outreach(&ws).unwrap().len(), 3);
+    assert!(store.file_bytes().unwrap() > 0);
+    store.ping().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let err = store.snapshot_to(&dir.path().join("backup.redb")).unwrap_err();
+    assert!(matches!(err, StoreError::Unsupported(_)), "{err}");
+    assert!(err.to_string().contains("pg_dump"), "{err}");
 }
