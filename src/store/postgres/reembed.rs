@@ -146,6 +146,8 @@ impl ReembedRepo for PostgresStore {
         self.run(async {
             let mut client = self.client().await?;
             let txn = client.transaction().await?;
+            // The new HNSW indexes are built over every vector: no statement timeout here.
+            txn.batch_execute("SET LOCAL statement_timeout = 0").await?;
             lock(&txn).await?;
             let target = state(&txn)
                 .await?

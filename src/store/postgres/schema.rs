@@ -292,6 +292,9 @@ pub(super) async fn migrate(
     model: Option<&ModelStamp>,
 ) -> Result<(), StoreError> {
     let txn = client.transaction().await?;
+    // Building an index over a large table, or waiting for another node's migration, may take longer than a
+    // statement may: no timeout in this transaction.
+    txn.batch_execute("SET LOCAL statement_timeout = 0").await?;
     txn.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
         .await?;
     let found = schema_version(&txn).await?;
