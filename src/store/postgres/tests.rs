@@ -938,3 +938,84 @@ fn workspace_counts_count_each_workspace_and_the_store_answers_but_makes_no_back
     assert!(matches!(err, StoreError::Unsupported(_)), "{err}");
     assert!(err.to_string().contains("pg_dump"), "{err}");
 }
+
+#[test]
+fn bulk_loads_scans_and_lookups_by_key_agree_with_what_was_written() {
+    let db = TestDb::new();
+    let store = db.open();
+    let (ws, other) = (WorkspaceId::default_workspace(), WorkspaceId::parse("other").unwrap());
+    let customers: Vec<Customer> = [(&ws, 1u8), (&ws, 2), (&other, 1)]
+        .into_iter()
+        .map(|(w, e)| Customer::new(w.clone(), fields(e, None), t0()))
+        .collect();
+    let memory = |c: &Customer, n: usize| {
+        let mut memory = crate::domain::testkit::memory_for(&c.id, &format!("memory {n}"));
+        memory.id = format!("mem_{n:02}");
+        memory.workspace = c.workspace.clone();
+        StoredMemory {
+            memory,
+            vector: unit8(n),
+        }
+    };
+    let memories: Vec<StoredMemory> = (0..9).map(|n| memory(&customers[n % 3], n)).collect();
+    let loaded: Vec<(Customer, Preferences)> = customers.iter().map(|c| (c.clone(), Preferences::default())).collect();
+    store.bulk_load(&loaded, &[], &memories).unwrap();
+    assert_eq!(store.count_memories().unwrap(), 9);
+    assert_eq!(
+        store.get_preferences(&other, &customers[2].id).unwrap(),
+        Preferences::default()
+    );
+
+    // Lookups by key keep the keys' order and skip missing keys.
+    let keys = vec![
+        (customers[1].id.clone(), "mem_04".to_owned()),
+        (customers[0].id.clone(), "mem_missing".to_owned()),
+        (customers[0].id.clone(), "mem_00".to_owned()),
+        (customers[2].id.clone(), "mem_02".to_owned()),
+    ];
+    let found: Vec<String> = store
+        .memories_by_key(&ws, &keys)
+        .unwrap()
+        .into_iter()
+        .map(|m| m.memory.id)
+        .collect();
+    assert_eq!(
+        found,
+        vec!["mem_04", "mem_00"],
+        "another workspace's memory is not found"
+    );
+
+    let mut scanned = Vec::new();
+    store.scan_memories(&mut |m| scanned.push(m.memory.id)).unwrap();
+    assert_eq!(scanned.len(), 9);
+    let mut in_ws = Vec::new();
+    store
+        .scan_workspace_memories(&ws, &mut |m| {
+            assert!(crate::domain::dot(&m.vector, &unit8(m.memory.id[4..].parse().unwrap())) > 0.999);
+            in_ws.push(m.memory.id)
+        })
+        .unwrap();
+    assert_eq!(in_ws.len(), 6);
+
+    // A memory deleted meanwhile is not written back by an update; replacing it is NotFound.
+    let gone = memories[0].clone();
+    assert!(store.delete_memory(&ws, &customers[0].id, "mem_00").unwrap());
+    store.update_memories(std::slice::from_ref(&gone.memory)).unwrap();
+    assert!(matches!(store.replace_memory(&gone), Err(StoreError::NotFound)));
+    let listed: Vec<String> = store
+        .list_memories(&ws, &customers[0].id)
+        .unwrap()
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(listed, vec!["mem_03", "mem_06"]);
+    let mut replaced = memories[3].clone();
+    replaced.memory.text = "memory 3, replaced".into();
+    replaced.vector = unit8(7);
+    store.replace_memory(&replaced).unwrap();
+    let back = store
+        .memories_by_key(&ws, &[(customers[0].id.clone(), "mem_03".into())])
+        .unwrap();
+    assert_eq!(back[0].memory.text, "memory 3, replaced");
+    assert!(crate::domain::dot(&back[0].vector, &unit8(7)) > 0.999);
+}
