@@ -1,0 +1,163 @@
+//! Several nodes on one database: claims, upserts, queuing and seeding at the same time, from two stores.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use chrono::Duration;
+
+use super::{golden, reachable_customer};
+use crate::domain::{Customer, WorkspaceId};
+use crate::store::model_tests::{fields, outreach_item, t0, Backend};
+use crate::store::postgres::testkit::TestDb;
+use crate::store::{CustomerRepo, Enqueued, OutreachRepo, Upserted};
+
+#[test]
+fn claims_from_two_nodes_hand_out_every_item_exactly_once() {
+    let db = TestDb::new();
+    let nodes = [Arc::new(db.open()), Arc::new(db.open())];
+    let ws = WorkspaceId::default_workspace();
+    let customers: Vec<Customer> = (0..5).map(|e| reachable_customer(&nodes[0], &ws, e)).collect();
+    let mut expected = BTreeSet::new();
+    for n in 0..60 {
+        let item = outreach_item(&customers[n % customers.len()].id, n, (n % 5) as u8 + 1, t0());
+        assert_eq!(nodes[n % 2].enqueue(&item, t0()).unwrap(), Enqueued::Queued);
+        expected.insert(item.id);
+    }
+    let now = t0() + Duration::minutes(1);
+    // Four senders, two on each node, claiming small batches until the queue is empty.
+    let senders: Vec<_> = (0..4)
+        .map(|s| {
+            let (node, ws) = (Arc::clone(&nodes[s % 2]), ws.clone());
+            std::thread::spawn(move || {
+                let mut got = Vec::new();
+                let mut empty = 0;
+                while empty < 3 {
+                    let claimed = node.claim(&ws, None, 3, now, Duration::hours(1)).unwrap();
+                    if claimed.is_empty() {
+                        empty += 1;
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                    }
+                    got.extend(claimed.into_iter().map(|i| i.id));
+                }
+                got
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for sender in senders {
+        all.extend(sender.join().unwrap());
+    }
+    let unique: BTreeSet<String> = all.iter().cloned().collect();
+    assert_eq!(all.len(), unique.len(), "an item was handed out twice");
+    assert_eq!(unique, expected, "every item was handed out");
+}
+
+#[test]
+fn concurrent_upserts_of_one_external_id_create_one_customer() {
+    let db = TestDb::new();
+    let nodes = [Arc::new(db.open()), Arc::new(db.open())];
+    let ws = WorkspaceId::default_workspace();
+    let writers: Vec<_> = (0..6)
+        .map(|w| {
+            let (node, ws) = (Arc::clone(&nodes[w % 2]), ws.clone());
+            std::thread::spawn(move || node.upsert_customer(&ws, fields(7, Some("pro".into())), t0()).unwrap())
+        })
+        .collect();
+    let outcomes: Vec<(Customer, Upserted)> = writers.into_iter().map(|w| w.join().unwrap()).collect();
+    let created = outcomes.iter().filter(|(_, o)| *o == Upserted::Created).count();
+    assert_eq!(created, 1, "{outcomes:?}");
+    let ids: BTreeSet<_> = outcomes.iter().map(|(c, _)| c.id.clone()).collect();
+    assert_eq!(ids.len(), 1, "every writer sees the same customer");
+    assert_eq!(
+        nodes[0]
+            .list_customers(&ws, &Default::default(), None, 10)
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn concurrent_enqueues_of_one_key_queue_it_once() {
+    let db = TestDb::new();
+    let nodes = [Arc::new(db.open()), Arc::new(db.open())];
+    let ws = WorkspaceId::default_workspace();
+    let c = reachable_customer(&nodes[0], &ws, 1);
+    let writers: Vec<_> = (0..6)
+        .map(|w| {
+            let node = Arc::clone(&nodes[w % 2]);
+            let item = crate::domain::outreach::OutreachItem {
+                dedupe_key: "renewal".into(),
+                ..outreach_item(&c.id, w, 3, t0())
+            };
+            std::thread::spawn(move || node.enqueue(&item, t0() - Duration::days(7)).unwrap())
+        })
+        .collect();
+    let outcomes: Vec<Enqueued> = writers.into_iter().map(|w| w.join().unwrap()).collect();
+    assert_eq!(
+        outcomes.iter().filter(|o| **o == Enqueued::Queued).count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        nodes[1].list_outreach(&ws, None, 100, &|_| true).unwrap().items.len(),
+        1
+    );
+}
+
+#[test]
+fn job_definitions_are_seeded_once_across_nodes_and_runs_list_newest_first() {
+    use crate::domain::job::JobDefinition;
+    use crate::domain::job_run::JobRun;
+    use crate::store::JobRepo;
+    let db = TestDb::new();
+    let nodes = [Arc::new(db.open()), Arc::new(db.open())];
+    let job: JobDefinition = golden("job_definitions");
+    let seeders: Vec<_> = (0..4)
+        .map(|n| {
+            let (node, jobs) = (Arc::clone(&nodes[n % 2]), vec![job.clone()]);
+            std::thread::spawn(move || node.seed_jobs(&jobs).unwrap())
+        })
+        .collect();
+    let seeded: usize = seeders.into_iter().map(|s| s.join().unwrap()).sum();
+    assert_eq!(seeded, 1, "one node seeds, the others find the store seeded");
+    let store = &nodes[0];
+    assert_eq!(store.list_jobs().unwrap(), vec![job.clone()]);
+    assert!(!store.insert_job(&job).unwrap());
+    let other = JobDefinition {
+        id: "zz_other".into(),
+        ..job.clone()
+    };
+    assert!(!store.replace_job(&other).unwrap());
+    assert!(store.insert_job(&other).unwrap());
+    assert!(store.replace_job(&other).unwrap());
+    assert_eq!(store.get_job("zz_other").unwrap(), Some(other));
+    assert!(store.delete_job("zz_other").unwrap());
+    assert!(!store.delete_job("zz_other").unwrap());
+    assert_eq!(
+        store.seed_jobs(&[job]).unwrap(),
+        0,
+        "a seeded store is never seeded again"
+    );
+
+    let run: JobRun = golden("job_runs");
+    let ws = run.workspace.clone();
+    let later = JobRun {
+        id: format!("{}z", run.id),
+        ..run.clone()
+    };
+    store.save_job_run(&later).unwrap();
+    store.save_job_run(&run).unwrap();
+    let ids = |limit| {
+        store
+            .job_runs(&ws, &run.job_id, limit)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(10), vec![later.id.clone(), run.id.clone()]);
+    assert_eq!(ids(1), vec![later.id.clone()]);
+    assert!(store.job_runs(&ws, "another_job", 10).unwrap().is_empty());
+}
