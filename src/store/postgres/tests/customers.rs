@@ -235,3 +235,64 @@ fn health_history_is_newest_first_and_erased_with_the_customer() {
     store.erase_customer(&ws, &c.id, None).unwrap();
     assert_eq!(store.count("SELECT count(*) FROM health"), 0);
 }
+
+#[test]
+fn the_audit_log_pages_in_written_order_and_filters_like_redb() {
+    let db = TestDb::new();
+    let store = db.open();
+    let ws = WorkspaceId::default_workspace();
+    let ids = crate::domain::audit::AuditIds::default();
+    let entries: Vec<AuditEntry> = (0..7)
+        .map(|n| {
+            let at = t0() + Duration::minutes(n);
+            AuditEntry {
+                id: ids.next(at),
+                workspace: ws.clone(),
+                at,
+                actor: "test".into(),
+                action: if n % 2 == 0 {
+                    AuditAction::CustomerErased
+                } else {
+                    AuditAction::CustomerExported
+                },
+                target_kind: TargetKind::Customer,
+                target_id: format!("cus_{n}"),
+                detail: AuditDetail::default(),
+            }
+        })
+        .collect();
+    store.append_audit(&entries).unwrap();
+    store.append_audit(&[]).unwrap();
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = store
+            .list_audit(&ws, &AuditFilter::default(), after.as_deref(), 3)
+            .unwrap();
+        seen.extend(page.items.iter().cloned());
+        if page.next_cursor.is_none() {
+            break;
+        }
+        after = page.items.last().map(|e| e.id.clone());
+    }
+    assert_eq!(seen, entries);
+    let filter = AuditFilter {
+        action: Some(AuditAction::CustomerErased),
+        since: Some(t0() + Duration::minutes(2)),
+        until: Some(t0() + Duration::minutes(6)),
+        ..Default::default()
+    };
+    let erased: Vec<String> = store
+        .list_audit(&ws, &filter, None, 10)
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|e| e.target_id)
+        .collect();
+    assert_eq!(erased, vec!["cus_2", "cus_4"]);
+    assert!(store
+        .list_audit(&WorkspaceId::parse("other").unwrap(), &AuditFilter::default(), None, 10)
+        .unwrap()
+        .items
+        .is_empty());
+}
