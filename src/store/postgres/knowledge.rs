@@ -271,4 +271,18 @@ impl KnowledgeRepo for PostgresStore {
             rows.iter().map(|r| record(r, "knowledge_gaps")).collect()
         })
     }
+
+    fn prune_gaps(&self, before: DateTime<Utc>) -> Result<usize, StoreError> {
+        self.run(async {
+            let deleted = self
+                .client()
+                .await?
+                .execute(
+                    "DELETE FROM knowledge_gaps WHERE at_us < $1",
+                    &[&before.timestamp_micros()],
+                )
+                .await?;
+            Ok(usize::try_from(deleted).unwrap_or(usize::MAX))
+        })
+    }
 }

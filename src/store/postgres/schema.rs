@@ -231,6 +231,7 @@ CREATE TABLE knowledge_gaps (
     PRIMARY KEY (workspace, at_us, id)
 );
 CREATE INDEX knowledge_gaps_customer ON knowledge_gaps (workspace, customer_id);
+CREATE INDEX knowledge_gaps_at ON knowledge_gaps (at_us);
 
 -- Append-only; entries hold no personal data, so erasure keeps them.
 CREATE TABLE audit_log (

@@ -349,6 +349,42 @@ fn knowledge_documents_chunks_sources_citations_and_gaps_round_trip() {
 }
 
 #[test]
+fn pruning_unanswered_questions_deletes_those_before_the_time_in_every_workspace() {
+    use crate::domain::knowledge::gaps::Gap;
+    use crate::store::KnowledgeRepo;
+    let db = TestDb::new();
+    let store = db.open();
+    let workspaces = [WorkspaceId::default_workspace(), WorkspaceId::parse("other").unwrap()];
+    let gap = |minutes: i64| Gap {
+        at: t0() + Duration::minutes(minutes),
+        customer_id: None,
+        text: format!("question {minutes}"),
+        language: "en".into(),
+        best_similarity: 0.2,
+        vector: unit8(minutes as usize),
+    };
+    for ws in &workspaces {
+        for minutes in [1, 2, 3] {
+            store.add_gap(ws, &gap(minutes)).unwrap();
+        }
+    }
+    // Strictly before: the question asked at the cut stays.
+    assert_eq!(store.prune_gaps(t0() + Duration::minutes(2)).unwrap(), 2);
+    for ws in &workspaces {
+        let left: Vec<_> = store
+            .gaps_since(ws, t0())
+            .unwrap()
+            .into_iter()
+            .map(|g| g.text)
+            .collect();
+        assert_eq!(left, vec!["question 2", "question 3"]);
+    }
+    assert_eq!(store.prune_gaps(t0() + Duration::minutes(2)).unwrap(), 0);
+    assert_eq!(store.prune_gaps(t0() + Duration::days(1)).unwrap(), 4);
+    assert_eq!(store.count("SELECT count(*) FROM knowledge_gaps"), 0);
+}
+
+#[test]
 fn workspace_counts_count_each_workspace_and_the_store_answers_but_makes_no_backup_file() {
     use crate::store::MetricsRepo;
     let db = TestDb::new();
