@@ -26,6 +26,9 @@ pub enum IndexError {
     /// The store could not be read while building.
     #[error("building the vector index: {0}")]
     Build(String),
+    /// A database holding the vectors could not be searched.
+    #[error("searching the vector index: {0}")]
+    Search(String),
     /// The saved index could not be read or written.
     #[error("the saved vector index at {path}: {reason}")]
     File {

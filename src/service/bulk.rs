@@ -69,8 +69,8 @@ impl Services {
         let mut approximate: Vec<std::collections::HashSet<String>> = Vec::new();
         for q in queries {
             let found = self
-                .vectors
-                .nearest(&ws, q, k, &crate::index::SearchFilter::default())?
+                .nearest_keys(&ws, q, k, &crate::index::SearchFilter::default())
+                .await?
                 .unwrap_or_default();
             approximate.push(found.into_iter().map(|n| n.id).collect());
         }

@@ -88,7 +88,7 @@ impl Services {
         k: usize,
         filter: SearchFilter,
     ) -> Result<Vec<Arc<Indexed>>, ServiceError> {
-        let Some(neighbours) = self.vectors.nearest(workspace, query, k, &filter)? else {
+        let Some(neighbours) = self.nearest_keys(workspace, query, k, &filter).await? else {
             return self
                 .workspace_memories(workspace, move |m| {
                     filter.kinds.as_ref().is_none_or(|k| k.contains(&m.kind))
@@ -104,6 +104,27 @@ impl Services {
         let ws = workspace.clone();
         let stored = self.blocking(move |s| s.memories_by_key(&ws, &keys)).await?;
         Ok(index_all(stored).await)
+    }
+
+    /// The index's nearest neighbours, searched on the blocking pool: an index kept by a database answers through
+    /// the store's connections (blocking), and an in-process graph search is CPU work an async worker should not do.
+    pub(super) async fn nearest_keys(
+        &self,
+        workspace: &WorkspaceId,
+        query: &[f32],
+        k: usize,
+        filter: &SearchFilter,
+    ) -> Result<Option<Vec<crate::index::Neighbour>>, ServiceError> {
+        let (index, ws, q, filter) = (
+            Arc::clone(&self.vectors),
+            workspace.clone(),
+            query.to_vec(),
+            filter.clone(),
+        );
+        match tokio::task::spawn_blocking(move || index.nearest(&ws, &q, k, &filter)).await {
+            Ok(found) => Ok(found?),
+            Err(join) => std::panic::resume_unwind(join.into_panic()),
+        }
     }
 
     /// Every memory of a workspace that `keep` accepts, read from the store.

@@ -33,11 +33,13 @@ mod memories;
 mod metrics;
 mod outreach;
 mod preferences;
+mod ranking;
 mod records;
 mod reembed;
 mod schema;
 mod vector;
 
+pub use ranking::PgIndex;
 pub use schema::SCHEMA_VERSION;
 pub use vector::PgVector;
 

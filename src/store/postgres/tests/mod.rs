@@ -13,6 +13,7 @@ use crate::store::{CustomerRepo, PreferenceRepo};
 mod customers;
 mod nodes;
 mod open;
+mod ranking;
 mod records;
 
 impl Backend for TestDb {

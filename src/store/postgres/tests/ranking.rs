@@ -1,0 +1,261 @@
+//! Ranking in the database: the HNSW search agrees with exact search under every filter, stays in its workspace,
+//! uses the index of the model's dimension, and full-text search finds words in French and English.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use chrono::Duration;
+
+use crate::domain::memory::{MemoryKind, StoredMemory};
+use crate::domain::text::Lang;
+use crate::domain::{dot, normalise_unit, Customer, CustomerId, Workspace, WorkspaceId};
+use crate::index::{SearchFilter, VectorIndex};
+use crate::store::model_tests::{fields, t0};
+use crate::store::postgres::testkit::TestDb;
+use crate::store::postgres::PostgresStore;
+use crate::store::{CustomerRepo, KeyRepo, MemoryRepo, ModelStamp};
+
+const DIM: usize = 8;
+const KINDS: [MemoryKind; 3] = [MemoryKind::Issue, MemoryKind::Resolution, MemoryKind::Fact];
+
+/// A reproducible unit vector (a small linear congruential generator).
+fn vector(seed: u64) -> Vec<f32> {
+    let mut x = seed
+        .wrapping_mul(6_364_136_223_846_793_005)
+        .wrapping_add(1_442_695_040_888_963_407);
+    let mut v: Vec<f32> = (0..DIM)
+        .map(|_| {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            ((x >> 33) % 2001) as f32 / 1000.0 - 1.0
+        })
+        .collect();
+    normalise_unit(&mut v);
+    v
+}
+
+/// A store of a model of [`DIM`] dimensions with `customers` customers of `each` memories in the default workspace
+/// and one customer of one memory in another; returns the stored memories of the default workspace.
+fn loaded(db: &TestDb, customers: usize, each: usize) -> (Arc<PostgresStore>, Vec<StoredMemory>) {
+    let model = ModelStamp {
+        name: "test".into(),
+        dim: DIM,
+    };
+    let store = Arc::new(PostgresStore::open(&db.config, Some(&model)).unwrap());
+    let other = WorkspaceId::parse("other").unwrap();
+    store
+        .create_workspace(&Workspace {
+            id: other.clone(),
+            name: "other".into(),
+            created_at: t0(),
+        })
+        .unwrap();
+    let mut all = Vec::new();
+    for (ws, customers, each) in [(WorkspaceId::default_workspace(), customers, each), (other, 1, 1)] {
+        let mut batch = Vec::new();
+        for c in 0..customers {
+            let customer = Customer::new(ws.clone(), fields(c as u8, None), t0());
+            store.create_customer(&customer).unwrap();
+            for n in 0..each {
+                let mut m = crate::domain::testkit::memory_for(&customer.id, &format!("memory {n}"));
+                m.workspace = ws.clone();
+                m.id = format!("mem_{n:05}");
+                m.kind = KINDS[n % KINDS.len()];
+                m.observed_at = t0() + Duration::hours(n as i64);
+                batch.push(StoredMemory {
+                    memory: m,
+                    vector: vector((c * each + n) as u64 + if ws.as_str() == "other" { 99_999 } else { 0 }),
+                });
+            }
+        }
+        store.insert_memories(&batch).unwrap();
+        if ws == WorkspaceId::default_workspace() {
+            all = batch;
+        }
+    }
+    // Read back: the vectors at the precision the store keeps, which the database ranks.
+    let mut kept = Vec::new();
+    for m in &all {
+        let key = (m.memory.provenance.customer_id.clone(), m.memory.id.clone());
+        kept.extend(
+            store
+                .memories_by_key(&WorkspaceId::default_workspace(), &[key])
+                .unwrap(),
+        );
+    }
+    (store, kept)
+}
+
+/// The `k` nearest of `memories` the filter keeps, by exact cosine.
+fn exact(memories: &[StoredMemory], query: &[f32], k: usize, filter: &SearchFilter) -> Vec<(String, String)> {
+    let mut scored: Vec<(f32, String, String)> = memories
+        .iter()
+        .filter(|m| filter.kinds.as_ref().is_none_or(|k| k.contains(&m.memory.kind)))
+        .filter(|m| filter.since.is_none_or(|t| m.memory.observed_at >= t))
+        .filter(|m| {
+            filter
+                .customers
+                .as_ref()
+                .is_none_or(|c| c.contains(&m.memory.provenance.customer_id))
+        })
+        .map(|m| {
+            let norm = dot(&m.vector, &m.vector).sqrt();
+            (
+                dot(query, &m.vector) / norm,
+                m.memory.provenance.customer_id.to_string(),
+                m.memory.id.clone(),
+            )
+        })
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    scored.into_iter().take(k).map(|(_, c, id)| (c, id)).collect()
+}
+
+#[test]
+fn database_search_agrees_with_exact_search_under_every_filter_and_stays_in_its_workspace() {
+    let db = TestDb::new();
+    let (store, memories) = loaded(&db, 6, 40);
+    let index = store.index(DIM);
+    let ws = WorkspaceId::default_workspace();
+    let some: HashSet<CustomerId> = memories
+        .iter()
+        .map(|m| m.memory.provenance.customer_id.clone())
+        .take(1)
+        .chain(
+            memories
+                .iter()
+                .rev()
+                .map(|m| m.memory.provenance.customer_id.clone())
+                .take(1),
+        )
+        .collect();
+    let filters = [
+        SearchFilter::default(),
+        SearchFilter {
+            kinds: Some(vec![MemoryKind::Issue, MemoryKind::Resolution]),
+            ..Default::default()
+        },
+        SearchFilter {
+            since: Some(t0() + Duration::hours(30)),
+            ..Default::default()
+        },
+        SearchFilter {
+            customers: Some(some),
+            kinds: Some(vec![MemoryKind::Fact]),
+            ..Default::default()
+        },
+    ];
+    for (q, filter) in filters
+        .iter()
+        .enumerate()
+        .flat_map(|(i, f)| (0..5).map(move |q| (q + 10 * i, f)))
+    {
+        let query = vector(1_000_000 + q as u64);
+        let found = index.nearest(&ws, &query, 10, filter).unwrap().expect("always ready");
+        let got: Vec<(String, String)> = found.iter().map(|n| (n.customer.to_string(), n.id.clone())).collect();
+        assert_eq!(got, exact(&memories, &query, 10, filter), "query {q}, {filter:?}");
+        assert!(found.windows(2).all(|w| w[0].similarity >= w[1].similarity));
+    }
+    // Another workspace's memory is never a neighbour; an unknown workspace has none.
+    let all = index
+        .nearest(&ws, &vector(5), 1000, &SearchFilter::default())
+        .unwrap()
+        .unwrap();
+    assert_eq!(all.len(), memories.len());
+    let other = WorkspaceId::parse("other").unwrap();
+    assert_eq!(
+        index
+            .nearest(&other, &vector(5), 10, &SearchFilter::default())
+            .unwrap()
+            .unwrap()
+            .len(),
+        1
+    );
+    let none = WorkspaceId::parse("nobody").unwrap();
+    assert!(index
+        .nearest(&none, &vector(5), 10, &SearchFilter::default())
+        .unwrap()
+        .unwrap()
+        .is_empty());
+    // Deleting through the store is deleting from the index (the index's own writes are no-ops).
+    let gone = &memories[0].memory;
+    store
+        .delete_memory(&ws, &gone.provenance.customer_id, &gone.id)
+        .unwrap();
+    let after = index
+        .nearest(&ws, &vector(5), 1000, &SearchFilter::default())
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.len(), memories.len() - 1);
+    assert_eq!(index.stats().memories, memories.len());
+}
+
+#[test]
+fn database_search_uses_the_hnsw_index_of_the_model_dimension() {
+    let db = TestDb::new();
+    let (store, _) = loaded(&db, 20, 100);
+    store.execute("ANALYZE memories");
+    let index = store.index(DIM);
+    let ws = WorkspaceId::default_workspace();
+    let kinds = SearchFilter {
+        kinds: Some(vec![MemoryKind::Issue, MemoryKind::Resolution]),
+        since: Some(t0()),
+        ..Default::default()
+    };
+    for filter in [SearchFilter::default(), kinds] {
+        let plan = index.explain_search(&ws, &vector(7), 50, &filter);
+        assert!(plan.contains("memories_embedding_hnsw_8"), "{filter:?}:\n{plan}");
+    }
+}
+
+#[test]
+fn keyword_search_finds_words_in_french_and_english_memories() {
+    let db = TestDb::new();
+    let (store, _) = loaded(&db, 1, 0);
+    let ws = WorkspaceId::default_workspace();
+    let c = Customer::new(ws.clone(), fields(42, None), t0());
+    store.create_customer(&c).unwrap();
+    let texts = [
+        ("mem_fr", Lang::Fr, "Les factures arrivent toujours en retard"),
+        ("mem_en", Lang::En, "The invoices were delivered late"),
+        ("mem_x", Lang::En, "Password reset worked"),
+    ];
+    let batch: Vec<StoredMemory> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, (id, lang, text))| {
+            let mut m = crate::domain::testkit::memory_for(&c.id, text);
+            m.id = (*id).into();
+            m.language = *lang;
+            StoredMemory {
+                memory: m,
+                vector: vector(i as u64),
+            }
+        })
+        .collect();
+    store.insert_memories(&batch).unwrap();
+    let index = store.index(DIM);
+    let ids = |q: &str, filter: &SearchFilter| -> Vec<String> {
+        let mut ids: Vec<String> = index
+            .keyword_search(&ws, q, 10, filter)
+            .unwrap()
+            .into_iter()
+            .map(|n| n.id)
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(ids("facture", &SearchFilter::default()), vec!["mem_fr"]);
+    assert_eq!(ids("invoice", &SearchFilter::default()), vec!["mem_en"]);
+    assert_eq!(
+        ids("facture OR invoices", &SearchFilter::default()),
+        vec!["mem_en", "mem_fr"]
+    );
+    assert!(ids("refund", &SearchFilter::default()).is_empty());
+    let issues_only = SearchFilter {
+        kinds: Some(vec![MemoryKind::Issue]),
+        ..Default::default()
+    };
+    assert!(ids("facture", &issues_only).is_empty(), "the kind filter applies");
+}
