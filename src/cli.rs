@@ -228,7 +228,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import { files, workspace } => import_files(&settings, &files, &workspace).await,
         Command::ImportKnowledge { dir, workspace } => import_knowledge(&settings, &dir, &workspace).await,
         Command::Export { customer, workspace } => {
-            let services = offline_services(&settings)?;
+            let services = offline_services(&settings).await?;
             let export = services
                 .export_customer(&operator(WorkspaceId::parse(&workspace)?), &customer)
                 .await?;
@@ -246,7 +246,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::ExportJobs { to } => {
-            let services = offline_services(&settings)?;
+            let services = offline_services(&settings).await?;
             let jobs = services.job_definitions().await?;
             crate::jobs::files::write_dir(&to, &jobs)?;
             println!("wrote {} job definitions to {}", jobs.len(), to.display());
@@ -368,7 +368,10 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<ExitCode> {
         tracing::warn!(error = %e, "the vector index was not saved; it is rebuilt at the next start");
     }
     drop(app.services);
-    scrub_after_stop(&settings.data_dir).await;
+    // A PostgreSQL store has no file to rewrite: the database reclaims erased rows (VACUUM).
+    if settings.postgres().is_none() {
+        scrub_after_stop(&settings.data_dir).await;
+    }
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
 }
@@ -392,11 +395,23 @@ async fn scrub_after_stop(data_dir: &std::path::Path) {
 }
 
 /// Services over the store without loading the model, for commands that never embed.
-fn offline_services(settings: &Settings) -> anyhow::Result<Services> {
-    let store: Arc<dyn crate::store::Store> = Arc::new(RedbStore::open(&settings.data_dir, None)?);
-    // Without the model the saved vector index is not loaded, only dropped: it is rebuilt at the next start, so
-    // nothing this command changes (an erasure) can survive in it.
-    let vectors = startup::open_index(settings, &store, 0)?;
+async fn offline_services(settings: &Settings) -> anyhow::Result<Services> {
+    let (store, vectors): (Arc<dyn crate::store::Store>, Arc<dyn crate::index::VectorIndex>) = match settings.postgres()
+    {
+        None => {
+            let store: Arc<dyn crate::store::Store> = Arc::new(RedbStore::open(&settings.data_dir, None)?);
+            // Without the model the saved vector index is not loaded, only dropped: it is rebuilt at the next
+            // start, so nothing this command changes (an erasure) can survive in it.
+            let vectors = startup::open_index(settings, &store, 0)?;
+            (store, vectors)
+        }
+        Some(config) => {
+            // These commands never embed: the index answers no search (dimension 0).
+            let store = startup::open_postgres(config, None).await?;
+            let vectors = Arc::new(store.index(0));
+            (store, vectors)
+        }
+    };
     Ok(Services::new(
         store,
         vectors,
@@ -482,14 +497,17 @@ async fn import_knowledge(settings: &Settings, dir: &std::path::Path, workspace:
 async fn reembed(settings: &Settings) -> anyhow::Result<ExitCode> {
     use crate::service::reembed::{reembed, Reembedded};
     let embedder = startup::load_embedder(settings).await?;
-    let store = RedbStore::open(&settings.data_dir, None)?;
+    let store: Arc<dyn crate::store::Store> = match settings.postgres() {
+        None => Arc::new(RedbStore::open(&settings.data_dir, None)?),
+        Some(config) => startup::open_postgres(config, None).await?,
+    };
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} memories  {per_sec}  eta {eta}")
             .expect("valid template"),
     );
     let done = tokio::task::spawn_blocking(move || {
-        reembed(&store, embedder.as_ref(), |state| {
+        reembed(store.as_ref(), embedder.as_ref(), |state| {
             bar.set_length(state.total);
             bar.set_position(state.done);
         })
@@ -509,7 +527,7 @@ async fn reembed(settings: &Settings) -> anyhow::Result<ExitCode> {
 }
 
 async fn keys(settings: &Settings, action: KeyAction) -> anyhow::Result<ExitCode> {
-    let services = offline_services(settings)?;
+    let services = offline_services(settings).await?;
     match action {
         KeyAction::Create {
             name,

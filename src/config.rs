@@ -17,6 +17,11 @@ pub const SETTINGS_HELP: &str = "\
 Settings (rappel.toml key / environment variable, default):
   bind              RAPPEL_BIND              127.0.0.1:8080   address:port the server listens on
   data_dir          RAPPEL_DATA_DIR          data             folder holding the redb store (rappel.redb)
+  store             RAPPEL_STORE             redb             redb (the store in data_dir) or a postgres:// URL
+                                                              (PostgreSQL with pgvector; several nodes may share it)
+  store_pool_size   RAPPEL_STORE_POOL_SIZE   16               PostgreSQL: connections this node keeps at most
+  store_statement_timeout_ms RAPPEL_STORE_STATEMENT_TIMEOUT_MS 30000
+                                                              PostgreSQL: longest a statement may run
   admin_key         RAPPEL_ADMIN_KEY         (none)           bootstrap admin key of the default workspace (16+ chars)
   model             RAPPEL_MODEL             .cache/models/multilingual-e5-small
                                                               model directory, or fastembed:<Name> where a hub is reachable
@@ -68,6 +73,64 @@ pub enum LogFormat {
     Json,
 }
 
+/// Where the data lives: `redb` (the default: one file in the data folder) or a `postgres://` URL.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum StoreSetting {
+    /// The embedded store in `data_dir`.
+    Redb,
+    /// PostgreSQL with pgvector at this URL (`postgres://` or `postgresql://`).
+    Postgres(String),
+}
+
+impl TryFrom<String> for StoreSetting {
+    type Error = String;
+
+    fn try_from(value: String) -> Result<Self, String> {
+        if value == "redb" {
+            Ok(Self::Redb)
+        } else if value.starts_with("postgres://") || value.starts_with("postgresql://") {
+            Ok(Self::Postgres(value))
+        } else {
+            Err("store: expected `redb` or a postgres:// URL".into())
+        }
+    }
+}
+
+impl From<StoreSetting> for String {
+    fn from(value: StoreSetting) -> Self {
+        match value {
+            StoreSetting::Redb => "redb".into(),
+            StoreSetting::Postgres(url) => url,
+        }
+    }
+}
+
+impl StoreSetting {
+    /// For logs and errors: the URL without its password.
+    pub fn redacted(&self) -> String {
+        match self {
+            Self::Redb => "redb".into(),
+            Self::Postgres(url) => {
+                let (scheme, rest) = url.split_once("://").unwrap_or(("postgres", url));
+                match rest.split_once('@') {
+                    Some((user, host)) if user.contains(':') => {
+                        let name = user.split(':').next().unwrap_or_default();
+                        format!("{scheme}://{name}:***@{host}")
+                    }
+                    _ => url.clone(),
+                }
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for StoreSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
 /// Rappel's settings. See [`SETTINGS_HELP`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -76,6 +139,12 @@ pub struct Settings {
     pub bind: String,
     /// Folder holding the store.
     pub data_dir: PathBuf,
+    /// Which store: redb in `data_dir`, or PostgreSQL.
+    pub store: StoreSetting,
+    /// PostgreSQL: most connections this node keeps open.
+    pub store_pool_size: usize,
+    /// PostgreSQL: longest a statement may run, in milliseconds.
+    pub store_statement_timeout_ms: u64,
     /// Bootstrap admin key of the default workspace.
     pub admin_key: Option<String>,
     /// Model directory, or `fastembed:<Name>`.
@@ -149,6 +218,9 @@ impl Default for Settings {
         Self {
             bind: "127.0.0.1:8080".into(),
             data_dir: "data".into(),
+            store: StoreSetting::Redb,
+            store_pool_size: 16,
+            store_statement_timeout_ms: 30_000,
             admin_key: None,
             model: ".cache/models/multilingual-e5-small".into(),
             ort_lib: ".cache/ort/libonnxruntime.so.1.31.1".into(),
@@ -186,9 +258,12 @@ impl Default for Settings {
     }
 }
 
-const KEYS: [&str; 35] = [
+const KEYS: [&str; 38] = [
     "bind",
     "data_dir",
+    "store",
+    "store_pool_size",
+    "store_statement_timeout_ms",
     "admin_key",
     "model",
     "ort_lib",
@@ -302,6 +377,19 @@ impl Settings {
         }
     }
 
+    /// How to reach PostgreSQL, when the store is there.
+    pub fn postgres(&self) -> Option<crate::store::postgres::PostgresConfig> {
+        match &self.store {
+            StoreSetting::Redb => None,
+            StoreSetting::Postgres(url) => {
+                let mut config = crate::store::postgres::PostgresConfig::new(url.clone());
+                config.pool_size = self.store_pool_size;
+                config.statement_timeout = std::time::Duration::from_millis(self.store_statement_timeout_ms);
+                Some(config)
+            }
+        }
+    }
+
     /// The secrets redacted from messages (checked by [`Settings::validate`]).
     pub fn redactor(&self) -> Redactor {
         self.redact.parse().unwrap_or_default()
@@ -361,6 +449,12 @@ impl Settings {
         if self.metrics_token.as_ref().is_some_and(|t| t.len() < 16) {
             return invalid("metrics_token", "must be at least 16 characters");
         }
+        if !(1..=1000).contains(&self.store_pool_size) {
+            return invalid("store_pool_size", "must be between 1 and 1000");
+        }
+        if !(1..=86_400_000).contains(&self.store_statement_timeout_ms) {
+            return invalid("store_statement_timeout_ms", "must be between 1 and 86400000");
+        }
         if self.max_body_bytes < 1024 {
             return invalid("max_body_bytes", "must be at least 1024");
         }
@@ -396,6 +490,31 @@ mod tests {
             jail.create_file("rappel.toml", "bind = \"nowhere\"\n")?;
             let err = Settings::load(Path::new("rappel.toml"), false).unwrap_err().to_string();
             assert!(err.contains("bind"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn store_is_redb_by_default_or_a_postgres_url_with_its_pool_and_timeout() {
+        figment::Jail::expect_with(|jail| {
+            let s = Settings::load(Path::new("rappel.toml"), false).expect("loads");
+            assert_eq!(s.store, StoreSetting::Redb);
+            assert!(s.postgres().is_none());
+            jail.create_file("rappel.toml", "store = \"postgres://rappel:secret@db:5432/rappel\"\n")?;
+            jail.set_env("RAPPEL_STORE_POOL_SIZE", "4");
+            jail.set_env("RAPPEL_STORE_STATEMENT_TIMEOUT_MS", "1500");
+            let s = Settings::load(Path::new("rappel.toml"), false).expect("loads");
+            let pg = s.postgres().expect("postgres");
+            assert_eq!(pg.url, "postgres://rappel:secret@db:5432/rappel");
+            assert_eq!((pg.pool_size, pg.statement_timeout.as_millis()), (4, 1500));
+            assert_eq!(format!("{:?}", s.store), "postgres://rappel:***@db:5432/rappel");
+            jail.set_env("RAPPEL_STORE", "mysql://db");
+            let err = Settings::load(Path::new("rappel.toml"), false).unwrap_err().to_string();
+            assert!(err.contains("postgres://"), "{err}");
+            jail.set_env("RAPPEL_STORE", "redb");
+            jail.set_env("RAPPEL_STORE_POOL_SIZE", "0");
+            let err = Settings::load(Path::new("rappel.toml"), false).unwrap_err().to_string();
+            assert!(err.contains("store_pool_size"), "{err}");
             Ok(())
         });
     }

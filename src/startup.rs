@@ -12,6 +12,7 @@ use crate::embed::{Batcher, Embedder, FastEmbedder, ModelSource};
 use crate::http::Server;
 use crate::index::{LocalIndex, Tuning, VectorIndex};
 use crate::service::{import, operator, Clock, Services, SystemClock};
+use crate::store::postgres::{PostgresConfig, PostgresStore};
 use crate::store::{ModelStamp, RedbStore, Store};
 
 /// Loads the configured embedding model (ONNX Runtime first), off the async runtime.
@@ -45,23 +46,52 @@ pub fn open_store(settings: &Settings, embedder: &dyn Embedder) -> anyhow::Resul
     Ok(RedbStore::open_with_cache(&settings.data_dir, Some(&stamp), cache)?)
 }
 
+/// Opens the PostgreSQL store (migrations, model check) on the blocking pool: the store drives its connections
+/// on a runtime of its own and refuses to be called from an async worker.
+pub async fn open_postgres(config: PostgresConfig, model: Option<ModelStamp>) -> anyhow::Result<Arc<PostgresStore>> {
+    let store = tokio::task::spawn_blocking(move || PostgresStore::open(&config, model.as_ref())).await??;
+    Ok(Arc::new(store))
+}
+
 /// The services over an opened store, with the default workspace in place.
 pub async fn services(
     settings: &Settings,
     embedder: Arc<dyn Embedder>,
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<Services> {
-    let store = open_store(settings, embedder.as_ref())?;
-    tracing::info!(path = %store.path().display(), "store open");
-    let store: Arc<dyn Store> = Arc::new(store);
-    let vectors = open_index(settings, &store, embedder.dimension())?;
+    let (store, vectors) = match settings.postgres() {
+        None => {
+            let store = open_store(settings, embedder.as_ref())?;
+            tracing::info!(path = %store.path().display(), "store open");
+            let store: Arc<dyn Store> = Arc::new(store);
+            let vectors = open_index(settings, &store, embedder.dimension())?;
+            (store, vectors)
+        }
+        Some(config) => {
+            let stamp = ModelStamp {
+                name: embedder.name().to_owned(),
+                dim: embedder.dimension(),
+            };
+            let store = open_postgres(config, Some(stamp)).await?;
+            tracing::info!(store = %settings.store.redacted(), "PostgreSQL store open; vectors ranked in the database");
+            let vectors: Arc<dyn VectorIndex> = Arc::new(store.index(embedder.dimension()));
+            (store as Arc<dyn Store>, vectors)
+        }
+    };
+    // Several nodes may write one PostgreSQL database, and a node's cache of customers' memories only follows
+    // its own writes: on PostgreSQL every read goes to the database.
+    let memory_cache = if settings.postgres().is_some() {
+        0
+    } else {
+        settings.memory_cache
+    };
     let services = Services::new(store, vectors, embedder, clock, settings.admin_key.as_deref())?
         .with_weights(settings.weights())
         .with_retention(settings.retention())
         .with_costs(settings.costs())
         .with_metrics_token(settings.metrics_token.as_deref())
         .with_limits(settings.limits())
-        .with_memory_cache(settings.memory_cache)
+        .with_memory_cache(memory_cache)
         .with_scratch_dir(settings.data_dir.clone())
         .with_redactor(settings.redactor());
     crate::service::backup::remove_stale_backups(&settings.data_dir);

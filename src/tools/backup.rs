@@ -12,6 +12,9 @@ use crate::store::{RedbStore, SnapshotStats, StoreError};
 /// Writes a backup of the store to `to`: straight from the file when no server holds it, otherwise from the
 /// running server (`GET /v1/maintenance/backup` with an operator key).
 pub async fn backup(settings: &Settings, to: &Path, server: Option<&str>, key: Option<&str>) -> anyhow::Result<()> {
+    if settings.postgres().is_some() {
+        bail!("the store is PostgreSQL: back it up with pg_dump or your provider's snapshots");
+    }
     if to.exists() {
         bail!("{} exists already; choose a new file", to.display());
     }
@@ -65,6 +68,9 @@ async fn download(url: &str, key: &str, to: &Path) -> anyhow::Result<SnapshotSta
 
 /// Puts the backup `from` in place of the store (the server must be stopped).
 pub fn restore(settings: &Settings, from: &Path) -> anyhow::Result<()> {
+    if settings.postgres().is_some() {
+        bail!("the store is PostgreSQL: a redb backup goes into it with `rappel migrate` (not written yet)");
+    }
     let stats = crate::store::restore(from, &settings.data_dir)
         .with_context(|| format!("restoring {} into {}", from.display(), settings.data_dir.display()))?;
     println!(
