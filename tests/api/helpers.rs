@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use actix_web::dev::ServerHandle;
-use rappel::config::Settings;
+use rappel::config::{Settings, StoreSetting};
 use rappel::embed::{Embedder, FastEmbedder, ModelSource};
 use rappel::service::clock::{FixedClock, ManualClock};
 use rappel::service::{Clock, SystemClock};
@@ -198,6 +198,11 @@ async fn spawn_inner(
         ..Settings::default()
     };
     adjust(&mut settings);
+    if let Ok(server) = std::env::var("RAPPEL_TEST_STORE_URL") {
+        if settings.store == StoreSetting::Redb {
+            settings.store = StoreSetting::Postgres(postgres_database(&server, data_dir).await);
+        }
+    }
     let app = Application::build_with_clock(&settings, Some(embedder()), clock)
         .await
         .expect("app builds");
@@ -218,6 +223,32 @@ async fn spawn_inner(
         _dir: dir,
         handle,
     }
+}
+
+/// The PostgreSQL database of the test store in `data_dir`: a new one on the server at `server` (a URL whose user
+/// may create databases), named in `data_dir/postgres-url` so a restart on the same folder finds the same data.
+/// `RAPPEL_TEST_STORE_URL=postgres://...` runs the suite on PostgreSQL (see `scripts/postgres.sh start`).
+async fn postgres_database(server: &str, data_dir: &Path) -> String {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let named = data_dir.join("postgres-url");
+    if let Ok(url) = std::fs::read_to_string(&named) {
+        return url;
+    }
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = format!("rappel_api_{}_{n}", std::process::id());
+    let (client, connection) = tokio_postgres::connect(server, tokio_postgres::NoTls)
+        .await
+        .expect("the test PostgreSQL server answers");
+    actix_web::rt::spawn(connection);
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("a test database is created");
+    let (base, _) = server.rsplit_once('/').expect("a URL with a database");
+    let url = format!("{base}/{name}");
+    std::fs::create_dir_all(data_dir).unwrap();
+    std::fs::write(&named, &url).unwrap();
+    url
 }
 
 /// Asserts the status and returns the JSON body (`null` when empty).
