@@ -259,3 +259,96 @@ fn keyword_search_finds_words_in_french_and_english_memories() {
     };
     assert!(ids("facture", &issues_only).is_empty(), "the kind filter applies");
 }
+
+/// Times searches in the database (a measurement, not a check): `RAPPEL_MEASURE_MEMORIES` memories (default
+/// 20,000) of 384 dimensions over 200 customers. Run with `--ignored --nocapture`.
+#[test]
+#[ignore = "a measurement; prints timings"]
+fn measure_database_search_latency() {
+    const DIM: usize = 384;
+    let total: usize = std::env::var("RAPPEL_MEASURE_MEMORIES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000);
+    let random = |seed: u64| -> Vec<f32> {
+        let mut x = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        let mut v: Vec<f32> = (0..DIM)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                ((x >> 33) % 2001) as f32 / 1000.0 - 1.0
+            })
+            .collect();
+        normalise_unit(&mut v);
+        v
+    };
+    let db = TestDb::new();
+    let model = ModelStamp {
+        name: "measure".into(),
+        dim: DIM,
+    };
+    let store = Arc::new(PostgresStore::open(&db.config, Some(&model)).unwrap());
+    let ws = WorkspaceId::default_workspace();
+    let customers: Vec<Customer> = (0..200u8)
+        .map(|c| {
+            let customer = Customer::new(ws.clone(), fields(c, None), t0());
+            store.create_customer(&customer).unwrap();
+            customer
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    let mut batch = Vec::new();
+    for n in 0..total {
+        let c = &customers[n % customers.len()];
+        let mut m = crate::domain::testkit::memory_for(&c.id, &format!("memory {n} about invoices and refunds"));
+        m.id = format!("mem_{n:08}");
+        m.kind = KINDS[n % KINDS.len()];
+        batch.push(StoredMemory {
+            memory: m,
+            vector: random(n as u64),
+        });
+        if batch.len() == 1000 || n + 1 == total {
+            store.insert_memories(&batch).unwrap();
+            batch.clear();
+        }
+    }
+    let loaded = started.elapsed();
+    store.execute("ANALYZE memories");
+    drop(store);
+    let opened = std::time::Instant::now();
+    let store = Arc::new(PostgresStore::open(&db.config, Some(&model)).unwrap());
+    let index = store.index(DIM);
+    let open_ms = opened.elapsed().as_secs_f64() * 1000.0;
+    let time = |filter: &SearchFilter, k: usize| {
+        let mut ms: Vec<f64> = (0..60u64)
+            .map(|q| {
+                let query = random(1_000_000 + q);
+                let t = std::time::Instant::now();
+                let found = index.nearest(&ws, &query, k, filter).unwrap().unwrap();
+                assert_eq!(found.len(), k);
+                t.elapsed().as_secs_f64() * 1000.0
+            })
+            .collect();
+        ms.sort_by(f64::total_cmp);
+        (ms[ms.len() / 2], ms[ms.len() * 99 / 100])
+    };
+    let kinds = SearchFilter {
+        kinds: Some(vec![MemoryKind::Issue, MemoryKind::Resolution]),
+        ..Default::default()
+    };
+    let (p50, p99) = time(&SearchFilter::default(), 200);
+    let (f50, f99) = time(&kinds, 200);
+    let t = std::time::Instant::now();
+    let words = index
+        .keyword_search(&ws, "invoice refund", 200, &SearchFilter::default())
+        .unwrap();
+    let fts_ms = t.elapsed().as_secs_f64() * 1000.0;
+    eprintln!(
+        "memories {total} (dim {DIM}): loaded in {:.1} s; open (a node start) {open_ms:.0} ms; \
+         nearest k=200 p50 {p50:.1} ms p99 {p99:.1} ms; with a kinds filter p50 {f50:.1} ms p99 {f99:.1} ms; \
+         full-text 200 of {} matches {fts_ms:.1} ms",
+        loaded.as_secs_f64(),
+        words.len()
+    );
+}
