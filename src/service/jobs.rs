@@ -173,6 +173,11 @@ impl Services {
         let Ok(_guard) = lock.try_lock() else {
             return Err(ServiceError::JobRunning(job.id));
         };
+        // Another node sharing the store may be running it.
+        let (w, key) = (principal.workspace.clone(), job.id.clone());
+        let Some(_lease) = self.blocking(move |s| s.try_job_lease(&w, &key)).await? else {
+            return Err(ServiceError::JobRunning(job.id));
+        };
         let run = self.run_locked(principal, &job, trigger).await?;
         let detail = AuditDetail {
             run_id: Some(run.id.clone()),
@@ -301,6 +306,26 @@ impl Services {
                 }
                 let lock = self.job_locks.get(&job.id, &ws.id);
                 let Ok(_guard) = lock.try_lock() else { continue };
+                // Once per schedule across the nodes sharing the store: the run's lease, then the last run read
+                // again under it (another node may have run it since the first look).
+                let (w, id) = (ws.id.clone(), job.id.clone());
+                let leased = self
+                    .blocking(move |s| {
+                        let Some(lease) = s.try_job_lease(&w, &id)? else {
+                            return Ok(None);
+                        };
+                        let last = s.job_runs(&w, &id, 1)?.first().map(|r| r.started_at);
+                        Ok(Some((lease, last)))
+                    })
+                    .await;
+                let _lease = match leased {
+                    Ok(Some((lease, last))) if due > last.unwrap_or(self.started_at) => lease,
+                    Ok(_) => continue,
+                    Err(e) => {
+                        tracing::error!(job = %job.id, workspace = %ws.id, error = %e, "tick: cannot take the job's lease");
+                        continue;
+                    }
+                };
                 // A run that fails, even by a bug that panics, is recorded and the others go on: a scheduled or
                 // catch-up run must never take the server down.
                 let outcome = std::panic::AssertUnwindSafe(self.run_locked(&principal, job, trigger))

@@ -399,7 +399,18 @@ pub trait JobRepo: Send + Sync {
     fn replace_job(&self, job: &JobDefinition) -> Result<bool, StoreError>;
     /// Deletes a definition (its runs stay); false when none has this id.
     fn delete_job(&self, id: &str) -> Result<bool, StoreError>;
+    /// The lease of one run of a job in a workspace, held until dropped, or `None` while another process sharing
+    /// the store holds it. A store only one process opens (redb) grants it at once: the service's in-process
+    /// lock is enough there.
+    fn try_job_lease(&self, _workspace: &WorkspaceId, _job_id: &str) -> Result<Option<Box<dyn JobLease>>, StoreError> {
+        Ok(Some(Box::new(())))
+    }
 }
+
+/// A job run's lease (see [`JobRepo::try_job_lease`]); dropping it lets go.
+pub trait JobLease: Send {}
+
+impl JobLease for () {}
 
 /// Declared incidents.
 pub trait IncidentRepo: Send + Sync {

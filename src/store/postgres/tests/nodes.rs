@@ -161,3 +161,41 @@ fn job_definitions_are_seeded_once_across_nodes_and_runs_list_newest_first() {
     assert_eq!(ids(1), vec![later.id.clone()]);
     assert!(store.job_runs(&ws, "another_job", 10).unwrap().is_empty());
 }
+
+#[test]
+fn a_job_lease_is_held_by_one_node_at_a_time_and_let_go_when_dropped() {
+    use crate::store::JobRepo;
+    let db = TestDb::new();
+    let (a, b) = (db.open(), db.open());
+    let ws = WorkspaceId::default_workspace();
+    let lease = a.try_job_lease(&ws, "weekly").unwrap().expect("free");
+    assert!(
+        b.try_job_lease(&ws, "weekly").unwrap().is_none(),
+        "held by the other node"
+    );
+    assert!(
+        a.try_job_lease(&ws, "weekly").unwrap().is_none(),
+        "a lease is not re-entrant"
+    );
+    let other_job = b.try_job_lease(&ws, "daily").unwrap();
+    let other_ws = b
+        .try_job_lease(&WorkspaceId::parse("other").unwrap(), "weekly")
+        .unwrap();
+    assert!(
+        other_job.is_some() && other_ws.is_some(),
+        "leases are per job and workspace"
+    );
+    drop(lease);
+    // The session ends when the connection closes, a moment after the drop.
+    let mut taken = None;
+    for _ in 0..50 {
+        taken = b.try_job_lease(&ws, "weekly").unwrap();
+        if taken.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(taken.is_some(), "let go once dropped");
+    // No connection holding a lease is left in the pool: the pool still serves queries.
+    assert_eq!(b.count("SELECT 1::bigint"), 1);
+}
