@@ -352,6 +352,21 @@ impl Services {
                 continue;
             };
             if due.with_timezone(&chrono::Utc) > campaign.last_run_at.unwrap_or(campaign.created_at) {
+                // Once across the nodes sharing the store: the run's lease, then the campaign read again under it
+                // (another node may have run it since it was listed).
+                let (ws, id) = (principal.workspace.clone(), campaign.id.clone());
+                let leased = self
+                    .blocking(move |s| {
+                        let Some(lease) = s.try_job_lease(&ws, &format!("campaign/{id}"))? else {
+                            return Ok(None);
+                        };
+                        Ok(s.get_campaign(&ws, &id)?.map(|c| (lease, c)))
+                    })
+                    .await?;
+                let Some((_lease, current)) = leased else { continue };
+                if due.with_timezone(&chrono::Utc) <= current.last_run_at.unwrap_or(current.created_at) {
+                    continue;
+                }
                 if let Err(e) = self.run_campaign(principal, &campaign.id, "schedule").await {
                     tracing::error!(campaign = %campaign.id, error = %e, "campaign run failed");
                 }
