@@ -19,7 +19,8 @@ Settings (rappel.toml key / environment variable, default):
   data_dir          RAPPEL_DATA_DIR          data             folder holding the redb store (rappel.redb)
   store             RAPPEL_STORE             redb             redb (the store in data_dir) or a postgres:// URL
                                                               (PostgreSQL with pgvector; several nodes may share it)
-  store_pool_size   RAPPEL_STORE_POOL_SIZE   16               PostgreSQL: connections this node keeps at most
+  store_pool_size   RAPPEL_STORE_POOL_SIZE   16               PostgreSQL: connections this node keeps at most for
+                                                              queries (as many again hold customers' write locks)
   store_statement_timeout_ms RAPPEL_STORE_STATEMENT_TIMEOUT_MS 30000
                                                               PostgreSQL: longest a statement may run
   admin_key         RAPPEL_ADMIN_KEY         (none)           bootstrap admin key of the default workspace (16+ chars)
@@ -141,7 +142,7 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// Which store: redb in `data_dir`, or PostgreSQL.
     pub store: StoreSetting,
-    /// PostgreSQL: most connections this node keeps open.
+    /// PostgreSQL: most connections this node keeps open for queries (as many again hold customers' write locks).
     pub store_pool_size: usize,
     /// PostgreSQL: longest a statement may run, in milliseconds.
     pub store_statement_timeout_ms: u64,

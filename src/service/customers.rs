@@ -162,7 +162,7 @@ impl Services {
     pub async fn erase_customer(&self, principal: &Principal, id: &str) -> Result<(), ServiceError> {
         require(principal, Scope::Write)?;
         let (ws, cid) = (principal.workspace.clone(), CustomerId::from_client(id));
-        let _guard = self.locks.lock(&ws, &cid).await;
+        let _guard = self.lock_customer(&ws, &cid).await?;
         let (ws2, cid2) = (ws.clone(), cid.clone());
         let entry = self.audit_entry(
             principal,

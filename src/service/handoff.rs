@@ -69,7 +69,7 @@ impl Services {
     ) -> Result<HandoffBrief, ServiceError> {
         require(principal, Scope::Write)?;
         let customer = self.customer_for(principal, customer_id).await?;
-        let _guard = self.locks.lock(&customer.workspace, &customer.id).await;
+        let _guard = self.lock_customer(&customer.workspace, &customer.id).await?;
         let mut current = self.find_interaction(&customer, interaction).await?;
         let lang = customer.lang();
         let messages = &current.fields.messages;

@@ -68,7 +68,7 @@ impl Services {
         }
         let customer = self.customer_for(principal, customer_id).await?;
         let embedded = self.embed_ahead(principal, &customer, &input).await?;
-        let _guard = self.locks.lock(&customer.workspace, &customer.id).await;
+        let _guard = self.lock_customer(&customer.workspace, &customer.id).await?;
         self.ingest_locked(&customer, input, &embedded).await
     }
 
@@ -229,7 +229,7 @@ impl Services {
         };
         let ahead = with_message(&self.find_interaction(&customer, interaction).await?)?;
         let embedded = self.embed_ahead(principal, &customer, &ahead).await?;
-        let _guard = self.locks.lock(&customer.workspace, &customer.id).await;
+        let _guard = self.lock_customer(&customer.workspace, &customer.id).await?;
         // The fields are read again under the lock: a status changed meanwhile is kept.
         let input = with_message(&self.find_interaction(&customer, interaction).await?)?;
         Ok(self.ingest_locked(&customer, input, &embedded).await?.0)
@@ -250,7 +250,7 @@ impl Services {
             );
         }
         let customer = self.customer_for(principal, customer_id).await?;
-        let _guard = self.locks.lock(&customer.workspace, &customer.id).await;
+        let _guard = self.lock_customer(&customer.workspace, &customer.id).await?;
         let current = self.find_interaction(&customer, interaction).await?;
         let mut input = crate::domain::merge_patch::patched(&current.fields, &patch)?;
         if input.external_id != current.fields.external_id {

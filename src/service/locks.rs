@@ -1,13 +1,18 @@
 //! Per-customer write locks. Every change to a customer's interactions and memories holds that customer's lock
 //! while it reads, plans and writes (the store first, then the index), so the store and the index never diverge;
 //! writes for different customers run side by side, and nothing holds a lock while the model embeds.
+//!
+//! A write holds two locks: this process's (so a store lock is waited for by one task per customer at most) and
+//! the store's, which other nodes sharing the store respect ([`crate::store::CustomerRepo::lock_customer`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 
 use tokio::sync::OwnedMutexGuard;
 
+use super::{ServiceError, Services};
 use crate::domain::{CustomerId, WorkspaceId};
+use crate::store::Lease;
 
 type Key = (WorkspaceId, CustomerId);
 
@@ -45,6 +50,29 @@ impl CustomerLocks {
     #[cfg(test)]
     fn entries(&self) -> usize {
         self.locks.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+}
+
+/// A customer's write lock, held in this process and in the store until dropped.
+pub(super) struct CustomerGuard {
+    _store: Box<dyn Lease>,
+    _local: OwnedMutexGuard<()>,
+}
+
+impl Services {
+    /// Waits for the customer's write lock: this process's first, then the store's.
+    pub(super) async fn lock_customer(
+        &self,
+        workspace: &WorkspaceId,
+        customer: &CustomerId,
+    ) -> Result<CustomerGuard, ServiceError> {
+        let local = self.locks.lock(workspace, customer).await;
+        let (ws, cid) = (workspace.clone(), customer.clone());
+        let store = self.blocking(move |s| s.lock_customer(&ws, &cid)).await?;
+        Ok(CustomerGuard {
+            _store: store,
+            _local: local,
+        })
     }
 }
 

@@ -133,7 +133,7 @@ impl Services {
             }
             _ => None,
         };
-        let _guard = self.locks.lock(&customer.workspace, &customer.id).await;
+        let _guard = self.lock_customer(&customer.workspace, &customer.id).await?;
         let current = self
             .memories_locked(&customer.workspace, &customer.id)
             .await?
@@ -172,7 +172,7 @@ impl Services {
     pub async fn delete_memory(&self, principal: &Principal, customer_id: &str, id: &str) -> Result<(), ServiceError> {
         require(principal, Scope::Write)?;
         let customer = self.customer_for(principal, customer_id).await?;
-        let _guard = self.locks.lock(&customer.workspace, &customer.id).await;
+        let _guard = self.lock_customer(&customer.workspace, &customer.id).await?;
         let (ws, cid, mid) = (customer.workspace.clone(), customer.id.clone(), id.to_owned());
         if !self.blocking(move |s| s.delete_memory(&ws, &cid, &mid)).await? {
             return Err(ServiceError::MemoryNotFound(id.to_owned()));
@@ -202,7 +202,7 @@ impl Services {
             .await?;
         for (ws, cid) in candidates {
             // Read again under the customer's lock: a memory reinforced meanwhile is no longer expired.
-            let _guard = self.locks.lock(&ws, &cid).await;
+            let _guard = self.lock_customer(&ws, &cid).await?;
             let list = self.memories_locked(&ws, &cid).await?;
             for m in list.iter().filter(|m| expired(m)) {
                 let (w, c, i) = (ws.clone(), cid.clone(), m.memory.id.clone());

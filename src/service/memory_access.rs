@@ -12,7 +12,8 @@ use crate::domain::{CustomerId, WorkspaceId};
 use crate::index::{Point, SearchFilter};
 
 impl Services {
-    /// A customer's memories ready for ranking: from the cache, or read from the store under the customer's lock.
+    /// A customer's memories ready for ranking: from the cache, or read from the store under this process's lock
+    /// of the customer (the cache follows this process's writes; reads need no lock in the store).
     pub(super) async fn memories_of(
         &self,
         workspace: &WorkspaceId,

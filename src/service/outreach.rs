@@ -352,7 +352,7 @@ impl Services {
         .replace("Proactive Email", "Proactive e-mail");
         let vector = self.embed_one(&text, crate::embed::TextRole::Passage).await?;
         let (ws, cid) = (item.workspace.clone(), item.customer_id.clone());
-        let _guard = self.locks.lock(&ws, &cid).await;
+        let _guard = self.lock_customer(&ws, &cid).await?;
         let customer: Option<Customer> = self.blocking(move |s| s.get_customer(&ws, &cid)).await?;
         let Some(customer) = customer else { return Ok(()) };
         if self.blocking(exists).await? {

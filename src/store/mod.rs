@@ -166,6 +166,12 @@ pub trait CustomerRepo: Send + Sync {
         id: &CustomerId,
         audit: Option<&AuditEntry>,
     ) -> Result<bool, StoreError>;
+    /// Waits for the customer's write lock among the nodes sharing the store and holds it until the lease is
+    /// dropped; it guards a read-plan-write made of several calls. A store only one process opens (redb) grants
+    /// it at once: the service's in-process lock is enough there.
+    fn lock_customer(&self, _workspace: &WorkspaceId, _id: &CustomerId) -> Result<Box<dyn Lease>, StoreError> {
+        Ok(Box::new(()))
+    }
 }
 
 /// Preferences and their change history.
@@ -402,15 +408,16 @@ pub trait JobRepo: Send + Sync {
     /// The lease of one run of a job in a workspace, held until dropped, or `None` while another process sharing
     /// the store holds it. A store only one process opens (redb) grants it at once: the service's in-process
     /// lock is enough there.
-    fn try_job_lease(&self, _workspace: &WorkspaceId, _job_id: &str) -> Result<Option<Box<dyn JobLease>>, StoreError> {
+    fn try_job_lease(&self, _workspace: &WorkspaceId, _job_id: &str) -> Result<Option<Box<dyn Lease>>, StoreError> {
         Ok(Some(Box::new(())))
     }
 }
 
-/// A job run's lease (see [`JobRepo::try_job_lease`]); dropping it lets go.
-pub trait JobLease: Send {}
+/// A lock held in the store for the nodes sharing it: a job run's lease ([`JobRepo::try_job_lease`]) or a
+/// customer's write lock ([`CustomerRepo::lock_customer`]). Dropping it lets go, without blocking.
+pub trait Lease: Send {}
 
-impl JobLease for () {}
+impl Lease for () {}
 
 /// Declared incidents.
 pub trait IncidentRepo: Send + Sync {

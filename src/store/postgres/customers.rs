@@ -7,7 +7,7 @@ use deadpool_postgres::GenericClient;
 use super::{json, record, unique_violation, PostgresStore};
 use crate::domain::audit::AuditEntry;
 use crate::domain::{CursorList, Customer, CustomerFields, CustomerFilter, CustomerId, Page, WorkspaceId};
-use crate::store::{Change, CustomerRepo, StoreError, Upserted};
+use crate::store::{Change, CustomerRepo, Lease, StoreError, Upserted};
 
 /// The unique constraint on (workspace, external id).
 const EXTERNAL_ID: &str = "customers_external_id";
@@ -295,5 +295,9 @@ impl CustomerRepo for PostgresStore {
             txn.commit().await?;
             Ok(true)
         })
+    }
+
+    fn lock_customer(&self, workspace: &WorkspaceId, id: &CustomerId) -> Result<Box<dyn Lease>, StoreError> {
+        self.lock_customer_session(workspace, id)
     }
 }

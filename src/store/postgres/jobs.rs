@@ -7,7 +7,7 @@ use super::{json, record, PostgresStore};
 use crate::domain::job::JobDefinition;
 use crate::domain::job_run::JobRun;
 use crate::domain::WorkspaceId;
-use crate::store::{JobLease, JobRepo, StoreError};
+use crate::store::{JobRepo, Lease, StoreError};
 
 /// Removes a customer from the matches of every run of the workspace (in the erasure's transaction).
 pub(super) async fn scrub_runs(client: &impl GenericClient, ws: &str, cid: &str) -> Result<(), StoreError> {
@@ -152,7 +152,7 @@ impl JobRepo for PostgresStore {
 
     /// A session advisory lock on a connection taken out of the pool for the run: other nodes' tries fail while
     /// it is held, and if this node dies the server ends the session and the lock goes with it.
-    fn try_job_lease(&self, workspace: &WorkspaceId, job_id: &str) -> Result<Option<Box<dyn JobLease>>, StoreError> {
+    fn try_job_lease(&self, workspace: &WorkspaceId, job_id: &str) -> Result<Option<Box<dyn Lease>>, StoreError> {
         let key = format!("job-lease/{}/{job_id}", workspace.as_str());
         self.run(async {
             let client = self.client().await?;
@@ -161,20 +161,20 @@ impl JobRepo for PostgresStore {
                 .await?
                 .get(0);
             // The connection leaves the pool either way: one holding the lock must never serve other queries,
-            // and closing it is how the lock is let go (see `PgJobLease`).
+            // and closing it is how the lock is let go (see `PgLease`).
             let connection = deadpool_postgres::Object::take(client);
-            Ok(taken.then(|| Box::new(PgJobLease(Some(connection))) as Box<dyn JobLease>))
+            Ok(taken.then(|| Box::new(PgLease(Some(connection))) as Box<dyn Lease>))
         })
     }
 }
 
 /// A held job lease: the connection whose session holds the advisory lock. Dropping it closes the connection,
 /// which ends the session and releases the lock (no query is needed, so dropping never blocks).
-struct PgJobLease(Option<deadpool_postgres::ClientWrapper>);
+struct PgLease(Option<deadpool_postgres::ClientWrapper>);
 
-impl JobLease for PgJobLease {}
+impl Lease for PgLease {}
 
-impl Drop for PgJobLease {
+impl Drop for PgLease {
     fn drop(&mut self) {
         drop(self.0.take());
     }

@@ -29,6 +29,7 @@ mod health;
 mod jobs;
 mod keys;
 mod knowledge;
+mod locks;
 mod memories;
 mod metrics;
 mod outreach;
@@ -57,7 +58,7 @@ use super::{ModelStamp, SnapshotStats, Store, StoreError};
 pub struct PostgresConfig {
     /// A `postgres://` URL (or a libpq key-value string).
     pub url: String,
-    /// Most connections this node keeps open.
+    /// Most connections of each of this node's two pools: one for queries, one for customers' write locks.
     pub pool_size: usize,
     /// Longest a statement may run before the server cancels it.
     pub statement_timeout: Duration,
@@ -80,6 +81,8 @@ impl PostgresConfig {
 /// A PostgreSQL database holding every table of [`schema`].
 pub struct PostgresStore {
     pool: Pool,
+    /// Connections holding customers' locks (see [`locks`]), as many as `pool`.
+    lock_pool: Pool,
     /// Drives the connections; taken in `drop` to shut it down without blocking.
     runtime: Option<tokio::runtime::Runtime>,
 }
@@ -117,22 +120,25 @@ impl PostgresStore {
         if pg.get_application_name().is_none() {
             pg.application_name("rappel");
         }
-        let manager = Manager::from_config(
-            pg,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(manager)
-            .max_size(config.pool_size.max(1))
-            .runtime(deadpool_postgres::Runtime::Tokio1)
-            .wait_timeout(Some(config.connect_timeout))
-            .create_timeout(Some(config.connect_timeout))
-            .build()
-            .map_err(|e| StoreError::Pool(e.to_string()))?;
+        let pool = |pg: tokio_postgres::Config| {
+            let manager = Manager::from_config(
+                pg,
+                NoTls,
+                ManagerConfig {
+                    recycling_method: RecyclingMethod::Fast,
+                },
+            );
+            Pool::builder(manager)
+                .max_size(config.pool_size.max(1))
+                .runtime(deadpool_postgres::Runtime::Tokio1)
+                .wait_timeout(Some(config.connect_timeout))
+                .create_timeout(Some(config.connect_timeout))
+                .build()
+                .map_err(|e| StoreError::Pool(e.to_string()))
+        };
         let store = Self {
-            pool,
+            pool: pool(pg.clone())?,
+            lock_pool: pool(pg)?,
             runtime: Some(runtime),
         };
         store.run(async {
@@ -159,6 +165,15 @@ impl PostgresStore {
             .block_on(fut)
     }
 
+    /// A handle on the runtime driving the connections (for work spawned when a lease is dropped).
+    fn handle(&self) -> tokio::runtime::Handle {
+        self.runtime
+            .as_ref()
+            .expect("the runtime lives as long as the store")
+            .handle()
+            .clone()
+    }
+
     /// A connection of the pool.
     async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
         self.pool.get().await.map_err(StoreError::from)
@@ -183,6 +198,7 @@ impl PostgresStore {
 impl Drop for PostgresStore {
     fn drop(&mut self) {
         self.pool.close();
+        self.lock_pool.close();
         if let Some(runtime) = self.runtime.take() {
             // Never blocks, so a store dropped in async code does not panic.
             runtime.shutdown_background();

@@ -199,3 +199,41 @@ fn a_job_lease_is_held_by_one_node_at_a_time_and_let_go_when_dropped() {
     // No connection holding a lease is left in the pool: the pool still serves queries.
     assert_eq!(b.count("SELECT 1::bigint"), 1);
 }
+
+#[test]
+fn a_customer_lock_makes_another_node_wait_and_is_let_go_when_dropped() {
+    use crate::domain::CustomerId;
+    use std::sync::mpsc;
+    let db = TestDb::new();
+    let (a, b) = (db.open(), Arc::new(db.open()));
+    let ws = WorkspaceId::default_workspace();
+    let (ann, bob) = (CustomerId::from_client("ann"), CustomerId::from_client("bob"));
+    let held = a.lock_customer(&ws, &ann).unwrap();
+    // Another customer's lock is free on the other node.
+    drop(b.lock_customer(&ws, &bob).unwrap());
+    // The same customer's lock waits on the other node until the first is dropped.
+    let (tx, rx) = mpsc::channel();
+    let waiter = {
+        let (b, ws, ann) = (Arc::clone(&b), ws.clone(), ann.clone());
+        std::thread::spawn(move || {
+            let lease = b.lock_customer(&ws, &ann).unwrap();
+            tx.send(()).unwrap();
+            drop(lease);
+        })
+    };
+    assert!(
+        rx.recv_timeout(std::time::Duration::from_millis(300)).is_err(),
+        "the other node waits while the lock is held"
+    );
+    drop(held);
+    rx.recv_timeout(std::time::Duration::from_secs(10))
+        .expect("the other node gets the lock once it is dropped");
+    waiter.join().unwrap();
+    // Many locks taken and dropped in turn leave no lock held and the pools serving.
+    for n in 0..40 {
+        drop(a.lock_customer(&ws, &CustomerId::from_client(format!("c{n}"))).unwrap());
+    }
+    let again = b.lock_customer(&ws, &ann).unwrap();
+    drop(again);
+    assert_eq!(a.count("SELECT 1::bigint"), 1);
+}
