@@ -42,6 +42,8 @@ pub const GAP_RETENTION_DAYS: i64 = 90;
 struct Loaded {
     docs: HashMap<String, KnowledgeDoc>,
     chunks: Vec<IndexedChunk>,
+    /// The store's knowledge version when they were read (see `KnowledgeRepo::knowledge_version`).
+    version: Option<i64>,
 }
 
 /// The per-workspace cache of loaded knowledge.
@@ -442,11 +444,16 @@ impl Services {
             .collect()
     }
 
-    /// The workspace's documents and chunks, from the cache or the store.
+    /// The workspace's documents and chunks, from the cache or the store. The cache is kept while the store's
+    /// knowledge version stays the one it was read at (another node sharing the store may change documents).
     async fn loaded_knowledge(&self, workspace: &WorkspaceId) -> Result<Arc<Loaded>, ServiceError> {
-        if let Some(loaded) = self.knowledge.get(workspace) {
+        let ws = workspace.clone();
+        let version = self.blocking(move |s| s.knowledge_version(&ws)).await?;
+        if let Some(loaded) = self.knowledge.get(workspace).filter(|l| l.version == version) {
             return Ok(loaded);
         }
+        // Read after the version: a change made meanwhile leaves the cache older than the version, so the next
+        // call reads again.
         let ws = workspace.clone();
         let (docs, chunks) = self
             .blocking(move |s| Ok((s.list_knowledge(&ws)?, s.knowledge_chunks(&ws)?)))
@@ -467,7 +474,7 @@ impl Services {
                 })
             })
             .collect();
-        let loaded = Arc::new(Loaded { docs, chunks });
+        let loaded = Arc::new(Loaded { docs, chunks, version });
         self.knowledge.put(workspace, Arc::clone(&loaded));
         Ok(loaded)
     }

@@ -506,6 +506,12 @@ pub trait KnowledgeRepo: Send + Sync {
     fn gaps_since(&self, workspace: &WorkspaceId, since: DateTime<Utc>) -> Result<Vec<Gap>, StoreError>;
     /// Deletes the unanswered questions asked before a time, in every workspace; returns how many.
     fn prune_gaps(&self, before: DateTime<Utc>) -> Result<usize, StoreError>;
+    /// A number that changes with every change of the workspace's documents, for nodes that keep them in memory
+    /// and share the store with other writers; `None` from a store only one process writes (redb), whose own
+    /// changes are all its caches need to follow.
+    fn knowledge_version(&self, _workspace: &WorkspaceId) -> Result<Option<i64>, StoreError> {
+        Ok(None)
+    }
 }
 
 /// Counts of one workspace, for the operations metrics (no customer data: numbers only).

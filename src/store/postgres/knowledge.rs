@@ -59,6 +59,18 @@ async fn put_chunks(client: &impl GenericClient, doc: &KnowledgeDoc, chunks: &[S
     Ok(())
 }
 
+/// Moves the workspace's knowledge version (in the transaction changing its documents).
+async fn bump_version(client: &impl GenericClient, ws: &str) -> Result<(), StoreError> {
+    client
+        .execute(
+            "INSERT INTO knowledge_versions (workspace, version) VALUES ($1, 1) \
+             ON CONFLICT (workspace) DO UPDATE SET version = knowledge_versions.version + 1",
+            &[&ws],
+        )
+        .await?;
+    Ok(())
+}
+
 impl KnowledgeRepo for PostgresStore {
     fn next_knowledge_number(&self, workspace: &WorkspaceId) -> Result<u64, StoreError> {
         self.run(async {
@@ -104,6 +116,7 @@ impl KnowledgeRepo for PostgresStore {
             if let Some(chunks) = chunks {
                 put_chunks(&txn, doc, chunks).await?;
             }
+            bump_version(&txn, ws).await?;
             txn.commit().await?;
             Ok(())
         })
@@ -194,6 +207,7 @@ impl KnowledgeRepo for PostgresStore {
                 &[&ws, &id],
             )
             .await?;
+            bump_version(&txn, ws).await?;
             txn.commit().await?;
             Ok(true)
         })
@@ -283,6 +297,20 @@ impl KnowledgeRepo for PostgresStore {
                 )
                 .await?;
             Ok(usize::try_from(deleted).unwrap_or(usize::MAX))
+        })
+    }
+
+    fn knowledge_version(&self, workspace: &WorkspaceId) -> Result<Option<i64>, StoreError> {
+        self.run(async {
+            let row = self
+                .client()
+                .await?
+                .query_opt(
+                    "SELECT version FROM knowledge_versions WHERE workspace = $1",
+                    &[&workspace.as_str()],
+                )
+                .await?;
+            Ok(Some(row.map_or(0, |r| r.get(0))))
         })
     }
 }

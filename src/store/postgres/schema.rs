@@ -208,6 +208,12 @@ CREATE TABLE knowledge_chunks (
     FOREIGN KEY (workspace, doc_id) REFERENCES knowledge_docs ON DELETE CASCADE
 );
 CREATE INDEX knowledge_chunks_text_search ON knowledge_chunks USING gin (text_search);
+-- Bumped by every change of a workspace's documents or chunks: nodes keep the chunks in memory and reload them
+-- when it moves (another node changed them).
+CREATE TABLE knowledge_versions (
+    workspace text COLLATE "C" PRIMARY KEY,
+    version bigint NOT NULL
+);
 -- The last citation label number given in a workspace.
 CREATE TABLE knowledge_labels (
     workspace text COLLATE "C" PRIMARY KEY,

@@ -262,7 +262,12 @@ fn knowledge_documents_chunks_sources_citations_and_gaps_round_trip() {
         chunk(1, "Elles sont envoyées par courriel."),
         chunk(0, "Les factures partent le premier du mois."),
     ];
+    let other = WorkspaceId::parse("other").unwrap();
+    assert_eq!(store.knowledge_version(&ws).unwrap(), Some(0));
     store.put_knowledge(&doc, Some(&chunks)).unwrap();
+    let after_put = nodes[1].knowledge_version(&ws).unwrap();
+    assert!(after_put > Some(0), "another node sees the version move");
+    assert_eq!(store.knowledge_version(&other).unwrap(), Some(0), "per workspace");
     assert_eq!(store.get_knowledge(&ws, "kb_1").unwrap(), Some(doc.clone()));
     assert_eq!(
         store.knowledge_by_source(&ws, "faq/factures.md").unwrap(),
@@ -311,8 +316,17 @@ fn knowledge_documents_chunks_sources_citations_and_gaps_round_trip() {
         store.citations_since(&ws, 10).unwrap(),
         vec![("kb_1".to_owned(), 2), ("kb_gone".to_owned(), 1)]
     );
+    let before_delete = store.knowledge_version(&ws).unwrap();
+    assert!(before_delete > after_put, "every put moves it");
     assert!(store.delete_knowledge(&ws, "kb_1").unwrap());
+    let after_delete = store.knowledge_version(&ws).unwrap();
+    assert!(after_delete > before_delete);
     assert!(!store.delete_knowledge(&ws, "kb_1").unwrap());
+    assert_eq!(
+        store.knowledge_version(&ws).unwrap(),
+        after_delete,
+        "nothing deleted: unchanged"
+    );
     assert!(store.knowledge_chunks(&ws).unwrap().is_empty());
     assert_eq!(store.knowledge_by_source(&ws, "faq/billing.md").unwrap(), None);
     assert_eq!(store.citations_since(&ws, 0).unwrap(), vec![("kb_gone".to_owned(), 1)]);
