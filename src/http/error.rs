@@ -211,6 +211,12 @@ impl From<ServiceError> for ApiError {
                     "the embedding model failed; see the server log",
                 )
             }
+            ServiceError::NotSupported(what) => Self::new(
+                S::NOT_IMPLEMENTED,
+                "not_supported",
+                "Not supported by this store",
+                format!("not supported by the configured store: {what}"),
+            ),
             ServiceError::Store(cause) => {
                 tracing::error!(error = %cause, "store failed");
                 Self::new(

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::responses::AuthErrors;
+use super::responses::{AuthErrors, StoreErrors};
 use crate::service::{require_operator, Services};
 
 /// What a sweep did.
@@ -51,12 +51,14 @@ const CHUNK: usize = 1 << 20;
 /// Operators only. A consistent snapshot of every workspace (a redb file) taken while the server keeps serving:
 /// it holds exactly what was committed when the request arrived. Restore it with `rappel restore --from FILE`
 /// while the server is stopped; `rappel backup --to FILE` calls this endpoint when a server holds the store.
+/// A PostgreSQL store answers 501: back it up with `pg_dump`, or copy it into a redb file with `rappel migrate`.
 #[utoipa::path(
     tag = "maintenance",
     responses(
         (status = 200, description = "The store file; `X-Rappel-Records` counts its records",
             content_type = "application/octet-stream", body = Vec<u8>),
-        AuthErrors
+        AuthErrors,
+        StoreErrors
     )
 )]
 #[get("/maintenance/backup")]

@@ -89,3 +89,12 @@ pub enum Conflict {
     #[response(status = 409, content_type = "application/problem+json")]
     Conflict(Problem),
 }
+
+/// What the configured store cannot do.
+#[derive(IntoResponses)]
+pub enum StoreErrors {
+    /// The store cannot do this (`not_supported`): a backup file of a PostgreSQL store; the message says what to
+    /// use instead.
+    #[response(status = 501, content_type = "application/problem+json")]
+    NotSupported(Problem),
+}

@@ -88,6 +88,9 @@ pub enum ServiceError {
     /// The embedding model failed.
     #[error(transparent)]
     Embed(#[from] EmbedError),
+    /// The configured store cannot do this (e.g. a backup file of a PostgreSQL store); says what to use instead.
+    #[error("{0}")]
+    NotSupported(&'static str),
     /// The store failed.
     #[error(transparent)]
     Store(StoreError),
@@ -107,6 +110,7 @@ impl From<StoreError> for ServiceError {
             }
             StoreError::Invalid(invalid) => Self::Invalid(invalid),
             StoreError::WorkspaceExists(id) => Self::WorkspaceExists(id),
+            StoreError::Unsupported(what) => Self::NotSupported(what),
             other => Self::Store(other),
         }
     }

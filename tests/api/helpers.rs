@@ -110,6 +110,9 @@ impl TestApp {
 
 /// Waits until no process holds the store in `data_dir` (a stopped server lets go of it shortly after).
 pub async fn released(data_dir: &Path) {
+    if postgres_url(data_dir).is_some() {
+        return;
+    }
     for _ in 0..50 {
         match rappel::store::RedbStore::open(data_dir, None) {
             Ok(store) => return drop(store),
@@ -198,7 +201,7 @@ async fn spawn_inner(
         ..Settings::default()
     };
     adjust(&mut settings);
-    if let Ok(server) = std::env::var("RAPPEL_TEST_STORE_URL") {
+    if let Some(server) = postgres_server() {
         if settings.store == StoreSetting::Redb {
             settings.store = StoreSetting::Postgres(postgres_database(&server, data_dir).await);
         }
@@ -225,9 +228,45 @@ async fn spawn_inner(
     }
 }
 
+/// The PostgreSQL server the suite runs on, if any. `RAPPEL_TEST_STORE=postgres` starts one for this test process
+/// (`scripts/postgres.sh`, PostgreSQL with pgvector from a pinned PyPI wheel, on a free port, stopped by its
+/// watchdog when the process ends); `RAPPEL_TEST_STORE_URL=postgres://...` names a running one instead (a user
+/// that may create databases). Neither: redb.
+pub fn postgres_server() -> Option<&'static str> {
+    static SERVER: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    SERVER
+        .get_or_init(|| {
+            if let Ok(url) = std::env::var("RAPPEL_TEST_STORE_URL") {
+                return Some(url);
+            }
+            if std::env::var("RAPPEL_TEST_STORE").as_deref() != Ok("postgres") {
+                return None;
+            }
+            let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/postgres.sh");
+            let out = std::process::Command::new(script)
+                .args(["start", "--owner-pid", &std::process::id().to_string()])
+                .output()
+                .unwrap_or_else(|e| panic!("could not run {script}: {e}"));
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                out.status.success(),
+                "{script} start failed:\n{stdout}{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            Some(
+                stdout
+                    .lines()
+                    .last()
+                    .expect("the script prints the URL")
+                    .trim()
+                    .to_owned(),
+            )
+        })
+        .as_deref()
+}
+
 /// The PostgreSQL database of the test store in `data_dir`: a new one on the server at `server` (a URL whose user
 /// may create databases), named in `data_dir/postgres-url` so a restart on the same folder finds the same data.
-/// `RAPPEL_TEST_STORE_URL=postgres://...` runs the suite on PostgreSQL (see `scripts/postgres.sh start`).
 async fn postgres_database(server: &str, data_dir: &Path) -> String {
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let named = data_dir.join("postgres-url");
@@ -249,6 +288,59 @@ async fn postgres_database(server: &str, data_dir: &Path) -> String {
     std::fs::create_dir_all(data_dir).unwrap();
     std::fs::write(&named, &url).unwrap();
     url
+}
+
+/// The environment a `rappel` command needs to use the test store in `data_dir` (and its database when the suite
+/// runs on PostgreSQL, made now if new).
+pub async fn store_env(data_dir: &Path) -> Vec<(&'static str, String)> {
+    let mut env = vec![("RAPPEL_DATA_DIR", data_dir.display().to_string())];
+    if let Some(server) = postgres_server() {
+        env.push(("RAPPEL_STORE", postgres_database(&server, data_dir).await));
+    }
+    env
+}
+
+/// The PostgreSQL database of the test store in `data_dir`, when the suite runs on PostgreSQL.
+pub fn postgres_url(data_dir: &Path) -> Option<String> {
+    std::fs::read_to_string(data_dir.join("postgres-url")).ok()
+}
+
+/// The tables of the (stopped) test store in `data_dir` whose stored data mentions `needle`, sorted: in a redb
+/// file, any key or value; in PostgreSQL, any row of the database as text (every column, JSON records included).
+pub async fn tables_mentioning(data_dir: &Path, needle: &str) -> Vec<String> {
+    let Some(url) = postgres_url(data_dir) else {
+        released(data_dir).await;
+        let store = rappel::store::RedbStore::open(data_dir, None).unwrap();
+        let mut tables: Vec<String> = store
+            .tables_mentioning(needle)
+            .unwrap()
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        tables.sort();
+        return tables;
+    };
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .expect("the test database answers");
+    actix_web::rt::spawn(connection);
+    let tables = client
+        .query(
+            "SELECT table_name::text FROM information_schema.tables \
+             WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    let mut found = Vec::new();
+    for table in tables {
+        let name: String = table.get(0);
+        let sql = format!("SELECT EXISTS (SELECT 1 FROM \"{name}\" AS r WHERE strpos(r::text, $1) > 0)");
+        if client.query_one(&sql, &[&needle]).await.unwrap().get::<_, bool>(0) {
+            found.push(name);
+        }
+    }
+    found
 }
 
 /// Asserts the status and returns the JSON body (`null` when empty).

@@ -103,10 +103,11 @@ async fn importing_customers_and_interactions_twice_changes_nothing() {
         format!("{}{}\n", std::fs::read_to_string(DEMO).unwrap(), some.join("\n")),
     )
     .unwrap();
+    let env = crate::helpers::store_env(&data).await;
     let import = || {
         let out = Command::new(env!("CARGO_BIN_EXE_rappel"))
             .args(["import", file.to_str().unwrap()])
-            .env("RAPPEL_DATA_DIR", &data)
+            .envs(env.clone())
             .output()
             .unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
