@@ -239,35 +239,44 @@ pub fn postgres_server() -> Option<&'static str> {
             if let Ok(url) = std::env::var("RAPPEL_TEST_STORE_URL") {
                 return Some(url);
             }
-            if std::env::var("RAPPEL_TEST_STORE").as_deref() != Ok("postgres") {
-                return None;
-            }
-            let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/postgres.sh");
-            let out = std::process::Command::new(script)
-                .args(["start", "--owner-pid", &std::process::id().to_string()])
-                .output()
-                .unwrap_or_else(|e| panic!("could not run {script}: {e}"));
-            let stdout = String::from_utf8_lossy(&out.stdout);
-            assert!(
-                out.status.success(),
-                "{script} start failed:\n{stdout}{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            Some(
-                stdout
-                    .lines()
-                    .last()
-                    .expect("the script prints the URL")
-                    .trim()
-                    .to_owned(),
-            )
+            (std::env::var("RAPPEL_TEST_STORE").as_deref() == Ok("postgres")).then(|| started_postgres().to_owned())
         })
         .as_deref()
 }
 
+/// The suite's PostgreSQL server, started for this test process when the suite does not name one (tests of
+/// several nodes need one on either backend).
+pub fn test_postgres() -> &'static str {
+    postgres_server().unwrap_or_else(started_postgres)
+}
+
+/// A PostgreSQL server of this test process, started on first use and stopped when the process ends.
+fn started_postgres() -> &'static str {
+    static STARTED: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    STARTED.get_or_init(|| {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/postgres.sh");
+        let out = std::process::Command::new(script)
+            .args(["start", "--owner-pid", &std::process::id().to_string()])
+            .output()
+            .unwrap_or_else(|e| panic!("could not run {script}: {e}"));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{script} start failed:\n{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+            .lines()
+            .last()
+            .expect("the script prints the URL")
+            .trim()
+            .to_owned()
+    })
+}
+
 /// The PostgreSQL database of the test store in `data_dir`: a new one on the server at `server` (a URL whose user
 /// may create databases), named in `data_dir/postgres-url` so a restart on the same folder finds the same data.
-async fn postgres_database(server: &str, data_dir: &Path) -> String {
+pub async fn postgres_database(server: &str, data_dir: &Path) -> String {
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let named = data_dir.join("postgres-url");
     if let Ok(url) = std::fs::read_to_string(&named) {

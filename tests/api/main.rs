@@ -18,6 +18,7 @@ mod isolation;
 mod jobs;
 mod knowledge;
 mod limits;
+mod nodes;
 mod openapi;
 mod ops_metrics;
 mod outreach;

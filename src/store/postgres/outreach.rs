@@ -20,8 +20,10 @@ use crate::domain::preferences::{Channel, Preferences};
 use crate::domain::{CursorList, Customer, CustomerId, Page, WorkspaceId};
 use crate::store::{AckOutcome, Enqueued, OutreachRepo, StoreError};
 
-/// Due items read per round trip by a claim.
-const CLAIM_BATCH: i64 = 64;
+/// Most due items a claim reads (and locks) per round trip. It reads no more than it still has to hand out: the
+/// rows it reads stay locked until it commits, and concurrent claims skip them, so reading more would leave other
+/// senders empty-handed while items wait.
+const CLAIM_BATCH: usize = 64;
 
 /// A state's name as stored in the `state` column (its JSON name).
 fn state_name(state: OutreachState) -> String {
@@ -262,7 +264,8 @@ impl OutreachRepo for PostgresStore {
             let mut passed: Vec<String> = Vec::new();
             let mut audiences: HashMap<String, Option<(Customer, Preferences, u32)>> = HashMap::new();
             'batches: while handed.len() < max {
-                let rows = txn.query(&due, &[&ws, &now, &passed, &CLAIM_BATCH]).await?;
+                let batch = i64::try_from((max - handed.len()).min(CLAIM_BATCH)).unwrap_or(1);
+                let rows = txn.query(&due, &[&ws, &now, &passed, &batch]).await?;
                 if rows.is_empty() {
                     break;
                 }

@@ -1,0 +1,311 @@
+//! Three Rappel processes on one PostgreSQL database, as behind a load balancer: concurrent ingests of one
+//! interaction, outreach claims from four senders and the scheduled ticker of every node. Runs on either
+//! backend's leg of the suite (it starts its own PostgreSQL when the suite runs on redb).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use chrono::{Timelike, Utc};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::{postgres_database, test_postgres, ADMIN_KEY};
+
+/// A `rappel serve` process on the shared database.
+struct Node {
+    base: String,
+    child: Child,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A job every node's ticker finds due at the start of every minute.
+const EVERY_MINUTE: &str = r#"id = "every_minute"
+description = "Open conversations waiting on us, checked every minute (a test of one run per schedule)."
+schedule = "0 * * * * *"
+timezone = "UTC"
+enabled = true
+cooldown_hours = 48
+
+[detector]
+kind = "unresolved_aging"
+hours = 48
+
+[outreach]
+channels = ["chat"]
+priority = 4
+
+[outreach.templates]
+en = "Hi {first_name}, you are still waiting on us about {topic}."
+"#;
+
+/// Starts a node on `url` with the jobs of `jobs` and its own data folder (logs only: the data is in the database).
+async fn start(url: &str, jobs: &Path, dir: &Path, n: usize) -> Node {
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let data = dir.join(format!("node-{n}"));
+    std::fs::create_dir_all(&data).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_rappel"))
+        .arg("serve")
+        .env("RAPPEL_STORE", url)
+        .env("RAPPEL_BIND", format!("127.0.0.1:{port}"))
+        .env("RAPPEL_DATA_DIR", &data)
+        .env("RAPPEL_JOBS_DIR", jobs)
+        .env("RAPPEL_ADMIN_KEY", ADMIN_KEY)
+        .env("RAPPEL_RATE_LIMIT_PER_SECOND", "0")
+        .env("RAPPEL_EMBED_QUOTA_CHARS_PER_MINUTE", "0")
+        .env("RAPPEL_LOG_LEVEL", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(data.join("server.log")).unwrap())
+        .spawn()
+        .expect("rappel serve starts");
+    let mut node = Node {
+        base: format!("http://127.0.0.1:{port}"),
+        child,
+    };
+    let client = reqwest::Client::new();
+    for _ in 0..600 {
+        if let Some(status) = node.child.try_wait().unwrap() {
+            let log = std::fs::read_to_string(data.join("server.log")).unwrap_or_default();
+            panic!("node {n} exited ({status}):\n{log}");
+        }
+        if let Ok(res) = client.get(format!("{}/readyz", node.base)).send().await {
+            if res.status() == StatusCode::OK {
+                return node;
+            }
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = node.child.kill();
+    panic!("node {n} not ready after 60 s");
+}
+
+/// Sends a JSON request with the admin key; returns the status and the body.
+async fn call(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    body: Option<&Value>,
+) -> (StatusCode, Value) {
+    let mut req = client.request(method, url).bearer_auth(ADMIN_KEY);
+    if let Some(body) = body {
+        req = req.json(body);
+    }
+    let res = req.send().await.expect("the node answers");
+    let status = res.status();
+    let text = res.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+#[actix_web::test]
+async fn three_nodes_on_one_database_ingest_claim_and_run_jobs_once() {
+    use reqwest::Method;
+    let dir = tempfile::tempdir().unwrap();
+    let url = postgres_database(test_postgres(), dir.path()).await;
+    let jobs = dir.path().join("jobs");
+    std::fs::create_dir_all(&jobs).unwrap();
+    std::fs::write(jobs.join("every_minute.toml"), EVERY_MINUTE).unwrap();
+    // Started together: they migrate and seed the job definitions at the same moment.
+    let nodes = futures_util::future::join_all((0..3).map(|n| start(&url, &jobs, dir.path(), n))).await;
+    let client = reqwest::Client::new();
+    let at = |n: usize, path: &str| format!("{}/v1{path}", nodes[n % 3].base);
+
+    // The same interactions sent to the three nodes at once: one is created, the others merge into it.
+    let (status, customer) = call(
+        &client,
+        Method::POST,
+        at(0, "/customers"),
+        Some(&json!({
+            "external_id": "nodes-ingest", "name": "Ines Node", "language": "en", "timezone": "UTC"
+        })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{customer}");
+    let cid = customer["id"].as_str().unwrap().to_owned();
+    // Reachable by chat, which the job uses (the senders below drain e-mail only).
+    let prefs = json!({"consent": {"chat": {"granted": true, "at": "2026-01-01T00:00:00Z", "source": "test"}}});
+    let (status, body) = call(
+        &client,
+        Method::PUT,
+        at(1, &format!("/customers/{cid}/preferences")),
+        Some(&prefs),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for t in 0..5 {
+        let body = json!({
+            "external_id": format!("nodes-t{t}"), "channel": "chat", "status": "open",
+            "opened_at": "2026-11-01T09:00:00Z",
+            "messages": [{"id": "m1", "role": "customer", "sent_at": "2026-11-01T09:00:00Z",
+                "text": format!("My hub number {t} keeps dropping off the network since the update.")}]
+        });
+        let sends = (0..3).map(|n| {
+            call(
+                &client,
+                Method::POST,
+                at(n, &format!("/customers/{cid}/interactions")),
+                Some(&body),
+            )
+        });
+        let statuses: Vec<StatusCode> = futures_util::future::join_all(sends)
+            .await
+            .into_iter()
+            .map(|(s, b)| {
+                assert!(s == StatusCode::CREATED || s == StatusCode::OK, "{s}: {b}");
+                s
+            })
+            .collect();
+        assert_eq!(
+            statuses.iter().filter(|s| **s == StatusCode::CREATED).count(),
+            1,
+            "{statuses:?}"
+        );
+    }
+    let (_, listed) = call(
+        &client,
+        Method::GET,
+        at(2, &format!("/customers/{cid}/interactions?limit=100")),
+        None,
+    )
+    .await;
+    let external: Vec<&str> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["external_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(external.len(), 5, "one interaction per external id: {external:?}");
+    let (status, memories) = call(
+        &client,
+        Method::GET,
+        at(1, &format!("/customers/{cid}/memories?limit=100")),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{memories}");
+    // A message leaves one memory per kind (its text, the issue it reports...); near-duplicates reinforce one.
+    let kinds_and_texts: Vec<(&str, &str)> = memories["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["kind"].as_str().unwrap(), m["text"].as_str().unwrap()))
+        .collect();
+    let unique: BTreeSet<&(&str, &str)> = kinds_and_texts.iter().collect();
+    assert!(!unique.is_empty());
+    assert_eq!(
+        kinds_and_texts.len(),
+        unique.len(),
+        "no memory stored twice: {kinds_and_texts:?}"
+    );
+
+    // 40 items queued through the three nodes, drained by four senders spread over them.
+    let mut queued = BTreeSet::new();
+    for n in 0..40 {
+        let (status, c) = call(
+            &client,
+            Method::POST,
+            at(n, "/customers"),
+            Some(&json!({
+                "external_id": format!("nodes-claim-{n}"), "name": format!("Claire {n}"), "timezone": "UTC",
+                "email": format!("claire{n}@example.com")
+            })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{c}");
+        let id = c["id"].as_str().unwrap();
+        let prefs = json!({"consent": {"email": {"granted": true, "at": "2026-01-01T00:00:00Z", "source": "test"}}});
+        let (status, _) = call(
+            &client,
+            Method::PUT,
+            at(n + 1, &format!("/customers/{id}/preferences")),
+            Some(&prefs),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        let item = json!({"customer_id": id, "reason_code": "nodes", "reason": "test", "templates": {"en": "Hi"}});
+        let (status, out) = call(&client, Method::POST, at(n + 2, "/outreach"), Some(&item)).await;
+        assert_eq!(status, StatusCode::CREATED, "{out}");
+        queued.insert(out["item"]["id"].as_str().unwrap().to_owned());
+    }
+    let senders = (0..4).map(|s| {
+        let (client, claim) = (client.clone(), at(s, "/outreach/claim"));
+        let ack_base = nodes[(s + 1) % 3].base.clone();
+        async move {
+            let mut mine = Vec::new();
+            loop {
+                let body = json!({"channel": "email", "max": 3, "lease_seconds": 300});
+                let (status, items) = call(&client, Method::POST, claim.clone(), Some(&body)).await;
+                assert_eq!(status, StatusCode::OK, "{items}");
+                let items = items.as_array().unwrap().clone();
+                if items.is_empty() {
+                    return mine;
+                }
+                for item in items {
+                    let id = item["id"].as_str().unwrap().to_owned();
+                    let ack = json!({"status": "sent", "provider_message_id": format!("sender{s}-{id}")});
+                    let (status, body) = call(
+                        &client,
+                        Method::POST,
+                        format!("{ack_base}/v1/outreach/{id}/ack"),
+                        Some(&ack),
+                    )
+                    .await;
+                    assert_eq!(status, StatusCode::OK, "{body}");
+                    mine.push(id);
+                }
+            }
+        }
+    });
+    let delivered: Vec<Vec<String>> = futures_util::future::join_all(senders).await;
+    let all: Vec<&String> = delivered.iter().flatten().collect();
+    let once: BTreeSet<String> = all.iter().map(|s| (*s).clone()).collect();
+    assert_eq!(all.len(), once.len(), "an item was handed out twice");
+    assert_eq!(once, queued, "every item handed out");
+    eprintln!(
+        "claims per sender: {:?}",
+        delivered.iter().map(Vec::len).collect::<Vec<_>>()
+    );
+
+    // Every node's ticker fires at the start of the next minute: the job runs once.
+    let now = Utc::now();
+    let wait = 60 - u64::from(now.second()) + 10;
+    eprintln!("waiting {wait} s for the ticker of each node");
+    actix_web::rt::time::sleep(Duration::from_secs(wait)).await;
+    let (status, runs) = call(&client, Method::GET, at(0, "/jobs/every_minute/runs"), None).await;
+    assert_eq!(status, StatusCode::OK, "{runs}");
+    let runs = runs.as_array().unwrap().clone();
+    let mut per_minute: BTreeMap<String, usize> = BTreeMap::new();
+    for run in &runs {
+        assert_eq!(run["trigger"], "schedule", "{run}");
+        let started = run["started_at"].as_str().unwrap();
+        *per_minute.entry(started[..16].to_owned()).or_default() += 1;
+    }
+    assert!(!per_minute.is_empty(), "the job ran: {runs:?}");
+    assert!(
+        per_minute.values().all(|n| *n == 1),
+        "one run per schedule across three nodes: {per_minute:?}"
+    );
+    // The customer waiting on us was reached once, by the one run.
+    let (_, items) = call(&client, Method::GET, at(1, "/outreach?limit=100"), None).await;
+    let from_job: Vec<&Value> = items["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["source"]["id"] == "every_minute")
+        .collect();
+    assert_eq!(
+        from_job.len(),
+        1,
+        "one item for the customer waiting on us: {from_job:?}"
+    );
+    assert_eq!(from_job[0]["customer_id"], cid.as_str());
+    drop(nodes);
+}
