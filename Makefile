@@ -9,9 +9,10 @@ CARGO ?= cargo
 run: build
 	./target/release/rappel serve --demo
 
-## Run the whole test suite, the console in a real browser, the generated attacks on the OpenAPI document, then the format and lint checks.
+## Run the whole test suite (the HTTP suite on both stores: redb, then PostgreSQL), the console in a real browser, the generated attacks on the OpenAPI document, then the format and lint checks.
 test: fetch
 	$(CARGO) test
+	RAPPEL_TEST_STORE=postgres $(CARGO) test --test api -- --skip crash:: --skip nodes::
 	CARGO=$(CARGO) ./scripts/console-e2e.sh
 	./scripts/fuzz.sh
 	$(CARGO) fmt --all -- --check

@@ -152,6 +152,10 @@ pub enum Command {
         /// Concurrent writers of the crash test.
         #[arg(long, default_value_t = 8)]
         writers: usize,
+        /// Instead: the same figures on redb and on PostgreSQL (one node, then three on one database), side by
+        /// side; the URL names a server where the run may create (and drop) a database of its own.
+        #[arg(long, value_name = "URL")]
+        postgres: Option<String>,
     },
 }
 
@@ -276,6 +280,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             writers,
             support_metrics,
             interactions,
+            postgres,
         } => {
             if crash {
                 let binary = std::env::current_exe().context("locating the rappel binary")?;
@@ -287,6 +292,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 } else {
                     ExitCode::FAILURE
                 })
+            } else if let Some(url) = postgres {
+                crate::tools::bench_stores::run(&settings, &url, memories)
+                    .await
+                    .map(|()| ExitCode::SUCCESS)
             } else if support_metrics {
                 crate::tools::bench_support_metrics::run(&settings, interactions)
                     .await

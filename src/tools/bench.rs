@@ -64,13 +64,13 @@ const AGENT: [&str; 6] = [
 ];
 
 /// Generated support sentences, all different.
-fn sentences(n: usize) -> Vec<String> {
+pub(super) fn sentences(n: usize) -> Vec<String> {
     (0..n)
         .map(|i| format!("Ticket {i}: {} {}.", SUBJECTS[i % 12], PROBLEMS[(i / 12) % 12]))
         .collect()
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
+pub(super) fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1000.0
 }
 
@@ -332,7 +332,7 @@ async fn embedding(services: &Services, n: usize, batch: usize) -> anyhow::Resul
     ))
 }
 
-async fn new_customer(services: &Services, external_id: &str) -> anyhow::Result<Customer> {
+pub(super) async fn new_customer(services: &Services, external_id: &str) -> anyhow::Result<Customer> {
     let fields = CustomerFields {
         external_id: external_id.into(),
         language: Some("en-GB".into()),
@@ -344,7 +344,7 @@ async fn new_customer(services: &Services, external_id: &str) -> anyhow::Result<
 }
 
 /// Interactions of four messages (customer, agent, customer, agent) for `customers` new customers, ten each.
-async fn interactions(
+pub(super) async fn interactions(
     services: &Services,
     prefix: &str,
     customers: usize,
@@ -377,7 +377,7 @@ async fn interactions(
     Ok(inputs)
 }
 
-async fn ingest(services: &Services) -> anyhow::Result<(f64, f64)> {
+pub(super) async fn ingest(services: &Services) -> anyhow::Result<(f64, f64)> {
     let principal = operator(WorkspaceId::default_workspace());
     let inputs = interactions(services, "ingest", 20, 7).await?;
     let messages: usize = inputs.iter().map(|(_, i)| i.messages.len()).sum();
@@ -474,7 +474,7 @@ async fn concurrency(services: &Services, reader: &Customer) -> anyhow::Result<(
 }
 
 /// Builds the large store: a pool of embedded sentences, reused with a small perturbation per memory.
-async fn build_store(services: &Services, total: usize) -> anyhow::Result<(Customer, Customer)> {
+pub(super) async fn build_store(services: &Services, total: usize) -> anyhow::Result<(Customer, Customer)> {
     let t = Instant::now();
     let pool_texts = sentences(1_000);
     let pool: Vec<Vec<f32>> = services.embed_passages(pool_texts.clone()).await?;
@@ -540,7 +540,11 @@ async fn flush(services: &Services, batch: Vec<StoredMemory>) -> anyhow::Result<
     Ok(services.bulk_load(Vec::new(), Vec::new(), batch).await?)
 }
 
-async fn latency(services: &Services, label: &str, customer: &Customer) -> anyhow::Result<(f64, f64, f64, f64)> {
+pub(super) async fn latency(
+    services: &Services,
+    label: &str,
+    customer: &Customer,
+) -> anyhow::Result<(f64, f64, f64, f64)> {
     let principal = operator(WorkspaceId::default_workspace());
     let queries = sentences(200);
     let mut recall = Vec::new();
@@ -586,7 +590,7 @@ async fn latency(services: &Services, label: &str, customer: &Customer) -> anyho
     ))
 }
 
-async fn search(services: &Services) -> anyhow::Result<(f64, f64)> {
+pub(super) async fn search(services: &Services) -> anyhow::Result<(f64, f64)> {
     let principal = operator(WorkspaceId::default_workspace());
     let mut times = Vec::new();
     for q in sentences(50) {

@@ -4,6 +4,7 @@
 pub mod backup;
 pub mod bench;
 pub mod bench_proactive;
+pub mod bench_stores;
 pub mod bench_support_metrics;
 pub mod crash;
 pub mod eval;

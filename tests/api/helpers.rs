@@ -203,7 +203,7 @@ async fn spawn_inner(
     adjust(&mut settings);
     if let Some(server) = postgres_server() {
         if settings.store == StoreSetting::Redb {
-            settings.store = StoreSetting::Postgres(postgres_database(&server, data_dir).await);
+            settings.store = StoreSetting::Postgres(postgres_database(server, data_dir).await);
         }
     }
     let app = Application::build_with_clock(&settings, Some(embedder()), clock)
@@ -304,7 +304,7 @@ pub async fn postgres_database(server: &str, data_dir: &Path) -> String {
 pub async fn store_env(data_dir: &Path) -> Vec<(&'static str, String)> {
     let mut env = vec![("RAPPEL_DATA_DIR", data_dir.display().to_string())];
     if let Some(server) = postgres_server() {
-        env.push(("RAPPEL_STORE", postgres_database(&server, data_dir).await));
+        env.push(("RAPPEL_STORE", postgres_database(server, data_dir).await));
     }
     env
 }

@@ -1,0 +1,349 @@
+//! `rappel bench --postgres URL`: the figures that size a deployment, on redb and on PostgreSQL in one run, so
+//! they compare on the same machine and model. PostgreSQL is measured with one node, then with three nodes on
+//! the same database (three sets of services in this process, each with its own pools, as three processes
+//! would have; they share this process's model and cores).
+//!
+//! Per store: ingest messages/s through the real path (one client, then four spread over the nodes), a store of
+//! `--memories` memories built in bulk, context and recall p50/p99 for customers with 100 and 2,000 memories,
+//! cross-customer search p50/p99, claim/ack items/s with four senders, and the time a node takes to start on
+//! the built store. The PostgreSQL server named by the URL gets a new database for the run, dropped at the end.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::Utc;
+
+use super::bench::{build_store, ingest, interactions, latency, search};
+use crate::config::{Settings, StoreSetting};
+use crate::domain::preferences::{Channel, Consent, Preferences};
+use crate::domain::{Customer, CustomerFields, WorkspaceId};
+use crate::embed::Embedder;
+use crate::service::clock::SystemClock;
+use crate::service::outreach::{AckRequest, AckStatus, QueueRequest};
+use crate::service::{operator, Services};
+use crate::startup::{load_embedder, services};
+
+/// Items queued for the claim/ack measurement.
+const CLAIM_ITEMS: usize = 1_000;
+
+/// One column of the table.
+#[derive(Default)]
+struct Column {
+    name: String,
+    /// Messages/s with one client.
+    ingest: f64,
+    /// Messages/s with four clients spread over the nodes.
+    ingest4: f64,
+    /// Seconds to build the store in bulk.
+    build: f64,
+    /// (label, recall p50, p99, context p50, p99) in ms.
+    latency: Vec<(String, f64, f64, f64, f64)>,
+    /// Cross-customer search p50, p99 in ms.
+    search: (f64, f64),
+    /// Claimed and acknowledged items/s with four senders.
+    claims: f64,
+    /// Seconds for a node to start on the built store (open, migrate check, index ready).
+    start: f64,
+}
+
+/// Runs the comparison and prints the table.
+pub async fn run(settings: &Settings, postgres: &str, memories: usize) -> anyhow::Result<()> {
+    let embedder = load_embedder(settings).await?;
+    println!(
+        "embedding model: {} ({} dimensions)",
+        embedder.name(),
+        embedder.dimension()
+    );
+    let dir = tempfile::tempdir()?;
+    let redb = Settings {
+        data_dir: dir.path().to_owned(),
+        store: StoreSetting::Redb,
+        ..settings.clone()
+    };
+    println!("\n== redb, one process");
+    let mut columns = vec![measure("redb", &redb, 1, &embedder, memories).await?];
+    let database = Database::create(postgres).await?;
+    let pg = Settings {
+        store: StoreSetting::Postgres(database.url.clone()),
+        data_dir: dir.path().join("pg"),
+        ..settings.clone()
+    };
+    std::fs::create_dir_all(&pg.data_dir)?;
+    let outcome = async {
+        println!("\n== PostgreSQL, one node");
+        columns.push(measure("PostgreSQL, 1 node", &pg, 1, &embedder, memories).await?);
+        println!("\n== PostgreSQL, three nodes on the same database");
+        columns.push(measure("PostgreSQL, 3 nodes", &pg, 3, &embedder, memories).await?);
+        anyhow::Ok(())
+    }
+    .await;
+    database.drop_it().await;
+    outcome?;
+    print(&columns);
+    Ok(())
+}
+
+/// Measures one store with `nodes` sets of services on it. A second call on the same PostgreSQL database reuses
+/// the store the first built (its customers are found by external id).
+async fn measure(
+    name: &str,
+    settings: &Settings,
+    nodes: usize,
+    embedder: &Arc<dyn Embedder>,
+    memories: usize,
+) -> anyhow::Result<Column> {
+    let mut column = Column {
+        name: name.to_owned(),
+        ..Column::default()
+    };
+    let mut all = Vec::new();
+    for _ in 0..nodes {
+        all.push(services(settings, Arc::clone(embedder), Arc::new(SystemClock)).await?);
+    }
+    let tag = format!("n{nodes}");
+    column.ingest = ingest_on(&all[..1], &format!("{tag}-one"), 1).await?;
+    column.ingest4 = ingest_on(&all, &format!("{tag}-four"), 4).await?;
+    let principal = operator(WorkspaceId::default_workspace());
+    let (small, large) = match all[0].get_customer_by_external_id(&principal, "bench-large").await {
+        Ok(large) => (
+            all[0].get_customer_by_external_id(&principal, "bench-small").await?,
+            large,
+        ),
+        Err(_) => {
+            let t = Instant::now();
+            let built = build_store(&all[0], memories).await?;
+            column.build = t.elapsed().as_secs_f64();
+            built
+        }
+    };
+    // Reads go to the last node: on three nodes, not the one that wrote.
+    let reader = &all[nodes - 1];
+    for (label, customer) in [("100 memories", &small), ("2,000 memories", &large)] {
+        let (r50, r99, c50, c99) = latency(reader, label, customer).await?;
+        column.latency.push((label.to_owned(), r50, r99, c50, c99));
+    }
+    column.search = search(reader).await?;
+    column.claims = claims(&all, &tag).await?;
+    drop(all);
+    let t = Instant::now();
+    let again = services(settings, Arc::clone(embedder), Arc::new(SystemClock)).await?;
+    while !again.index_stats().ready {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    column.start = t.elapsed().as_secs_f64();
+    println!("a node starts on the built store in {:.2} s", column.start);
+    Ok(column)
+}
+
+/// Ingests 40 interactions of four messages per client, the clients spread over the nodes; messages/s.
+async fn ingest_on(nodes: &[Services], tag: &str, clients: usize) -> anyhow::Result<f64> {
+    if clients == 1 {
+        return Ok(ingest(&nodes[0]).await?.0);
+    }
+    let mut work = Vec::new();
+    for c in 0..clients {
+        work.push(interactions(&nodes[0], &format!("{tag}-{c}"), 4, 300 + c as u64).await?);
+    }
+    let messages: usize = work.iter().flatten().map(|(_, i)| i.messages.len()).sum();
+    let t = Instant::now();
+    let writers: Vec<_> = work
+        .into_iter()
+        .enumerate()
+        .map(|(c, inputs)| {
+            let node = nodes[c % nodes.len()].clone();
+            tokio::spawn(async move {
+                let principal = operator(WorkspaceId::default_workspace());
+                for (customer, input) in inputs {
+                    node.ingest_interaction(&principal, &customer, input).await?;
+                }
+                anyhow::Ok(())
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await??;
+    }
+    let rate = messages as f64 / t.elapsed().as_secs_f64();
+    println!(
+        "ingest with {clients} clients over {} node(s): {messages} messages, {rate:.0} messages/s",
+        nodes.len()
+    );
+    Ok(rate)
+}
+
+/// Queues one item for each of `CLAIM_ITEMS` new reachable customers, then four senders spread over the nodes
+/// claim (50 at a time) and acknowledge until the queue is empty; items/s, checked delivered once each.
+async fn claims(nodes: &[Services], tag: &str) -> anyhow::Result<f64> {
+    let principal = operator(WorkspaceId::default_workspace());
+    let ws = WorkspaceId::default_workspace();
+    let now = Utc::now();
+    let people: Vec<(Customer, Preferences)> = (0..CLAIM_ITEMS)
+        .map(|n| {
+            let fields = CustomerFields {
+                external_id: format!("claims-{tag}-{n}"),
+                email: Some(format!("c{n}@example.com")),
+                timezone: Some("UTC".into()),
+                ..Default::default()
+            };
+            let mut prefs = Preferences::default();
+            prefs.consent.set(
+                Channel::Email,
+                Some(Consent {
+                    granted: true,
+                    at: Some(now),
+                    source: Some("bench".into()),
+                }),
+            );
+            (Customer::new(ws.clone(), fields, now), prefs)
+        })
+        .collect();
+    let ids: Vec<String> = people.iter().map(|(c, _)| c.id.to_string()).collect();
+    nodes[0].bulk_load(people, Vec::new(), Vec::new()).await?;
+    for id in ids {
+        let request = QueueRequest {
+            customer_id: id,
+            reason_code: "bench".into(),
+            reason: "bench".into(),
+            evidence: vec![],
+            channels: vec![Channel::Email],
+            templates: BTreeMap::from([("en".to_owned(), "Hello".to_owned())]),
+            topic: None,
+            priority: None,
+            not_before: None,
+            expires_at: None,
+            cooldown_hours: Some(0),
+        };
+        let source = crate::domain::outreach::OutreachSource {
+            kind: "manual".into(),
+            id: "bench".into(),
+        };
+        nodes[0].queue_outreach(&principal, source, request).await?;
+    }
+    let t = Instant::now();
+    let senders: Vec<_> = (0..4)
+        .map(|s| {
+            let (node, principal) = (nodes[s % nodes.len()].clone(), principal.clone());
+            tokio::spawn(async move {
+                let mut mine = Vec::new();
+                loop {
+                    let items = node.claim_outreach(&principal, None, 50, 300).await?;
+                    if items.is_empty() {
+                        return anyhow::Ok(mine);
+                    }
+                    for item in items {
+                        let ack = AckRequest {
+                            status: AckStatus::Sent,
+                            provider_message_id: Some(format!("s{s}-{}", item.id)),
+                            error: None,
+                        };
+                        node.ack_outreach(&principal, &item.id, ack).await?;
+                        mine.push(item.id);
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for sender in senders {
+        all.extend(sender.await??);
+    }
+    let elapsed = t.elapsed().as_secs_f64();
+    let unique: HashSet<&String> = all.iter().collect();
+    anyhow::ensure!(
+        unique.len() == all.len(),
+        "{} items delivered twice",
+        all.len() - unique.len()
+    );
+    let rate = all.len() as f64 / elapsed;
+    println!(
+        "claim/ack, 4 senders over {} node(s): {} items in {elapsed:.1} s, {rate:.0} items/s, none twice",
+        nodes.len(),
+        all.len()
+    );
+    Ok(rate)
+}
+
+/// Prints the columns side by side, with PostgreSQL's ratios to redb.
+fn print(columns: &[Column]) {
+    print!("\n{:<44}", "figure");
+    for c in columns {
+        print!(" {:>22}", c.name);
+    }
+    println!();
+    let row = |name: &str, f: &dyn Fn(&Column) -> String| {
+        print!("{name:<44}");
+        for c in columns {
+            print!(" {:>22}", f(c));
+        }
+        println!();
+    };
+    row("ingest, 1 client (messages/s)", &|c| format!("{:.0}", c.ingest));
+    row("ingest, 4 clients over the nodes (msg/s)", &|c| {
+        format!("{:.0}", c.ingest4)
+    });
+    row("store built in bulk (s)", &|c| {
+        if c.build > 0.0 {
+            format!("{:.1}", c.build)
+        } else {
+            "(same store)".into()
+        }
+    });
+    for i in 0..columns[0].latency.len() {
+        let label = columns[0].latency[i].0.clone();
+        row(&format!("recall p50 / p99, {label} (ms)"), &|c| {
+            format!("{:.1} / {:.1}", c.latency[i].1, c.latency[i].2)
+        });
+        row(&format!("context p50 / p99, {label} (ms)"), &|c| {
+            format!("{:.1} / {:.1}", c.latency[i].3, c.latency[i].4)
+        });
+    }
+    row("cross-customer search p50 / p99 (ms)", &|c| {
+        format!("{:.1} / {:.1}", c.search.0, c.search.1)
+    });
+    row("claim/ack, 4 senders (items/s)", &|c| format!("{:.0}", c.claims));
+    row("node start on the built store (s)", &|c| format!("{:.2}", c.start));
+    let base = &columns[0];
+    row("context p50, 2,000 memories / redb's", &|c| {
+        format!("{:.2}x", c.latency[1].3 / base.latency[1].3.max(1e-9))
+    });
+    row("ingest, 1 client / redb's", &|c| {
+        format!("{:.0} %", 100.0 * c.ingest / base.ingest.max(1e-9))
+    });
+}
+
+/// A database of its own on the named server, for one run.
+struct Database {
+    admin: tokio_postgres::Client,
+    name: String,
+    url: String,
+}
+
+impl Database {
+    async fn create(server: &str) -> anyhow::Result<Self> {
+        let (admin, connection) = tokio_postgres::connect(server, tokio_postgres::NoTls).await?;
+        tokio::spawn(connection);
+        let name = format!("rappel_bench_{}", std::process::id());
+        admin.batch_execute(&format!("CREATE DATABASE {name}")).await?;
+        let (base, _) = server
+            .split_once('?')
+            .map_or(server, |(b, _)| b)
+            .rsplit_once('/')
+            .ok_or_else(|| anyhow::anyhow!("the PostgreSQL URL names no database"))?;
+        Ok(Self {
+            url: format!("{base}/{name}"),
+            admin,
+            name,
+        })
+    }
+
+    async fn drop_it(self) {
+        if let Err(e) = self
+            .admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
+            .await
+        {
+            eprintln!("could not drop the benchmark database {}: {e}", self.name);
+        }
+    }
+}
