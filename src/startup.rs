@@ -78,20 +78,13 @@ pub async fn services(
             (store as Arc<dyn Store>, vectors)
         }
     };
-    // Several nodes may write one PostgreSQL database, and a node's cache of customers' memories only follows
-    // its own writes: on PostgreSQL every read goes to the database.
-    let memory_cache = if settings.postgres().is_some() {
-        0
-    } else {
-        settings.memory_cache
-    };
     let services = Services::new(store, vectors, embedder, clock, settings.admin_key.as_deref())?
         .with_weights(settings.weights())
         .with_retention(settings.retention())
         .with_costs(settings.costs())
         .with_metrics_token(settings.metrics_token.as_deref())
         .with_limits(settings.limits())
-        .with_memory_cache(memory_cache)
+        .with_memory_cache(settings.memory_cache)
         .with_scratch_dir(settings.data_dir.clone())
         .with_redactor(settings.redactor());
     crate::service::backup::remove_stale_backups(&settings.data_dir);

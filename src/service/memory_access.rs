@@ -12,14 +12,17 @@ use crate::domain::{CustomerId, WorkspaceId};
 use crate::index::{Point, SearchFilter};
 
 impl Services {
-    /// A customer's memories ready for ranking: from the cache, or read from the store under this process's lock
-    /// of the customer (the cache follows this process's writes; reads need no lock in the store).
+    /// A customer's memories ready for ranking: from the cache while the store's memory version of the customer is
+    /// the one it was read at, else read from the store under this process's lock of the customer (reads need no
+    /// lock in the store).
     pub(super) async fn memories_of(
         &self,
         workspace: &WorkspaceId,
         customer: &CustomerId,
     ) -> Result<Vec<Arc<Indexed>>, ServiceError> {
-        if let Some(list) = self.cache.get(workspace, customer) {
+        let (ws, cid) = (workspace.clone(), customer.clone());
+        let version = self.blocking(move |s| s.memory_version(&ws, &cid)).await?;
+        if let Some(list) = self.cache.get(workspace, customer, version) {
             return Ok(list);
         }
         let _guard = self.locks.lock(workspace, customer).await;
@@ -32,13 +35,15 @@ impl Services {
         workspace: &WorkspaceId,
         customer: &CustomerId,
     ) -> Result<Vec<Arc<Indexed>>, ServiceError> {
-        if let Some(list) = self.cache.get(workspace, customer) {
+        let (ws, cid) = (workspace.clone(), customer.clone());
+        let version = self.blocking(move |s| s.memory_version(&ws, &cid)).await?;
+        if let Some(list) = self.cache.get(workspace, customer, version) {
             return Ok(list);
         }
         let (ws, cid) = (workspace.clone(), customer.clone());
         let stored = self.blocking(move |s| s.customer_memories(&ws, &cid)).await?;
         let list = index_all(stored).await;
-        self.cache.put(workspace, customer, list.clone());
+        self.cache.put(workspace, customer, list.clone(), version);
         Ok(list)
     }
 

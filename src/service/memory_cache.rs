@@ -15,6 +15,8 @@ type Key = (WorkspaceId, CustomerId);
 struct Cached {
     list: Arc<Vec<Arc<Indexed>>>,
     used: u64,
+    /// The store's memory version of the customer when the list was read (see `MemoryRepo::memory_version`).
+    version: Option<i64>,
 }
 
 #[derive(Default)]
@@ -43,18 +45,34 @@ impl MemoryCache {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// A customer's memories, when cached.
-    pub(super) fn get(&self, workspace: &WorkspaceId, customer: &CustomerId) -> Option<Vec<Arc<Indexed>>> {
+    /// A customer's memories, when cached at the store's current memory version of the customer.
+    pub(super) fn get(
+        &self,
+        workspace: &WorkspaceId,
+        customer: &CustomerId,
+        version: Option<i64>,
+    ) -> Option<Vec<Arc<Indexed>>> {
         let mut inner = self.lock();
         inner.tick += 1;
         let tick = inner.tick;
-        let cached = inner.map.get_mut(&(workspace.clone(), customer.clone()))?;
+        let cached = inner
+            .map
+            .get_mut(&(workspace.clone(), customer.clone()))
+            .filter(|c| c.version == version)?;
         cached.used = tick;
         Some(cached.list.as_ref().clone())
     }
 
-    /// Caches a customer's memories as just read from the store (under the customer's lock).
-    pub(super) fn put(&self, workspace: &WorkspaceId, customer: &CustomerId, list: Vec<Arc<Indexed>>) {
+    /// Caches a customer's memories as just read from the store (under the customer's lock), with the memory
+    /// version read before them. Changes made here afterwards keep that version: another node's change, or this
+    /// node's own, moves the store's, and the next read reloads.
+    pub(super) fn put(
+        &self,
+        workspace: &WorkspaceId,
+        customer: &CustomerId,
+        list: Vec<Arc<Indexed>>,
+        version: Option<i64>,
+    ) {
         if list.len() > self.capacity {
             return;
         }
@@ -68,6 +86,7 @@ impl MemoryCache {
             Cached {
                 list: Arc::new(list),
                 used,
+                version,
             },
         ) {
             inner.total -= old.list.len();
@@ -166,19 +185,36 @@ mod tests {
             CustomerId::from_client("c"),
         );
         let item = |cid: &CustomerId, text: &str| Arc::new(Indexed::new(memory_for(cid, text), vec![1.0, 0.0]));
-        cache.put(&ws, &a, vec![item(&a, "one")]);
-        cache.put(&ws, &b, vec![item(&b, "two"), item(&b, "three")]);
-        assert!(cache.get(&ws, &a).is_some()); // a is now more recent than b
-        cache.put(&ws, &c, vec![item(&c, "four")]);
-        assert!(cache.get(&ws, &b).is_none(), "b was the least recently used");
+        cache.put(&ws, &a, vec![item(&a, "one")], None);
+        cache.put(&ws, &b, vec![item(&b, "two"), item(&b, "three")], None);
+        assert!(cache.get(&ws, &a, None).is_some()); // a is now more recent than b
+        cache.put(&ws, &c, vec![item(&c, "four")], None);
+        assert!(cache.get(&ws, &b, None).is_none(), "b was the least recently used");
         assert_eq!(cache.len(), 2);
         let extra = item(&a, "five");
         cache.upsert(&[Arc::clone(&extra)]);
-        assert_eq!(cache.get(&ws, &a).unwrap().len(), 2);
+        assert_eq!(cache.get(&ws, &a, None).unwrap().len(), 2);
         cache.remove(&ws, &a, &extra.memory.id);
-        assert_eq!(cache.get(&ws, &a).unwrap().len(), 1);
+        assert_eq!(cache.get(&ws, &a, None).unwrap().len(), 1);
         cache.forget(&ws, &a);
-        assert!(cache.get(&ws, &a).is_none());
+        assert!(cache.get(&ws, &a, None).is_none());
         assert_eq!(cache.len(), 1);
+    }
+
+    #[test]
+    fn a_list_read_at_another_memory_version_is_not_served() {
+        let cache = MemoryCache::new(10);
+        let ws = WorkspaceId::default_workspace();
+        let a = CustomerId::from_client("a");
+        let one = Arc::new(Indexed::new(memory_for(&a, "one"), vec![1.0, 0.0]));
+        cache.put(&ws, &a, vec![Arc::clone(&one)], Some(3));
+        assert_eq!(cache.get(&ws, &a, Some(3)).unwrap().len(), 1);
+        assert!(cache.get(&ws, &a, Some(4)).is_none(), "another node changed them");
+        cache.upsert(&[Arc::new(Indexed::new(memory_for(&a, "two"), vec![0.0, 1.0]))]);
+        assert_eq!(
+            cache.get(&ws, &a, Some(3)).unwrap().len(),
+            2,
+            "this node's own change keeps the version it was read at"
+        );
     }
 }

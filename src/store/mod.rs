@@ -277,6 +277,12 @@ pub trait MemoryRepo: Send + Sync {
         workspace: &WorkspaceId,
         f: &mut dyn FnMut(StoredMemory),
     ) -> Result<(), StoreError>;
+    /// A number that changes with every change of the customer's memories, for nodes that keep them in memory
+    /// and share the store with other writers; `None` from a store only one process writes (redb), whose own
+    /// changes are all its cache needs to follow.
+    fn memory_version(&self, _workspace: &WorkspaceId, _customer: &CustomerId) -> Result<Option<i64>, StoreError> {
+        Ok(None)
+    }
 }
 
 /// A memory's key: workspace, customer, memory id.

@@ -125,6 +125,10 @@ async fn measure(
     }
     column.search = search(reader).await?;
     column.claims = claims(&all, &tag).await?;
+    // A clean stop: redb saves its vector index (the next start loads it); nothing to save on PostgreSQL.
+    for node in &all {
+        node.persist_index()?;
+    }
     drop(all);
     let t = Instant::now();
     let again = services(settings, Arc::clone(embedder), Arc::new(SystemClock)).await?;

@@ -270,8 +270,8 @@ impl CustomerRepo for PostgresStore {
         self.run(async {
             let mut client = self.client().await?;
             let txn = client.transaction().await?;
-            // Every row of the customer references it ON DELETE CASCADE (see schema.rs), but for run records and
-            // unanswered questions, handled below.
+            // Every row of the customer references it ON DELETE CASCADE (see schema.rs), but for run records,
+            // unanswered questions and the memory version, handled below.
             let deleted = txn
                 .execute(
                     "DELETE FROM customers WHERE workspace = $1 AND id = $2",
@@ -286,6 +286,12 @@ impl CustomerRepo for PostgresStore {
             // Unanswered questions may name a customer Rappel does not know: no foreign key, deleted here.
             txn.execute(
                 "DELETE FROM knowledge_gaps WHERE workspace = $1 AND customer_id = $2",
+                &[&workspace.as_str(), &id.as_str()],
+            )
+            .await?;
+            // The cascade moved the customer's memory version (a trigger); the row goes too.
+            txn.execute(
+                "DELETE FROM memory_versions WHERE workspace = $1 AND customer_id = $2",
                 &[&workspace.as_str(), &id.as_str()],
             )
             .await?;

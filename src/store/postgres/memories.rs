@@ -370,6 +370,20 @@ impl MemoryRepo for PostgresStore {
         })
     }
 
+    fn memory_version(&self, workspace: &WorkspaceId, customer: &CustomerId) -> Result<Option<i64>, StoreError> {
+        self.run(async {
+            let row = self
+                .client()
+                .await?
+                .query_opt(
+                    "SELECT version FROM memory_versions WHERE workspace = $1 AND customer_id = $2",
+                    &[&workspace.as_str(), &customer.as_str()],
+                )
+                .await?;
+            Ok(Some(row.map_or(0, |r| r.get(0))))
+        })
+    }
+
     fn memories_by_key(
         &self,
         workspace: &WorkspaceId,

@@ -106,6 +106,29 @@ CREATE TABLE memories (
     FOREIGN KEY (workspace, customer_id) REFERENCES customers ON DELETE CASCADE
 );
 CREATE INDEX memories_text_search ON memories USING gin (text_search);
+-- Moves with every change of a customer's memories (by the trigger below, whatever writes them): a node keeps
+-- recently used customers' memories in memory and reads them again when it moved (another node wrote). No
+-- foreign key: an erasure's cascade fires the trigger while the customer goes; the erasure deletes the row.
+CREATE TABLE memory_versions (
+    workspace text COLLATE "C" NOT NULL,
+    customer_id text COLLATE "C" NOT NULL,
+    version bigint NOT NULL,
+    PRIMARY KEY (workspace, customer_id)
+);
+CREATE FUNCTION rappel_bump_memory_version() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP <> 'INSERT' THEN
+        INSERT INTO memory_versions AS v (workspace, customer_id, version) VALUES (OLD.workspace, OLD.customer_id, 1)
+            ON CONFLICT (workspace, customer_id) DO UPDATE SET version = v.version + 1;
+    END IF;
+    IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND (NEW.workspace, NEW.customer_id) <> (OLD.workspace, OLD.customer_id)) THEN
+        INSERT INTO memory_versions AS v (workspace, customer_id, version) VALUES (NEW.workspace, NEW.customer_id, 1)
+            ON CONFLICT (workspace, customer_id) DO UPDATE SET version = v.version + 1;
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER memories_version AFTER INSERT OR UPDATE OR DELETE ON memories
+    FOR EACH ROW EXECUTE FUNCTION rappel_bump_memory_version();
 
 CREATE TABLE outreach (
     workspace text COLLATE "C" NOT NULL,

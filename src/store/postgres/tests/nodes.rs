@@ -237,3 +237,47 @@ fn a_customer_lock_makes_another_node_wait_and_is_let_go_when_dropped() {
     drop(again);
     assert_eq!(a.count("SELECT 1::bigint"), 1);
 }
+
+#[test]
+fn a_customers_memory_version_moves_with_every_change_of_their_memories_whoever_writes() {
+    use crate::domain::memory::StoredMemory;
+    use crate::domain::CustomerId;
+    use crate::store::model_tests::unit8;
+    use crate::store::MemoryRepo;
+    let stored_memory = |c: &CustomerId, n: usize| StoredMemory {
+        memory: crate::domain::testkit::memory_for(c, &format!("memory {n}")),
+        vector: unit8(n),
+    };
+    let db = TestDb::new();
+    let (a, b) = (db.open(), db.open());
+    let ws = WorkspaceId::default_workspace();
+    let ann = reachable_customer(&a, &ws, 1);
+    let other = reachable_customer(&a, &ws, 2);
+    let version = |store: &crate::store::postgres::PostgresStore, c: &CustomerId| {
+        store.memory_version(&ws, c).unwrap().expect("PostgreSQL has versions")
+    };
+    assert_eq!(version(&b, &ann.id), 0);
+    let memory = stored_memory(&ann.id, 0);
+    a.insert_memories(std::slice::from_ref(&memory)).unwrap();
+    let inserted = version(&b, &ann.id);
+    assert!(inserted > 0, "another node sees the insert");
+    assert_eq!(version(&b, &other.id), 0, "per customer");
+    let mut changed = memory.memory.clone();
+    changed.text = "changed".into();
+    b.update_memories(&[changed]).unwrap();
+    let updated = version(&a, &ann.id);
+    assert!(updated > inserted);
+    assert!(b.delete_memory(&ws, &ann.id, &memory.memory.id).unwrap());
+    assert!(version(&a, &ann.id) > updated);
+    // Erasure leaves no version row behind.
+    a.insert_memories(&[stored_memory(&ann.id, 1)]).unwrap();
+    assert!(a.erase_customer(&ws, &ann.id, None).unwrap());
+    assert_eq!(
+        a.count(&format!(
+            "SELECT count(*) FROM memory_versions WHERE customer_id = '{}'",
+            ann.id
+        )),
+        0
+    );
+    assert_eq!(version(&a, &other.id), 0);
+}
