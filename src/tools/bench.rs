@@ -208,7 +208,7 @@ async fn measure(settings: &Settings, n: usize, memories: usize) -> anyhow::Resu
     };
     let services = services(&settings, Arc::clone(&embedder), Arc::new(SystemClock)).await?;
     (figures.batch1, figures.batch32) = embedding(&services, n, settings.embed_batch_size).await?;
-    figures.ingest = ingest(&services).await?;
+    figures.ingest = ingest(&services, "ingest").await?;
     let rss_before = memory_mib("VmRSS:");
     let (small, large) = build_store(&services, memories).await?;
     let total = services.memory_count();
@@ -377,9 +377,9 @@ pub(super) async fn interactions(
     Ok(inputs)
 }
 
-pub(super) async fn ingest(services: &Services) -> anyhow::Result<(f64, f64)> {
+pub(super) async fn ingest(services: &Services, prefix: &str) -> anyhow::Result<(f64, f64)> {
     let principal = operator(WorkspaceId::default_workspace());
-    let inputs = interactions(services, "ingest", 20, 7).await?;
+    let inputs = interactions(services, prefix, 20, 7).await?;
     let messages: usize = inputs.iter().map(|(_, i)| i.messages.len()).sum();
     // The floor: embedding the same texts in the same per-interaction batches, nothing else.
     let batches: Vec<Vec<String>> = inputs

@@ -143,7 +143,7 @@ async fn measure(
 /// Ingests 40 interactions of four messages per client, the clients spread over the nodes; messages/s.
 async fn ingest_on(nodes: &[Services], tag: &str, clients: usize) -> anyhow::Result<f64> {
     if clients == 1 {
-        return Ok(ingest(&nodes[0]).await?.0);
+        return Ok(ingest(&nodes[0], tag).await?.0);
     }
     let mut work = Vec::new();
     for c in 0..clients {
