@@ -63,14 +63,14 @@ pub async fn start(services: Services) -> Result<Scheduler, JobSchedulerError> {
         .add(job(RETENTION_SCHEDULE, &services, |s| async move {
             let span = tracing::info_span!("job", name = "retention");
             let _enter = span.enter();
-            if let Err(e) = s.enforce_retention(s.retention()).await {
+            if let Err(e) = s.sweep_once("retention", s.enforce_retention(s.retention())).await {
                 tracing::error!(error = %e, "retention failed");
             }
         })?)
         .await?;
     scheduler
         .add(job(HEALTH_SCHEDULE, &services, |s| async move {
-            if let Err(e) = s.recompute_health().await {
+            if let Err(e) = s.sweep_once("health", s.recompute_health()).await {
                 tracing::error!(error = %e, "health recomputation failed");
             }
         })?)

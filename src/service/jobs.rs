@@ -165,6 +165,22 @@ impl Services {
         Ok(self.blocking(move |s| s.job_runs(&ws, &key, RUNS_LISTED)).await?)
     }
 
+    /// Runs a daily sweep (retention, health) unless another node sharing the store is running it: at most one
+    /// node sweeps at a time, the others skip (`None`). The sweeps are idempotent; this spares the database the
+    /// same full pass from every node at the same minute.
+    pub async fn sweep_once<T>(
+        &self,
+        name: &str,
+        sweep: impl std::future::Future<Output = Result<T, ServiceError>>,
+    ) -> Result<Option<T>, ServiceError> {
+        let (ws, key) = (crate::domain::WorkspaceId::default_workspace(), format!("sweep/{name}"));
+        let Some(_lease) = self.blocking(move |s| s.try_job_lease(&ws, &key)).await? else {
+            tracing::info!(sweep = name, "another node is running this sweep; skipped here");
+            return Ok(None);
+        };
+        sweep.await.map(Some)
+    }
+
     /// Runs a job now in the caller's workspace; `job_running` when it is already running there.
     pub async fn run_job(&self, principal: &Principal, id: &str, trigger: &str) -> Result<JobRun, ServiceError> {
         require(principal, Scope::Admin)?;

@@ -207,14 +207,37 @@ async fn populate(services: &Services, customers: usize, memories: usize) -> any
 async fn claim_ack(services: &Services) -> anyhow::Result<()> {
     let principal = operator(WorkspaceId::default_workspace());
     // A fresh batch of items on the generated customers (one each, well within their weekly cap).
-    let mut target = 0usize;
+    let customers: Vec<String> = services
+        .all_customers(&principal, Default::default())
+        .await?
+        .iter()
+        .map(|c| c.id.to_string())
+        .collect();
     let t = Instant::now();
-    for c in services.all_customers(&principal, Default::default()).await? {
-        if target >= 2_000 {
+    let target = queue_one_each(services, customers, 2_000).await?;
+    println!(
+        "queued {target} items by hand in {:.1} s ({:.0} items/s)",
+        t.elapsed().as_secs_f64(),
+        target as f64 / t.elapsed().as_secs_f64()
+    );
+    let (delivered, elapsed, twice) = drain_with_four_senders(std::slice::from_ref(services)).await?;
+    println!(
+        "claim/ack with 4 concurrent senders: {delivered} items in {elapsed:.1} s = {:.0} items/s; {twice} delivered twice",
+        delivered as f64 / elapsed,
+    );
+    Ok(())
+}
+
+/// Queues one e-mail item by hand for each customer (in order) until `max` are queued; how many were.
+pub(super) async fn queue_one_each(services: &Services, customers: Vec<String>, max: usize) -> anyhow::Result<usize> {
+    let principal = operator(WorkspaceId::default_workspace());
+    let mut queued = 0usize;
+    for customer_id in customers {
+        if queued >= max {
             break;
         }
         let request = QueueRequest {
-            customer_id: c.id.to_string(),
+            customer_id,
             reason_code: "bench".into(),
             reason: "bench".into(),
             evidence: vec![],
@@ -234,18 +257,20 @@ async fn claim_ack(services: &Services) -> anyhow::Result<()> {
             services.queue_outreach(&principal, source, request).await?,
             crate::service::outreach::QueueOutcome::Queued { .. }
         ) {
-            target += 1;
+            queued += 1;
         }
     }
-    println!(
-        "queued {target} items by hand in {:.1} s ({:.0} items/s)",
-        t.elapsed().as_secs_f64(),
-        target as f64 / t.elapsed().as_secs_f64()
-    );
+    Ok(queued)
+}
+
+/// Four senders, spread over the nodes, claim (50 at a time) and acknowledge until the queue is empty: items
+/// handed out, seconds taken, and items handed out more than once.
+pub(super) async fn drain_with_four_senders(nodes: &[Services]) -> anyhow::Result<(usize, f64, usize)> {
+    let principal = operator(WorkspaceId::default_workspace());
     let t = Instant::now();
     let mut senders = Vec::new();
     for s in 0..4 {
-        let services = services.clone();
+        let services = nodes[s % nodes.len()].clone();
         let principal = principal.clone();
         senders.push(tokio::spawn(async move {
             let mut mine = Vec::new();
@@ -272,11 +297,5 @@ async fn claim_ack(services: &Services) -> anyhow::Result<()> {
     }
     let elapsed = t.elapsed().as_secs_f64();
     let unique: HashSet<&String> = all.iter().collect();
-    println!(
-        "claim/ack with 4 concurrent senders: {} items in {elapsed:.1} s = {:.0} items/s; {} delivered twice",
-        all.len(),
-        all.len() as f64 / elapsed,
-        all.len() - unique.len()
-    );
-    Ok(())
+    Ok((all.len(), elapsed, all.len() - unique.len()))
 }

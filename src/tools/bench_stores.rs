@@ -8,19 +8,18 @@
 //! cross-customer search p50/p99, claim/ack items/s with four senders, and the time a node takes to start on
 //! the built store. The PostgreSQL server named by the URL gets a new database for the run, dropped at the end.
 
-use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::Utc;
 
 use super::bench::{build_store, ingest, interactions, latency, search};
+use super::bench_proactive::{drain_with_four_senders, queue_one_each};
 use crate::config::{Settings, StoreSetting};
 use crate::domain::preferences::{Channel, Consent, Preferences};
 use crate::domain::{Customer, CustomerFields, WorkspaceId};
 use crate::embed::Embedder;
 use crate::service::clock::SystemClock;
-use crate::service::outreach::{AckRequest, AckStatus, QueueRequest};
 use crate::service::{operator, Services};
 use crate::startup::{load_embedder, services};
 
@@ -179,7 +178,6 @@ async fn ingest_on(nodes: &[Services], tag: &str, clients: usize) -> anyhow::Res
 /// Queues one item for each of `CLAIM_ITEMS` new reachable customers, then four senders spread over the nodes
 /// claim (50 at a time) and acknowledge until the queue is empty; items/s, checked delivered once each.
 async fn claims(nodes: &[Services], tag: &str) -> anyhow::Result<f64> {
-    let principal = operator(WorkspaceId::default_workspace());
     let ws = WorkspaceId::default_workspace();
     let now = Utc::now();
     let people: Vec<(Customer, Preferences)> = (0..CLAIM_ITEMS)
@@ -204,66 +202,13 @@ async fn claims(nodes: &[Services], tag: &str) -> anyhow::Result<f64> {
         .collect();
     let ids: Vec<String> = people.iter().map(|(c, _)| c.id.to_string()).collect();
     nodes[0].bulk_load(people, Vec::new(), Vec::new()).await?;
-    for id in ids {
-        let request = QueueRequest {
-            customer_id: id,
-            reason_code: "bench".into(),
-            reason: "bench".into(),
-            evidence: vec![],
-            channels: vec![Channel::Email],
-            templates: BTreeMap::from([("en".to_owned(), "Hello".to_owned())]),
-            topic: None,
-            priority: None,
-            not_before: None,
-            expires_at: None,
-            cooldown_hours: Some(0),
-        };
-        let source = crate::domain::outreach::OutreachSource {
-            kind: "manual".into(),
-            id: "bench".into(),
-        };
-        nodes[0].queue_outreach(&principal, source, request).await?;
-    }
-    let t = Instant::now();
-    let senders: Vec<_> = (0..4)
-        .map(|s| {
-            let (node, principal) = (nodes[s % nodes.len()].clone(), principal.clone());
-            tokio::spawn(async move {
-                let mut mine = Vec::new();
-                loop {
-                    let items = node.claim_outreach(&principal, None, 50, 300).await?;
-                    if items.is_empty() {
-                        return anyhow::Ok(mine);
-                    }
-                    for item in items {
-                        let ack = AckRequest {
-                            status: AckStatus::Sent,
-                            provider_message_id: Some(format!("s{s}-{}", item.id)),
-                            error: None,
-                        };
-                        node.ack_outreach(&principal, &item.id, ack).await?;
-                        mine.push(item.id);
-                    }
-                }
-            })
-        })
-        .collect();
-    let mut all = Vec::new();
-    for sender in senders {
-        all.extend(sender.await??);
-    }
-    let elapsed = t.elapsed().as_secs_f64();
-    let unique: HashSet<&String> = all.iter().collect();
-    anyhow::ensure!(
-        unique.len() == all.len(),
-        "{} items delivered twice",
-        all.len() - unique.len()
-    );
-    let rate = all.len() as f64 / elapsed;
+    queue_one_each(&nodes[0], ids, CLAIM_ITEMS).await?;
+    let (delivered, elapsed, twice) = drain_with_four_senders(nodes).await?;
+    anyhow::ensure!(twice == 0, "{twice} items delivered twice");
+    let rate = delivered as f64 / elapsed;
     println!(
-        "claim/ack, 4 senders over {} node(s): {} items in {elapsed:.1} s, {rate:.0} items/s, none twice",
-        nodes.len(),
-        all.len()
+        "claim/ack, 4 senders over {} node(s): {delivered} items in {elapsed:.1} s, {rate:.0} items/s, none twice",
+        nodes.len()
     );
     Ok(rate)
 }
