@@ -24,6 +24,7 @@
 //! migration (see [`schema`]).
 
 mod audit;
+mod copy;
 mod customers;
 mod health;
 mod jobs;
