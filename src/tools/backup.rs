@@ -69,7 +69,7 @@ async fn download(url: &str, key: &str, to: &Path) -> anyhow::Result<SnapshotSta
 /// Puts the backup `from` in place of the store (the server must be stopped).
 pub fn restore(settings: &Settings, from: &Path) -> anyhow::Result<()> {
     if settings.postgres().is_some() {
-        bail!("the store is PostgreSQL: a redb backup goes into it with `rappel migrate` (not written yet)");
+        bail!("the store is PostgreSQL: a redb backup goes into it with `rappel migrate --from <backup.redb> --to <its URL>`");
     }
     let stats = crate::store::restore(from, &settings.data_dir)
         .with_context(|| format!("restoring {} into {}", from.display(), settings.data_dir.display()))?;

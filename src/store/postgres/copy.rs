@@ -17,6 +17,26 @@ fn bigint(n: u64, what: &'static str) -> Result<i64, StoreError> {
     })
 }
 
+impl PostgresStore {
+    /// How many other connections of Rappel servers or commands (`application_name` `rappel`) are open on this
+    /// database: a migration refuses to read or write a database in use.
+    pub fn rappel_sessions(&self) -> Result<u64, StoreError> {
+        self.run(async {
+            let n: i64 = self
+                .client()
+                .await?
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+                     AND application_name = 'rappel' AND pid <> pg_backend_pid()",
+                    &[],
+                )
+                .await?
+                .get(0);
+            Ok(u64::try_from(n).unwrap_or(0))
+        })
+    }
+}
+
 impl CopyRepo for PostgresStore {
     fn meta_value(&self, key: &str) -> Result<Option<String>, StoreError> {
         self.run(async { meta(&self.client().await?, key).await })
