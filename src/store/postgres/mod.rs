@@ -250,6 +250,6 @@ pub(crate) fn describe(e: &tokio_postgres::Error) -> String {
 }
 
 #[cfg(test)]
-mod testkit;
+pub(crate) mod testkit;
 #[cfg(test)]
 mod tests;

@@ -26,6 +26,9 @@ mod copy;
 mod endpoint;
 mod verify;
 
+#[cfg(test)]
+mod tests;
+
 pub use copy::Copied;
 pub use endpoint::Endpoint;
 pub use verify::Tally;
