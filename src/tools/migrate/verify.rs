@@ -23,6 +23,33 @@ pub const SAMPLE: usize = 200;
 /// Rows read per page when walking a list.
 const PAGE: usize = 500;
 
+/// Every kind of record a store holds, as the tally names them (each is counted, zero included).
+pub const KINDS: [&str; 23] = [
+    "api keys",
+    "audit entries",
+    "campaigns",
+    "citation counts",
+    "citation labels",
+    "customers",
+    "health",
+    "incidents",
+    "interaction facts",
+    "interactions",
+    "job definitions",
+    "job runs",
+    "jobs seeded flag",
+    "knowledge chunks",
+    "knowledge documents",
+    "knowledge gaps",
+    "memories",
+    "memories, whole store",
+    "outreach items",
+    "preference history",
+    "preferences",
+    "teams",
+    "workspaces",
+];
+
 /// Count and digest of one kind of record.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Count {
@@ -128,7 +155,9 @@ pub fn tally(
     every: u64,
     sample: &mut dyn FnMut(&WorkspaceId, &CustomerId),
 ) -> anyhow::Result<Tally> {
-    let mut t = Tally::default();
+    let mut t = Tally {
+        kinds: KINDS.iter().map(|k| (*k, Count::default())).collect(),
+    };
     let workspaces = store.list_workspaces()?;
     for w in &workspaces {
         t.add("workspaces", w);
