@@ -94,6 +94,8 @@ pub struct Report {
     pub already_done: bool,
     /// How long it took.
     pub elapsed: Duration,
+    /// How long each step took: copy, stamp (PostgreSQL builds its vector indexes then), check.
+    pub steps: Vec<(&'static str, Duration)>,
 }
 
 impl Report {
@@ -141,6 +143,12 @@ impl Report {
             )
         };
         println!("{run}; {} customers compared record by record", self.sampled);
+        let steps: Vec<String> = self
+            .steps
+            .iter()
+            .map(|(step, took)| format!("{step} {:.1} s", took.as_secs_f64()))
+            .collect();
+        println!("time: {}", steps.join(", "));
         if self.passed() {
             println!(
                 "migrated {} -> {} in {:.1} s: every kind has the same count and records on both sides",
@@ -193,12 +201,16 @@ pub fn migrate(from: &Endpoint, to: &Endpoint, options: &Options) -> anyhow::Res
         }
     };
     let already_done = resumed && dst.meta_value(STATE)?.as_deref() == Some(DONE);
+    let mut steps = Vec::new();
+    let step = Instant::now();
     let copied = if already_done {
         Copied::default()
     } else {
         dst.set_meta_value(STATE, Some(COPYING))?;
         copy::copy_all(src.as_ref(), dst.as_ref(), options)?
     };
+    steps.push(("copy", step.elapsed()));
+    let step = Instant::now();
     let dst = match &model {
         Some(model) => {
             drop(dst);
@@ -206,7 +218,10 @@ pub fn migrate(from: &Endpoint, to: &Endpoint, options: &Options) -> anyhow::Res
         }
         None => dst,
     };
+    steps.push(("stamp", step.elapsed()));
+    let step = Instant::now();
     let mut report = check(src.as_ref(), dst.as_ref())?;
+    steps.push(("check", step.elapsed()));
     let stamped = dst.reembed_state()?.current;
     if stamped != model {
         report.problems.push(format!(
@@ -224,6 +239,7 @@ pub fn migrate(from: &Endpoint, to: &Endpoint, options: &Options) -> anyhow::Res
         resumed,
         already_done,
         elapsed: started.elapsed(),
+        steps,
         ..report
     })
 }
@@ -293,5 +309,6 @@ fn check(src: &dyn MigrateStore, dst: &dyn MigrateStore) -> anyhow::Result<Repor
         resumed: false,
         already_done: false,
         elapsed: Duration::ZERO,
+        steps: Vec::new(),
     })
 }

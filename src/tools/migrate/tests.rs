@@ -511,3 +511,73 @@ fn a_copy_that_differs_from_its_source_fails_the_check_and_names_what_differs() 
         format!("customer {} of workspace default differs in: memories", c.id)
     );
 }
+
+/// Times a migration of a generated store to PostgreSQL and back (`RAPPEL_MEASURE_CUSTOMERS`, default 2,000, each
+/// with 10 memories of 384 dimensions and 2 interactions): `cargo test --lib tools::migrate::tests::measure --
+/// --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement, minutes long"]
+fn measure_migration_throughput() {
+    const DIM: usize = 384;
+    let customers: usize = std::env::var("RAPPEL_MEASURE_CUSTOMERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000);
+    let model = ModelStamp {
+        name: "measure".into(),
+        dim: DIM,
+    };
+    let vector = |seed: usize| -> Vec<f32> {
+        let mut v: Vec<f32> = (0..DIM).map(|i| ((seed * 31 + i * 17) % 97) as f32 - 48.0).collect();
+        crate::domain::normalise_unit(&mut v);
+        v
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("source.redb");
+    let store = RedbStore::open_file(&file, Some(&model), DEFAULT_CACHE).unwrap();
+    let ws = WorkspaceId::default_workspace();
+    store
+        .create_workspace(&Workspace {
+            id: ws.clone(),
+            ..golden("workspaces")
+        })
+        .unwrap();
+    for chunk in (0..customers).collect::<Vec<_>>().chunks(500) {
+        let (mut loaded, mut interactions, mut memories) = (Vec::new(), Vec::new(), Vec::new());
+        for &n in chunk {
+            let fields = crate::domain::CustomerFields {
+                external_id: format!("c{n}"),
+                ..Default::default()
+            };
+            let c = Customer::new(ws.clone(), fields, t0());
+            for i in 0..2 {
+                interactions.push(interaction(&c, &format!("t-{i}"), "resolved", 2 + i));
+            }
+            for m in 0..10 {
+                let mut memory = crate::domain::testkit::memory_for(&c.id, &format!("memory {m} of {n}"));
+                memory.id = format!("mem_{m}");
+                memories.push(StoredMemory {
+                    memory,
+                    vector: vector(n * 10 + m),
+                });
+            }
+            loaded.push((c, Preferences::default()));
+        }
+        store.bulk_load(&loaded, &interactions, &memories).unwrap();
+    }
+    drop(store);
+    let db = TestDb::new();
+    let pg = Endpoint::Postgres(db.config.url.clone());
+    let there = run(&Endpoint::Redb(file), &pg);
+    let back = run(&pg, &Endpoint::Redb(dir.path().join("back.redb")));
+    println!(
+        "{customers} customers, {} memories ({DIM} dimensions), {} interactions: redb -> PostgreSQL {:.1} s, \
+         PostgreSQL -> redb {:.1} s\n{:?}\n{:?}",
+        there.source.records("memories"),
+        there.source.records("interactions"),
+        there.elapsed.as_secs_f64(),
+        back.elapsed.as_secs_f64(),
+        there.steps,
+        back.steps,
+    );
+}
