@@ -13,7 +13,10 @@ use crate::store::{RedbStore, SnapshotStats, StoreError};
 /// running server (`GET /v1/maintenance/backup` with an operator key).
 pub async fn backup(settings: &Settings, to: &Path, server: Option<&str>, key: Option<&str>) -> anyhow::Result<()> {
     if settings.postgres().is_some() {
-        bail!("the store is PostgreSQL: back it up with pg_dump or your provider's snapshots");
+        bail!(
+            "the store is PostgreSQL: back it up with pg_dump or your provider's snapshots, or copy it into a redb file \
+             with `rappel migrate --from <its URL> --to <file.redb>`"
+        );
     }
     if to.exists() {
         bail!("{} exists already; choose a new file", to.display());
