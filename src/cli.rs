@@ -1,4 +1,5 @@
-//! The command line: `serve`, `import`, `import-knowledge`, `export`, `openapi`, `doctor`, `keys`, `reembed`, `eval`, `bench`.
+//! The command line: `serve`, `import`, `import-knowledge`, `export`, `openapi`, `doctor`, `keys`, `reembed`,
+//! `migrate`, `eval`, `bench`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -99,6 +100,16 @@ pub enum Command {
     },
     /// Re-embed every memory with the configured model (after changing `model`); resumable, safe to interrupt.
     Reembed,
+    /// Copy a whole store into another (redb to PostgreSQL, or back), then check that both hold the same records;
+    /// resumable: run it again with the same arguments after an interruption. No server may use either store.
+    Migrate {
+        /// The store to copy: a .redb file, a data folder (its rappel.redb), or a postgres:// URL.
+        #[arg(long)]
+        from: String,
+        /// The store to fill: a new .redb file or folder, or an empty PostgreSQL database (postgres:// URL).
+        #[arg(long)]
+        to: String,
+    },
     /// Train a model of Rappel's from the labelled sets (see README).
     Train {
         /// What to train.
@@ -241,6 +252,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Openapi => emit(&serde_json::to_string_pretty(&crate::http::openapi_document())?),
         Command::Keys { action } => keys(&settings, action).await,
         Command::Reembed => reembed(&settings).await,
+        Command::Migrate { from, to } => {
+            use crate::tools::migrate::{migrate, Endpoint, Options};
+            let (from, to) = (Endpoint::parse(&from), Endpoint::parse(&to));
+            let report = tokio::task::spawn_blocking(move || migrate(&from, &to, &Options::default())).await??;
+            report.print();
+            Ok(if report.passed() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
         Command::Backup { to, server, key } => {
             crate::tools::backup::backup(&settings, &to, server.as_deref(), key.as_deref()).await?;
             Ok(ExitCode::SUCCESS)

@@ -2,6 +2,7 @@
 //! default) is one implementation, `postgres` (several nodes on one database; not yet selectable) another.
 
 mod codec;
+pub mod copy;
 #[cfg(test)]
 pub(crate) mod model_tests;
 pub mod postgres;
@@ -30,6 +31,7 @@ use crate::domain::{
     Preferences, Workspace, WorkspaceId,
 };
 
+pub use self::copy::{CitationCount, CopyRepo};
 pub use self::redb::{restore, verify_file, RedbStore, SnapshotStats};
 
 /// Errors of the storage layer.

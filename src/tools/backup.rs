@@ -13,7 +13,10 @@ use crate::store::{RedbStore, SnapshotStats, StoreError};
 /// running server (`GET /v1/maintenance/backup` with an operator key).
 pub async fn backup(settings: &Settings, to: &Path, server: Option<&str>, key: Option<&str>) -> anyhow::Result<()> {
     if settings.postgres().is_some() {
-        bail!("the store is PostgreSQL: back it up with pg_dump or your provider's snapshots");
+        bail!(
+            "the store is PostgreSQL: back it up with pg_dump or your provider's snapshots, or copy it into a redb file \
+             with `rappel migrate --from <its URL> --to <file.redb>`"
+        );
     }
     if to.exists() {
         bail!("{} exists already; choose a new file", to.display());
@@ -69,7 +72,7 @@ async fn download(url: &str, key: &str, to: &Path) -> anyhow::Result<SnapshotSta
 /// Puts the backup `from` in place of the store (the server must be stopped).
 pub fn restore(settings: &Settings, from: &Path) -> anyhow::Result<()> {
     if settings.postgres().is_some() {
-        bail!("the store is PostgreSQL: a redb backup goes into it with `rappel migrate` (not written yet)");
+        bail!("the store is PostgreSQL: a redb backup goes into it with `rappel migrate --from <backup.redb> --to <its URL>`");
     }
     let stats = crate::store::restore(from, &settings.data_dir)
         .with_context(|| format!("restoring {} into {}", from.display(), settings.data_dir.display()))?;

@@ -9,6 +9,7 @@ pub mod bench_support_metrics;
 pub mod crash;
 pub mod eval;
 pub mod metrics;
+pub mod migrate;
 pub mod score;
 pub mod sets;
 pub mod train_extraction;

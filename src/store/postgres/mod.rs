@@ -24,6 +24,7 @@
 //! migration (see [`schema`]).
 
 mod audit;
+mod copy;
 mod customers;
 mod health;
 mod jobs;
@@ -215,10 +216,11 @@ impl Store for PostgresStore {
     }
 
     /// A PostgreSQL store is backed up with the database's own tools (`pg_dump`, a managed service's snapshots);
-    /// a copy into a redb file will come with `rappel migrate`.
+    /// `rappel migrate --to FILE.redb` copies it into a redb file.
     fn snapshot_to(&self, _dest: &std::path::Path) -> Result<SnapshotStats, StoreError> {
         Err(StoreError::Unsupported(
-            "a backup file of a PostgreSQL store: back the database up with pg_dump or your provider's snapshots",
+            "a backup file of a PostgreSQL store: back the database up with pg_dump or your provider's snapshots, or \
+             copy it into a redb file with `rappel migrate`",
         ))
     }
 }
@@ -265,6 +267,6 @@ pub(crate) fn describe(e: &tokio_postgres::Error) -> String {
 }
 
 #[cfg(test)]
-mod testkit;
+pub(crate) mod testkit;
 #[cfg(test)]
 mod tests;

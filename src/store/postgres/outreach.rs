@@ -34,7 +34,7 @@ fn state_name(state: OutreachState) -> String {
 }
 
 /// Writes an item with its indexed columns.
-async fn put(client: &impl GenericClient, item: &OutreachItem) -> Result<(), StoreError> {
+pub(super) async fn put(client: &impl GenericClient, item: &OutreachItem) -> Result<(), StoreError> {
     let statement = client
         .prepare_cached(
             "INSERT INTO outreach (workspace, id, customer_id, state, priority, not_before, lease_until, sent_at, \

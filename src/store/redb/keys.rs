@@ -76,7 +76,11 @@ impl KeyRepo for RedbStore {
         for entry in ids.range((ws, "")..(ws, end.as_str()))? {
             let (_, hash) = entry?;
             if let Some(v) = keys.get(hash.value())? {
-                out.push(decode("api_keys", v.value())?);
+                // The record does not serialise its hash: the index holds it (as `key_by_hash` and PostgreSQL do).
+                out.push(ApiKey {
+                    hash: hash.value().to_owned(),
+                    ..decode("api_keys", v.value())?
+                });
             }
         }
         Ok(out)

@@ -3,6 +3,7 @@
 mod audit;
 mod audit_log;
 mod campaigns;
+mod copy;
 mod customers;
 mod health;
 mod incidents;
@@ -74,7 +75,13 @@ impl RedbStore {
             path: data_dir.to_owned(),
             source,
         })?;
-        let path = data_dir.join(DB_FILE);
+        Self::open_file(&data_dir.join(DB_FILE), model, cache_bytes)
+    }
+
+    /// [`RedbStore::open_with_cache`] of a store file of any name (a backup, a migration's target), whose folder
+    /// exists.
+    pub fn open_file(path: &Path, model: Option<&ModelStamp>, cache_bytes: usize) -> Result<Self, StoreError> {
+        let path = path.to_owned();
         let (db, _) = snapshot::scrub_open(snapshot::open_file(&path, cache_bytes)?, &path, cache_bytes)?;
         let store = Self { db, path };
         meta::init(&store.db, model)?;

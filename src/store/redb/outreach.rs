@@ -22,14 +22,14 @@ type Due<'t> = ::redb::Table<'t, (&'static str, u8, i64, &'static str), &'static
 type Leased<'t> = ::redb::Table<'t, (&'static str, i64, &'static str), &'static str>;
 
 /// The tables an item lives in: the item itself and its place in the due or leased index.
-struct Queue<'t> {
+pub(super) struct Queue<'t> {
     items: Items<'t>,
     due: Due<'t>,
     leased: Leased<'t>,
 }
 
 impl<'t> Queue<'t> {
-    fn open(txn: &'t ::redb::WriteTransaction) -> Result<Self, StoreError> {
+    pub(super) fn open(txn: &'t ::redb::WriteTransaction) -> Result<Self, StoreError> {
         Ok(Self {
             items: txn.open_table(OUTREACH)?,
             due: txn.open_table(OUTREACH_DUE)?,
@@ -37,7 +37,7 @@ impl<'t> Queue<'t> {
         })
     }
 
-    fn get(&self, ws: &str, id: &str) -> Result<Option<OutreachItem>, StoreError> {
+    pub(super) fn get(&self, ws: &str, id: &str) -> Result<Option<OutreachItem>, StoreError> {
         self.items
             .get((ws, id))?
             .map(|v| decode("outreach", v.value()))
@@ -56,7 +56,7 @@ impl<'t> Queue<'t> {
     }
 
     /// Writes an item and indexes it by its state.
-    fn put(&mut self, old: Option<&OutreachItem>, item: &OutreachItem) -> Result<(), StoreError> {
+    pub(super) fn put(&mut self, old: Option<&OutreachItem>, item: &OutreachItem) -> Result<(), StoreError> {
         if let Some(old) = old {
             self.unindex(old)?;
         }
