@@ -211,6 +211,13 @@ impl From<ServiceError> for ApiError {
                     "the embedding model failed; see the server log",
                 )
             }
+            ServiceError::StoreBusy(cause) => {
+                tracing::warn!(error = %cause, "store busy");
+                Self {
+                    retry_after: Some(1),
+                    ..Self::new(S::SERVICE_UNAVAILABLE, "store_busy", "Store busy", detail)
+                }
+            }
             ServiceError::NotSupported(what) => Self::new(
                 S::NOT_IMPLEMENTED,
                 "not_supported",

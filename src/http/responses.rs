@@ -23,6 +23,14 @@ pub enum AuthErrors {
         headers(("Retry-After" = u64, description = "Seconds to wait before retrying"))
     )]
     TooManyRequests(Problem),
+    /// The store is busy or unreachable for a moment (`store_busy`; on PostgreSQL: no free connection in time, a
+    /// statement timeout, a lost connection); retry after the seconds in `Retry-After`.
+    #[response(
+        status = 503,
+        content_type = "application/problem+json",
+        headers(("Retry-After" = u64, description = "Seconds to wait before retrying"))
+    )]
+    ServiceUnavailable(Problem),
 }
 
 /// The customer (or key) addressed does not exist in the caller's workspace.

@@ -88,6 +88,10 @@ pub enum ServiceError {
     /// The embedding model failed.
     #[error(transparent)]
     Embed(#[from] EmbedError),
+    /// The store is busy or unreachable for a moment (see [`StoreError::is_transient`]); the request may be
+    /// retried.
+    #[error("the store is busy or unreachable for a moment; retry shortly")]
+    StoreBusy(StoreError),
     /// The configured store cannot do this (e.g. a backup file of a PostgreSQL store); says what to use instead.
     #[error("{0}")]
     NotSupported(&'static str),
@@ -111,6 +115,7 @@ impl From<StoreError> for ServiceError {
             StoreError::Invalid(invalid) => Self::Invalid(invalid),
             StoreError::WorkspaceExists(id) => Self::WorkspaceExists(id),
             StoreError::Unsupported(what) => Self::NotSupported(what),
+            transient if transient.is_transient() => Self::StoreBusy(transient),
             other => Self::Store(other),
         }
     }

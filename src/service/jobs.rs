@@ -322,20 +322,25 @@ impl Services {
                 }
                 let lock = self.job_locks.get(&job.id, &ws.id);
                 let Ok(_guard) = lock.try_lock() else { continue };
-                // Once per schedule across the nodes sharing the store: the run's lease, then the last run read
-                // again under it (another node may have run it since the first look).
+                // Once per schedule across the nodes sharing the store: the run's lease (one run at a time), the
+                // last run read again under it (another node may have run it since the first look), then the
+                // scheduled time taken for this node (whatever the interleaving, one node takes it).
                 let (w, id) = (ws.id.clone(), job.id.clone());
+                let started_at = self.started_at;
                 let leased = self
                     .blocking(move |s| {
                         let Some(lease) = s.try_job_lease(&w, &id)? else {
                             return Ok(None);
                         };
                         let last = s.job_runs(&w, &id, 1)?.first().map(|r| r.started_at);
-                        Ok(Some((lease, last)))
+                        if due <= last.unwrap_or(started_at) || !s.take_schedule(&w, &id, due)? {
+                            return Ok(None);
+                        }
+                        Ok(Some(lease))
                     })
                     .await;
                 let _lease = match leased {
-                    Ok(Some((lease, last))) if due > last.unwrap_or(self.started_at) => lease,
+                    Ok(Some(lease)) => lease,
                     Ok(_) => continue,
                     Err(e) => {
                         tracing::error!(job = %job.id, workspace = %ws.id, error = %e, "tick: cannot take the job's lease");

@@ -68,7 +68,10 @@ impl Services {
     ) -> Result<CustomerGuard, ServiceError> {
         let local = self.locks.lock(workspace, customer).await;
         let (ws, cid) = (workspace.clone(), customer.clone());
-        let store = self.blocking(move |s| s.lock_customer(&ws, &cid)).await?;
+        // This process's guard waits with the store's lock: a request dropped meanwhile (the client went away)
+        // keeps the customer locked here until the store's wait ends, then lets both go, so the waits of
+        // abandoned requests never pile up on the lock connections.
+        let (store, local) = self.blocking(move |s| Ok((s.lock_customer(&ws, &cid)?, local))).await?;
         Ok(CustomerGuard {
             _store: store,
             _local: local,

@@ -111,12 +111,27 @@ pub enum StoreError {
     /// PostgreSQL answered with an error, or a connection to it failed.
     #[error("PostgreSQL: {}", postgres::describe(.0))]
     Postgres(#[from] tokio_postgres::Error),
-    /// No PostgreSQL connection could be had (the pool timed out or was closed), or its settings are invalid.
+    /// No PostgreSQL connection could be had (the pool was closed), or its settings are invalid.
     #[error("PostgreSQL connection pool: {0}")]
     Pool(String),
+    /// No connection of the pool was free in time: the database or this node is overloaded.
+    #[error("PostgreSQL busy: {0}")]
+    Busy(String),
     /// This backend does not offer the operation (what is missing, and what to do instead).
     #[error("not available on this store: {0}")]
     Unsupported(&'static str),
+}
+
+impl StoreError {
+    /// Whether the failure is passing and the same request may succeed a moment later: no free connection in
+    /// time, a statement timeout, a deadlock or serialization failure, a lost connection.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Busy(_) => true,
+            Self::Postgres(e) => postgres::is_transient(e),
+            _ => false,
+        }
+    }
 }
 
 pub use crate::domain::Upserted;
@@ -418,6 +433,12 @@ pub trait JobRepo: Send + Sync {
     /// lock is enough there.
     fn try_job_lease(&self, _workspace: &WorkspaceId, _job_id: &str) -> Result<Option<Box<dyn Lease>>, StoreError> {
         Ok(Some(Box::new(())))
+    }
+    /// Takes a job's scheduled time in a workspace for this node: true once, false for every later caller on any
+    /// node, so a schedule runs at most once however the nodes' tickers interleave. A store only one process opens
+    /// (redb) has no other taker: true.
+    fn take_schedule(&self, _workspace: &WorkspaceId, _job_id: &str, _due: DateTime<Utc>) -> Result<bool, StoreError> {
+        Ok(true)
     }
 }
 

@@ -274,24 +274,33 @@ async fn three_nodes_on_one_database_ingest_claim_and_run_jobs_once() {
         delivered.iter().map(Vec::len).collect::<Vec<_>>()
     );
 
-    // Every node's ticker fires at the start of the next minute: the job runs once.
+    // Every node's ticker fires at the start of the next minute: the job runs once. Its run is recorded when it
+    // ends, so the runs are read until one is there (a loaded machine may take a while).
     let now = Utc::now();
-    let wait = 60 - u64::from(now.second()) + 10;
+    let wait = 60 - u64::from(now.second()) + 5;
     eprintln!("waiting {wait} s for the ticker of each node");
     actix_web::rt::time::sleep(Duration::from_secs(wait)).await;
-    let (status, runs) = call(&client, Method::GET, at(0, "/jobs/every_minute/runs"), None).await;
-    assert_eq!(status, StatusCode::OK, "{runs}");
-    let runs = runs.as_array().unwrap().clone();
+    let mut runs = Vec::new();
+    for _ in 0..90 {
+        let (status, body) = call(&client, Method::GET, at(0, "/jobs/every_minute/runs"), None).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        runs = body.as_array().unwrap().clone();
+        if !runs.is_empty() {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_secs(1)).await;
+    }
     let mut per_minute: BTreeMap<String, usize> = BTreeMap::new();
     for run in &runs {
-        assert_eq!(run["trigger"], "schedule", "{run}");
+        // "startup" when a minute began while the nodes were starting (its catch-up run is the schedule's run).
+        assert!(run["trigger"] == "schedule" || run["trigger"] == "startup", "{run}");
         let started = run["started_at"].as_str().unwrap();
         *per_minute.entry(started[..16].to_owned()).or_default() += 1;
     }
     assert!(!per_minute.is_empty(), "the job ran: {runs:?}");
     assert!(
         per_minute.values().all(|n| *n == 1),
-        "one run per schedule across three nodes: {per_minute:?}"
+        "one run per schedule across three nodes: {per_minute:?}\n{runs:#?}"
     );
     // The customer waiting on us was reached once, by the one run.
     let (_, items) = call(&client, Method::GET, at(1, "/outreach?limit=100"), None).await;

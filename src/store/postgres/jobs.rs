@@ -1,6 +1,7 @@
 //! Job definitions and job run records in PostgreSQL. Runs list the customers they matched: erasing a customer
 //! scrubs them from every run (see `scrub_runs`).
 
+use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 
 use super::{json, record, PostgresStore};
@@ -150,6 +151,26 @@ impl JobRepo for PostgresStore {
         })
     }
 
+    fn take_schedule(&self, workspace: &WorkspaceId, job_id: &str, due: DateTime<Utc>) -> Result<bool, StoreError> {
+        let week_before = due - chrono::Duration::days(7);
+        self.run(async {
+            let client = self.client().await?;
+            client
+                .execute(
+                    "DELETE FROM job_schedules WHERE workspace = $1 AND job_id = $2 AND due < $3",
+                    &[&workspace.as_str(), &job_id, &week_before],
+                )
+                .await?;
+            let taken = client
+                .execute(
+                    "INSERT INTO job_schedules (workspace, job_id, due) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                    &[&workspace.as_str(), &job_id, &due],
+                )
+                .await?;
+            Ok(taken == 1)
+        })
+    }
+
     /// A session advisory lock on a connection taken out of the pool for the run: other nodes' tries fail while
     /// it is held, and if this node dies the server ends the session and the lock goes with it.
     fn try_job_lease(&self, workspace: &WorkspaceId, job_id: &str) -> Result<Option<Box<dyn Lease>>, StoreError> {
@@ -160,21 +181,20 @@ impl JobRepo for PostgresStore {
                 .query_one("SELECT pg_try_advisory_lock(hashtextextended($1, 0))", &[&key])
                 .await?
                 .get(0);
-            // The connection leaves the pool either way: one holding the lock must never serve other queries,
-            // and closing it is how the lock is let go (see `PgLease`).
-            let connection = deadpool_postgres::Object::take(client);
-            Ok(taken.then(|| Box::new(PgLease(Some(connection))) as Box<dyn Lease>))
+            // A connection holding the lock leaves the pool: it must never serve other queries, and closing it is
+            // how the lock is let go (see `PgJobLease`). One that did not get it goes back.
+            Ok(taken.then(|| Box::new(PgJobLease(Some(deadpool_postgres::Object::take(client)))) as Box<dyn Lease>))
         })
     }
 }
 
 /// A held job lease: the connection whose session holds the advisory lock. Dropping it closes the connection,
 /// which ends the session and releases the lock (no query is needed, so dropping never blocks).
-struct PgLease(Option<deadpool_postgres::ClientWrapper>);
+struct PgJobLease(Option<deadpool_postgres::ClientWrapper>);
 
-impl Lease for PgLease {}
+impl Lease for PgJobLease {}
 
-impl Drop for PgLease {
+impl Drop for PgJobLease {
     fn drop(&mut self) {
         drop(self.0.take());
     }

@@ -229,6 +229,7 @@ impl From<PoolError> for StoreError {
     fn from(e: PoolError) -> Self {
         match e {
             PoolError::Backend(e) => StoreError::Postgres(e),
+            PoolError::Timeout(_) => StoreError::Busy("no connection of the pool was free in time".into()),
             other => StoreError::Pool(other.to_string()),
         }
     }
@@ -252,6 +253,27 @@ fn json<T: serde::Serialize>(value: &T) -> serde_json::Value {
 fn unique_violation(e: &tokio_postgres::Error, name: &str) -> bool {
     e.as_db_error().is_some_and(|db| {
         *db.code() == tokio_postgres::error::SqlState::UNIQUE_VIOLATION && db.constraint() == Some(name)
+    })
+}
+
+/// Whether a driver error is passing: the connection is gone, or the server cancelled the statement (timeout),
+/// broke a deadlock, failed a serializable transaction, or is out of connections or shutting down.
+pub(crate) fn is_transient(e: &tokio_postgres::Error) -> bool {
+    use tokio_postgres::error::SqlState;
+    if e.is_closed() {
+        return true;
+    }
+    e.code().is_some_and(|code| {
+        [
+            SqlState::QUERY_CANCELED,
+            SqlState::T_R_DEADLOCK_DETECTED,
+            SqlState::T_R_SERIALIZATION_FAILURE,
+            SqlState::TOO_MANY_CONNECTIONS,
+            SqlState::ADMIN_SHUTDOWN,
+            SqlState::CANNOT_CONNECT_NOW,
+        ]
+        .contains(code)
+            || code.code().starts_with("08")
     })
 }
 

@@ -255,9 +255,14 @@ impl OutreachRepo for PostgresStore {
             let due = txn
                 .prepare(
                     "SELECT record FROM outreach WHERE workspace = $1 AND state = 'queued' AND not_before <= $2 \
-                     AND NOT (id = ANY($3)) ORDER BY priority DESC, not_before, id LIMIT $4 FOR UPDATE SKIP LOCKED",
+                     AND NOT (id = ANY($3)) AND ($5::text IS NULL OR record->>'channel' = $5) \
+                     ORDER BY priority DESC, not_before, id LIMIT $4 FOR UPDATE SKIP LOCKED",
                 )
                 .await?;
+            // A claim for one channel reads that channel's items only (as stored: consent may move an item to
+            // another channel when it is claimed), so it neither locks nor expires other channels' items.
+            let wanted_channel: Option<String> =
+                channel.and_then(|c| serde_json::to_value(c).ok()?.as_str().map(str::to_owned));
             let mut handed = Vec::new();
             // Items this claim has read: an item left queued (another channel, customer held elsewhere) is not
             // read twice.
@@ -265,7 +270,7 @@ impl OutreachRepo for PostgresStore {
             let mut audiences: HashMap<String, Option<(Customer, Preferences, u32)>> = HashMap::new();
             'batches: while handed.len() < max {
                 let batch = i64::try_from((max - handed.len()).min(CLAIM_BATCH)).unwrap_or(1);
-                let rows = txn.query(&due, &[&ws, &now, &passed, &batch]).await?;
+                let rows = txn.query(&due, &[&ws, &now, &passed, &batch, &wanted_channel]).await?;
                 if rows.is_empty() {
                     break;
                 }

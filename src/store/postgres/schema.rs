@@ -168,6 +168,14 @@ CREATE TABLE health (
     FOREIGN KEY (workspace, customer_id) REFERENCES customers ON DELETE CASCADE
 );
 
+-- Each scheduled time a node took for a job: the primary key lets one node take it (see jobs.rs); rows older
+-- than a week are deleted as new ones are taken.
+CREATE TABLE job_schedules (
+    workspace text COLLATE "C" NOT NULL,
+    job_id text COLLATE "C" NOT NULL,
+    due timestamptz NOT NULL,
+    PRIMARY KEY (workspace, job_id, due)
+);
 -- Run records list matched customers (ids, external ids): erasure rewrites them (see jobs.rs).
 CREATE TABLE job_runs (
     workspace text COLLATE "C" NOT NULL,

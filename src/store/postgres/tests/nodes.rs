@@ -281,3 +281,37 @@ fn a_customers_memory_version_moves_with_every_change_of_their_memories_whoever_
     );
     assert_eq!(version(&a, &other.id), 0);
 }
+
+#[test]
+fn a_scheduled_time_is_taken_by_one_node_and_old_ones_are_forgotten() {
+    use crate::store::JobRepo;
+    let db = TestDb::new();
+    let nodes = [Arc::new(db.open()), Arc::new(db.open())];
+    let ws = WorkspaceId::default_workspace();
+    let due = t0();
+    let takers: Vec<_> = (0..6)
+        .map(|n| {
+            let (node, ws) = (Arc::clone(&nodes[n % 2]), ws.clone());
+            std::thread::spawn(move || node.take_schedule(&ws, "weekly", due).unwrap())
+        })
+        .collect();
+    let taken: Vec<bool> = takers.into_iter().map(|t| t.join().unwrap()).collect();
+    assert_eq!(taken.iter().filter(|t| **t).count(), 1, "{taken:?}");
+    let (a, b) = (&nodes[0], &nodes[1]);
+    assert!(b.take_schedule(&ws, "daily", due).unwrap(), "per job");
+    assert!(
+        b.take_schedule(&WorkspaceId::parse("other").unwrap(), "weekly", due)
+            .unwrap(),
+        "per workspace"
+    );
+    assert!(
+        a.take_schedule(&ws, "weekly", due + Duration::minutes(1)).unwrap(),
+        "per time"
+    );
+    // Taking a time a week later forgets the older ones of that job.
+    assert!(a.take_schedule(&ws, "weekly", due + Duration::days(8)).unwrap());
+    assert_eq!(
+        a.count("SELECT count(*) FROM job_schedules WHERE workspace = 'default' AND job_id = 'weekly'"),
+        1
+    );
+}
