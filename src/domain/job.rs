@@ -83,12 +83,8 @@ impl JobDefinition {
         Ok(())
     }
 
-    /// The latest scheduled time at or before `now`.
+    /// The latest scheduled time at or before `now`, in whole seconds (see [`super::schedule::previous_fire`]).
     pub fn previous_fire(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let tz = chrono_tz::Tz::from_str(&self.timezone).ok()?;
-        let cron = parse_cron(&self.schedule).ok()?;
-        cron.find_previous_occurrence(&now.with_timezone(&tz), true)
-            .ok()
-            .map(|t| t.with_timezone(&Utc))
+        super::schedule::previous_fire(&self.schedule, &self.timezone, now)
     }
 }

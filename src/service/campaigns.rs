@@ -342,16 +342,10 @@ impl Services {
             let Some(schedule) = &campaign.fields.schedule else {
                 continue;
             };
-            let Ok(tz) = chrono_tz::Tz::from_str(&campaign.fields.timezone) else {
+            let Some(due) = crate::domain::schedule::previous_fire(schedule, &campaign.fields.timezone, now) else {
                 continue;
             };
-            let Ok(cron) = crate::domain::schedule::parse_cron(schedule) else {
-                continue;
-            };
-            let Ok(due) = cron.find_previous_occurrence(&now.with_timezone(&tz), true) else {
-                continue;
-            };
-            if due.with_timezone(&chrono::Utc) > campaign.last_run_at.unwrap_or(campaign.created_at) {
+            if due > campaign.last_run_at.unwrap_or(campaign.created_at) {
                 // Once across the nodes sharing the store: the run's lease, then the campaign read again under it
                 // (another node may have run it since it was listed).
                 let (ws, id) = (principal.workspace.clone(), campaign.id.clone());
@@ -364,7 +358,7 @@ impl Services {
                     })
                     .await?;
                 let Some((_lease, current)) = leased else { continue };
-                if due.with_timezone(&chrono::Utc) <= current.last_run_at.unwrap_or(current.created_at) {
+                if due <= current.last_run_at.unwrap_or(current.created_at) {
                     continue;
                 }
                 if let Err(e) = self.run_campaign(principal, &campaign.id, "schedule").await {
