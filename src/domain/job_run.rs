@@ -18,7 +18,8 @@ pub struct JobRun {
     /// The workspace it ran in.
     #[serde(default = "WorkspaceId::default_workspace")]
     pub workspace: WorkspaceId,
-    /// `schedule`, `startup` (a run missed while the server was down) or `manual`.
+    /// `schedule`, `startup` (a run missed while the server was down), `rerun` (a scheduled run whose node
+    /// stopped before it finished, run by another node) or `manual`.
     pub trigger: String,
     /// When it started (the clock the detectors used).
     pub started_at: DateTime<Utc>,

@@ -20,6 +20,7 @@ use crate::domain::job::JobDefinition;
 use crate::domain::job_run::JobRun;
 use crate::domain::outreach::OutreachSource;
 use crate::domain::{Customer, InvalidInput, Principal, Scope, WorkspaceId};
+use crate::store::ScheduleTake;
 
 /// Runs listed by `GET /v1/jobs/{id}/runs`.
 pub const RUNS_LISTED: usize = 50;
@@ -324,7 +325,8 @@ impl Services {
                 let Ok(_guard) = lock.try_lock() else { continue };
                 // Once per schedule across the nodes sharing the store: the run's lease (one run at a time), the
                 // last run read again under it (another node may have run it since the first look), then the
-                // scheduled time taken for this node (whatever the interleaving, one node takes it).
+                // scheduled time taken for this node (whatever the interleaving, one node takes it; one that
+                // stopped mid-run leaves it unfinished, and the next node to hold the lease runs it again).
                 let (w, id) = (ws.id.clone(), job.id.clone());
                 let started_at = self.started_at;
                 let leased = self
@@ -333,19 +335,28 @@ impl Services {
                             return Ok(None);
                         };
                         let last = s.job_runs(&w, &id, 1)?.first().map(|r| r.started_at);
-                        if due <= last.unwrap_or(started_at) || !s.take_schedule(&w, &id, due)? {
+                        if due <= last.unwrap_or(started_at) {
                             return Ok(None);
                         }
-                        Ok(Some(lease))
+                        Ok(match s.take_schedule(&w, &id, due)? {
+                            ScheduleTake::Finished => None,
+                            take => Some((lease, take)),
+                        })
                     })
                     .await;
-                let _lease = match leased {
-                    Ok(Some(lease)) => lease,
-                    Ok(_) => continue,
+                let (_lease, take) = match leased {
+                    Ok(Some(leased)) => leased,
+                    Ok(None) => continue,
                     Err(e) => {
                         tracing::error!(job = %job.id, workspace = %ws.id, error = %e, "tick: cannot take the job's lease");
                         continue;
                     }
+                };
+                let trigger = if take == ScheduleTake::Unfinished {
+                    tracing::warn!(job = %job.id, workspace = %ws.id, due = %due, "running again a scheduled run whose node stopped before it finished");
+                    "rerun"
+                } else {
+                    trigger
                 };
                 // A run that fails, even by a bug that panics, is recorded and the others go on: a scheduled or
                 // catch-up run must never take the server down.
@@ -361,6 +372,10 @@ impl Services {
                     if let Err(e) = self.blocking(move |s| s.save_job_run(&failed)).await {
                         tracing::error!(error = %e, "the failed run could not be recorded");
                     }
+                }
+                let (w, id) = (ws.id.clone(), job.id.clone());
+                if let Err(e) = self.blocking(move |s| s.finish_schedule(&w, &id, due)).await {
+                    tracing::error!(job = %job.id, workspace = %ws.id, error = %e, "the finished run's scheduled time could not be marked: the next node to hold the lease runs it again");
                 }
             }
             if let Err(e) = self.tick_campaigns(&principal).await {

@@ -434,12 +434,35 @@ pub trait JobRepo: Send + Sync {
     fn try_job_lease(&self, _workspace: &WorkspaceId, _job_id: &str) -> Result<Option<Box<dyn Lease>>, StoreError> {
         Ok(Some(Box::new(())))
     }
-    /// Takes a job's scheduled time in a workspace for this node: true once, false for every later caller on any
-    /// node, so a schedule runs at most once however the nodes' tickers interleave. A store only one process opens
-    /// (redb) has no other taker: true.
-    fn take_schedule(&self, _workspace: &WorkspaceId, _job_id: &str, _due: DateTime<Utc>) -> Result<bool, StoreError> {
-        Ok(true)
+    /// Takes a job's scheduled time in a workspace for this node, with the job's lease held
+    /// ([`Self::try_job_lease`]): [`ScheduleTake::Taken`] the first time, [`ScheduleTake::Unfinished`] when a
+    /// node took it and never finished it (with the lease held here, that run is not going on: its node stopped),
+    /// [`ScheduleTake::Finished`] once a run of it is finished. A store only one process opens (redb) has no
+    /// other taker: `Taken`.
+    fn take_schedule(
+        &self,
+        _workspace: &WorkspaceId,
+        _job_id: &str,
+        _due: DateTime<Utc>,
+    ) -> Result<ScheduleTake, StoreError> {
+        Ok(ScheduleTake::Taken)
     }
+    /// Records that the run of a scheduled time taken by [`Self::take_schedule`] finished (recorded, failed or
+    /// not), so no node runs it again.
+    fn finish_schedule(&self, _workspace: &WorkspaceId, _job_id: &str, _due: DateTime<Utc>) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+/// What [`JobRepo::take_schedule`] found for a job's scheduled time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScheduleTake {
+    /// No node had taken it: this one runs it.
+    Taken,
+    /// A node took it and stopped before its run finished: this one runs it again.
+    Unfinished,
+    /// Its run finished: nothing to run.
+    Finished,
 }
 
 /// A lock held in the store for the nodes sharing it: a job run's lease ([`JobRepo::try_job_lease`]) or a

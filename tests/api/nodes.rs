@@ -274,18 +274,30 @@ async fn three_nodes_on_one_database_ingest_claim_and_run_jobs_once() {
         delivered.iter().map(Vec::len).collect::<Vec<_>>()
     );
 
-    // Every node's ticker fires at the start of the next minute: the job runs once. Its run is recorded when it
-    // ends, so the runs are read until one is there (a loaded machine may take a while).
+    // Every node's ticker fires at the start of the next minute. A node that took that minute and stopped
+    // before its run finished is played by the row it would have left (taken, not finished, no run recorded):
+    // the first node to hold the job's lease runs it again ("rerun"), once. The run is recorded when it ends, so
+    // the runs are read until it is there (a loaded machine may take a while).
     let now = Utc::now();
-    let wait = 60 - u64::from(now.second()) + 5;
+    let next_minute = now.with_second(0).unwrap().with_nanosecond(0).unwrap() + chrono::Duration::minutes(1);
+    let (db, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+    actix_web::rt::spawn(connection);
+    db.execute(
+        "INSERT INTO job_schedules (workspace, job_id, due) VALUES ('default', 'every_minute', $1)",
+        &[&next_minute],
+    )
+    .await
+    .unwrap();
+    let wait = (next_minute - now).num_seconds().max(0) as u64 + 5;
     eprintln!("waiting {wait} s for the ticker of each node");
     actix_web::rt::time::sleep(Duration::from_secs(wait)).await;
+    let started = |run: &Value| chrono::DateTime::parse_from_rfc3339(run["started_at"].as_str().unwrap()).unwrap();
     let mut runs = Vec::new();
     for _ in 0..90 {
         let (status, body) = call(&client, Method::GET, at(0, "/jobs/every_minute/runs"), None).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         runs = body.as_array().unwrap().clone();
-        if !runs.is_empty() {
+        if runs.iter().any(|r| started(r) >= next_minute) {
             break;
         }
         actix_web::rt::time::sleep(Duration::from_secs(1)).await;
@@ -294,24 +306,30 @@ async fn three_nodes_on_one_database_ingest_claim_and_run_jobs_once() {
     let mut spans = Vec::new();
     for run in &runs {
         // "startup" when a minute began while the nodes were starting (its catch-up run is the schedule's run).
-        assert!(run["trigger"] == "schedule" || run["trigger"] == "startup", "{run}");
-        let started = run["started_at"].as_str().unwrap();
-        *per_minute.entry(started[..16].to_owned()).or_default() += 1;
-        let at = |t: &str| chrono::DateTime::parse_from_rfc3339(t).unwrap();
-        spans.push((at(started), at(run["finished_at"].as_str().unwrap())));
+        let expected: &[&str] = if started(run) >= next_minute {
+            &["rerun"]
+        } else {
+            &["schedule", "startup"]
+        };
+        assert!(expected.contains(&run["trigger"].as_str().unwrap()), "{run}");
+        *per_minute.entry(started(run).format("%H:%M").to_string()).or_default() += 1;
+        let finished = chrono::DateTime::parse_from_rfc3339(run["finished_at"].as_str().unwrap()).unwrap();
+        spans.push((started(run), finished));
     }
-    assert!(!per_minute.is_empty(), "the job ran: {runs:?}");
+    assert!(
+        runs.iter().any(|r| started(r) >= next_minute),
+        "the minute left unfinished ran again: {runs:#?}"
+    );
     // Runs never overlap across the nodes (the lease): each starts after the one before ended.
     spans.sort();
     for pair in spans.windows(2) {
         assert!(pair[1].0 > pair[0].1, "two runs at once: {pair:?}");
     }
-    // Once per schedule is what the nodes aim for; under the full suite's load a second node has been seen running
-    // the same minute right after the first (the cause is not found yet, see the README). It is printed, not
-    // asserted; the outreach below is.
-    if per_minute.values().any(|n| *n > 1) {
-        eprintln!("more than one run in a minute across three nodes: {per_minute:?}\n{runs:#?}");
-    }
+    // Once per schedule across the nodes (the lease, the last run read again under it, the scheduled time taken).
+    assert!(
+        per_minute.values().all(|n| *n == 1),
+        "one run per minute across three nodes: {per_minute:?}\n{runs:#?}"
+    );
     // The customer waiting on us was reached once, by the one run.
     let (_, items) = call(&client, Method::GET, at(1, "/outreach?limit=100"), None).await;
     let from_job: Vec<&Value> = items["items"]

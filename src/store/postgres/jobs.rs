@@ -8,7 +8,7 @@ use super::{json, record, PostgresStore};
 use crate::domain::job::JobDefinition;
 use crate::domain::job_run::JobRun;
 use crate::domain::WorkspaceId;
-use crate::store::{JobRepo, Lease, StoreError};
+use crate::store::{JobRepo, Lease, ScheduleTake, StoreError};
 
 /// Removes a customer from the matches of every run of the workspace (in the erasure's transaction).
 pub(super) async fn scrub_runs(client: &impl GenericClient, ws: &str, cid: &str) -> Result<(), StoreError> {
@@ -151,7 +151,14 @@ impl JobRepo for PostgresStore {
         })
     }
 
-    fn take_schedule(&self, workspace: &WorkspaceId, job_id: &str, due: DateTime<Utc>) -> Result<bool, StoreError> {
+    /// The first taker inserts the row; a later one updates it only while it is not finished (with the lease
+    /// held, an unfinished row's run is not going on) and gets no row back once it is.
+    fn take_schedule(
+        &self,
+        workspace: &WorkspaceId,
+        job_id: &str,
+        due: DateTime<Utc>,
+    ) -> Result<ScheduleTake, StoreError> {
         let week_before = due - chrono::Duration::days(7);
         self.run(async {
             let client = self.client().await?;
@@ -161,13 +168,33 @@ impl JobRepo for PostgresStore {
                     &[&workspace.as_str(), &job_id, &week_before],
                 )
                 .await?;
-            let taken = client
+            let attempts: Option<i32> = client
+                .query_opt(
+                    "INSERT INTO job_schedules (workspace, job_id, due) VALUES ($1, $2, $3) \
+                     ON CONFLICT (workspace, job_id, due) DO UPDATE SET attempts = job_schedules.attempts + 1 \
+                     WHERE job_schedules.finished_at IS NULL RETURNING attempts",
+                    &[&workspace.as_str(), &job_id, &due],
+                )
+                .await?
+                .map(|r| r.get(0));
+            Ok(match attempts {
+                Some(1) => ScheduleTake::Taken,
+                Some(_) => ScheduleTake::Unfinished,
+                None => ScheduleTake::Finished,
+            })
+        })
+    }
+
+    fn finish_schedule(&self, workspace: &WorkspaceId, job_id: &str, due: DateTime<Utc>) -> Result<(), StoreError> {
+        self.run(async {
+            self.client()
+                .await?
                 .execute(
-                    "INSERT INTO job_schedules (workspace, job_id, due) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                    "UPDATE job_schedules SET finished_at = now() WHERE workspace = $1 AND job_id = $2 AND due = $3",
                     &[&workspace.as_str(), &job_id, &due],
                 )
                 .await?;
-            Ok(taken == 1)
+            Ok(())
         })
     }
 

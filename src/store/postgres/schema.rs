@@ -10,14 +10,21 @@ use deadpool_postgres::GenericClient;
 use crate::store::{ModelStamp, StoreError};
 
 /// The schema this binary writes and reads.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The advisory lock key held while migrating ("rappel" in ASCII).
 const MIGRATION_LOCK: i64 = 0x7261_7070_656c;
 
-/// Every migration, in order: version and SQL. Never edit a released one; add the next. (Version 1 is not
-/// released until the backend is wired into `serve`: until then it grows in place.)
-const MIGRATIONS: &[(u32, &str)] = &[(1, V1)];
+/// Every migration, in order: version and SQL. Never edit a released one; add the next.
+const MIGRATIONS: &[(u32, &str)] = &[(1, V1), (2, V2)];
+
+/// A scheduled time records whether its run finished and how many nodes took it: a node that holds the job's
+/// lease and finds a taken time not finished runs it again (its taker stopped mid-run; see jobs.rs).
+const V2: &str = r#"
+ALTER TABLE job_schedules ADD COLUMN attempts integer NOT NULL DEFAULT 1;
+ALTER TABLE job_schedules ADD COLUMN finished_at timestamptz;
+UPDATE job_schedules SET finished_at = due;
+"#;
 
 const V1: &str = r#"
 CREATE EXTENSION IF NOT EXISTS vector;

@@ -283,33 +283,80 @@ fn a_customers_memory_version_moves_with_every_change_of_their_memories_whoever_
 }
 
 #[test]
-fn a_scheduled_time_is_taken_by_one_node_and_old_ones_are_forgotten() {
-    use crate::store::JobRepo;
+fn a_scheduled_time_runs_once_across_nodes_and_again_only_after_its_node_stopped_mid_run() {
+    use crate::store::{JobRepo, ScheduleTake};
     let db = TestDb::new();
     let nodes = [Arc::new(db.open()), Arc::new(db.open())];
     let ws = WorkspaceId::default_workspace();
     let due = t0();
-    let takers: Vec<_> = (0..6)
+    // Six tickers on two nodes, each as the service does it: the lease, the time, the run, the time finished.
+    let tickers: Vec<_> = (0..6)
         .map(|n| {
             let (node, ws) = (Arc::clone(&nodes[n % 2]), ws.clone());
-            std::thread::spawn(move || node.take_schedule(&ws, "weekly", due).unwrap())
+            std::thread::spawn(move || {
+                let lease = node.try_job_lease(&ws, "weekly").unwrap()?;
+                let take = node.take_schedule(&ws, "weekly", due).unwrap();
+                if take != ScheduleTake::Finished {
+                    std::thread::sleep(std::time::Duration::from_millis(30));
+                    node.finish_schedule(&ws, "weekly", due).unwrap();
+                }
+                drop(lease);
+                Some(take)
+            })
         })
         .collect();
-    let taken: Vec<bool> = takers.into_iter().map(|t| t.join().unwrap()).collect();
-    assert_eq!(taken.iter().filter(|t| **t).count(), 1, "{taken:?}");
+    let takes: Vec<Option<ScheduleTake>> = tickers.into_iter().map(|t| t.join().unwrap()).collect();
+    let ran = takes.iter().filter(|t| **t == Some(ScheduleTake::Taken)).count();
+    assert_eq!(ran, 1, "{takes:?}");
+    assert!(!takes.contains(&Some(ScheduleTake::Unfinished)), "{takes:?}");
     let (a, b) = (&nodes[0], &nodes[1]);
-    assert!(b.take_schedule(&ws, "daily", due).unwrap(), "per job");
-    assert!(
-        b.take_schedule(&WorkspaceId::parse("other").unwrap(), "weekly", due)
-            .unwrap(),
+    assert_eq!(
+        b.take_schedule(&ws, "daily", due).unwrap(),
+        ScheduleTake::Taken,
+        "per job"
+    );
+    let other = WorkspaceId::parse("other").unwrap();
+    assert_eq!(
+        b.take_schedule(&other, "weekly", due).unwrap(),
+        ScheduleTake::Taken,
         "per workspace"
     );
-    assert!(
-        a.take_schedule(&ws, "weekly", due + Duration::minutes(1)).unwrap(),
+    let next = due + Duration::minutes(1);
+    assert_eq!(
+        a.take_schedule(&ws, "weekly", next).unwrap(),
+        ScheduleTake::Taken,
         "per time"
     );
+
+    // A node takes a time and stops mid-run: its session ends (here: its store and lease are dropped).
+    let stopping = db.open();
+    let lease = stopping
+        .try_job_lease(&ws, "nightly")
+        .unwrap()
+        .expect("nobody holds it");
+    assert_eq!(
+        stopping.take_schedule(&ws, "nightly", due).unwrap(),
+        ScheduleTake::Taken
+    );
+    assert!(
+        a.try_job_lease(&ws, "nightly").unwrap().is_none(),
+        "held while its run goes on"
+    );
+    drop(lease);
+    drop(stopping);
+    // The next node to hold the lease finds the time unfinished and runs it again; after that, nobody does.
+    let lease = a
+        .try_job_lease(&ws, "nightly")
+        .unwrap()
+        .expect("let go with the session");
+    assert_eq!(a.take_schedule(&ws, "nightly", due).unwrap(), ScheduleTake::Unfinished);
+    a.finish_schedule(&ws, "nightly", due).unwrap();
+    drop(lease);
+    let _lease = b.try_job_lease(&ws, "nightly").unwrap().expect("let go");
+    assert_eq!(b.take_schedule(&ws, "nightly", due).unwrap(), ScheduleTake::Finished);
+
     // Taking a time a week later forgets the older ones of that job.
-    assert!(a.take_schedule(&ws, "weekly", due + Duration::days(8)).unwrap());
+    a.take_schedule(&ws, "weekly", due + Duration::days(8)).unwrap();
     assert_eq!(
         a.count("SELECT count(*) FROM job_schedules WHERE workspace = 'default' AND job_id = 'weekly'"),
         1

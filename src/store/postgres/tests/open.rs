@@ -83,7 +83,7 @@ fn nodes_starting_together_migrate_once() {
     let store = db.open();
     assert_eq!(
         store.count("SELECT value::bigint FROM rappel_meta WHERE key = 'schema_version'"),
-        1
+        i64::from(crate::store::postgres::schema::SCHEMA_VERSION)
     );
 }
 
