@@ -20,8 +20,7 @@ impl Services {
         workspace: &WorkspaceId,
         customer: &CustomerId,
     ) -> Result<Vec<Arc<Indexed>>, ServiceError> {
-        let (ws, cid) = (workspace.clone(), customer.clone());
-        let version = self.blocking(move |s| s.memory_version(&ws, &cid)).await?;
+        let version = self.memory_version(workspace, customer).await?;
         if let Some(list) = self.cache.get(workspace, customer, version) {
             return Ok(list);
         }
@@ -35,8 +34,7 @@ impl Services {
         workspace: &WorkspaceId,
         customer: &CustomerId,
     ) -> Result<Vec<Arc<Indexed>>, ServiceError> {
-        let (ws, cid) = (workspace.clone(), customer.clone());
-        let version = self.blocking(move |s| s.memory_version(&ws, &cid)).await?;
+        let version = self.memory_version(workspace, customer).await?;
         if let Some(list) = self.cache.get(workspace, customer, version) {
             return Ok(list);
         }
@@ -45,6 +43,20 @@ impl Services {
         let list = index_all(stored).await;
         self.cache.put(workspace, customer, list.clone(), version);
         Ok(list)
+    }
+
+    /// The store's memory version of the customer, asked only of a store other processes write too: a store
+    /// only this process writes has none (every change it needs to follow goes through this cache).
+    async fn memory_version(
+        &self,
+        workspace: &WorkspaceId,
+        customer: &CustomerId,
+    ) -> Result<Option<i64>, ServiceError> {
+        if !self.store.shared() {
+            return Ok(None);
+        }
+        let (ws, cid) = (workspace.clone(), customer.clone());
+        Ok(self.blocking(move |s| s.memory_version(&ws, &cid)).await?)
     }
 
     /// After the store saved new or replaced memories (with their vectors): the index and the cache follow.

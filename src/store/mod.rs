@@ -620,6 +620,13 @@ pub trait Store:
     /// Cheap check that the store answers (for readiness).
     fn ping(&self) -> Result<(), StoreError>;
 
+    /// Whether other processes write this store too (nodes sharing a database): their changes are learnt by
+    /// asking it (memory and knowledge versions). A store only this process opens (redb) says no, and its
+    /// versions are not asked for.
+    fn shared(&self) -> bool {
+        false
+    }
+
     /// Writes a consistent copy of the whole store to `dest` (a new file), for backups.
     fn snapshot_to(&self, dest: &std::path::Path) -> Result<SnapshotStats, StoreError>;
 }

@@ -239,6 +239,36 @@ pub fn unit8(seed: usize) -> Vec<f32> {
     v
 }
 
+/// A French help-center article `kb_1` ("Factures", two chunks) of `workspace`.
+pub fn knowledge_doc(workspace: &WorkspaceId) -> crate::domain::knowledge::KnowledgeDoc {
+    crate::domain::knowledge::KnowledgeDoc {
+        id: "kb_1".into(),
+        workspace: workspace.clone(),
+        label: "KB-1".into(),
+        fields: serde_json::from_value(serde_json::json!({
+            "title": "Factures", "body": "Les factures partent le premier du mois.", "language": "fr",
+            "source": "faq/factures.md"
+        }))
+        .expect("valid knowledge input"),
+        chunks: 2,
+        created_at: t0(),
+        updated_at: t0(),
+    }
+}
+
+/// A chunk of [`knowledge_doc`] under the heading "Paiement", its vector [`unit8`] of `seed`.
+pub fn knowledge_chunk(position: u32, text: &str, seed: usize) -> crate::domain::knowledge::StoredChunk {
+    crate::domain::knowledge::StoredChunk {
+        chunk: crate::domain::knowledge::Chunk {
+            doc_id: "kb_1".into(),
+            position,
+            headings: vec!["Paiement".into()],
+            text: text.into(),
+        },
+        vector: unit8(seed),
+    }
+}
+
 /// A queued e-mail item of `customer`.
 pub fn outreach_item(customer: &CustomerId, n: usize, priority: u8, now: DateTime<Utc>) -> OutreachItem {
     OutreachItem {

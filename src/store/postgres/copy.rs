@@ -1,5 +1,6 @@
 //! Rows as they are in PostgreSQL, for `rappel migrate` (see [`CopyRepo`]).
 
+use super::customers::{require_customer, RowLock};
 use super::schema::{meta, set_meta};
 use super::{json, record, PostgresStore};
 use crate::domain::job_run::JobRun;
@@ -67,15 +68,7 @@ impl CopyRepo for PostgresStore {
         self.run(async {
             let mut client = self.client().await?;
             let txn = client.transaction().await?;
-            let exists = txn
-                .query_opt(
-                    "SELECT 1 FROM customers WHERE workspace = $1 AND id = $2 FOR SHARE",
-                    &[&ws, &cid],
-                )
-                .await?;
-            if exists.is_none() {
-                return Err(StoreError::NotFound);
-            }
+            require_customer(&txn, ws, cid, RowLock::Share).await?;
             let upsert = txn
                 .prepare(
                     "INSERT INTO preference_history (workspace, customer_id, seq, record) VALUES ($1, $2, $3, $4) \

@@ -31,6 +31,35 @@ pub(super) async fn read_customer(
     row.map(|r| record(&r, "customers")).transpose()
 }
 
+/// How [`require_customer`] locks the customer's row for the rest of the transaction.
+#[derive(Clone, Copy)]
+pub(super) enum RowLock {
+    /// Not locked: a read.
+    None,
+    /// `FOR SHARE`: an erasure on another node waits for this transaction (or this one sees the customer gone).
+    Share,
+    /// `FOR UPDATE`: writers of the customer's row (and its preferences) apply one after the other.
+    Update,
+}
+
+/// `NotFound` unless the customer exists, its row locked as asked.
+pub(super) async fn require_customer(
+    client: &impl GenericClient,
+    ws: &str,
+    id: &str,
+    lock: RowLock,
+) -> Result<(), StoreError> {
+    let sql = match lock {
+        RowLock::None => "SELECT 1 FROM customers WHERE workspace = $1 AND id = $2",
+        RowLock::Share => "SELECT 1 FROM customers WHERE workspace = $1 AND id = $2 FOR SHARE",
+        RowLock::Update => "SELECT 1 FROM customers WHERE workspace = $1 AND id = $2 FOR UPDATE",
+    };
+    match client.query_opt(sql, &[&ws, &id]).await? {
+        Some(_) => Ok(()),
+        None => Err(StoreError::NotFound),
+    }
+}
+
 /// The id of the customer holding `external_id`.
 async fn holder(client: &impl GenericClient, ws: &str, external_id: &str) -> Result<Option<String>, StoreError> {
     let row = client

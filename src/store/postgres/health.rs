@@ -1,5 +1,6 @@
 //! Customer health history in PostgreSQL: one row per computation, erased with the customer.
 
+use super::customers::{require_customer, RowLock};
 use super::{json, record, PostgresStore};
 use crate::domain::health::Health;
 use crate::domain::{CustomerId, WorkspaceId};
@@ -13,16 +14,7 @@ impl HealthRepo for PostgresStore {
         self.run(async {
             let mut client = self.client().await?;
             let txn = client.transaction().await?;
-            if txn
-                .query_opt(
-                    "SELECT 1 FROM customers WHERE workspace = $1 AND id = $2 FOR SHARE",
-                    &[&ws, &cid],
-                )
-                .await?
-                .is_none()
-            {
-                return Err(StoreError::NotFound);
-            }
+            require_customer(&txn, ws, cid, RowLock::Share).await?;
             txn.execute(
                 "INSERT INTO health (workspace, customer_id, computed_at_us, record) VALUES ($1, $2, $3, $4) \
                  ON CONFLICT (workspace, customer_id, computed_at_us) DO UPDATE SET record = $4",

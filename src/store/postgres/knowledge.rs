@@ -301,16 +301,9 @@ impl KnowledgeRepo for PostgresStore {
     }
 
     fn knowledge_version(&self, workspace: &WorkspaceId) -> Result<Option<i64>, StoreError> {
-        self.run(async {
-            let row = self
-                .client()
-                .await?
-                .query_opt(
-                    "SELECT version FROM knowledge_versions WHERE workspace = $1",
-                    &[&workspace.as_str()],
-                )
-                .await?;
-            Ok(Some(row.map_or(0, |r| r.get(0))))
-        })
+        self.version(
+            "SELECT version FROM knowledge_versions WHERE workspace = $1",
+            &[&workspace.as_str()],
+        )
     }
 }

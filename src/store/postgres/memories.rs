@@ -6,6 +6,7 @@
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 
+use super::customers::{require_customer, RowLock};
 use super::{json, record, PgVector, PostgresStore};
 use crate::domain::interaction::Interaction;
 use crate::domain::memory::Memory;
@@ -37,17 +38,6 @@ fn stored(row: &Row) -> Result<StoredMemory, StoreError> {
         memory: record(row, "memories")?,
         vector: vector.0,
     })
-}
-
-async fn customer_exists(client: &impl GenericClient, ws: &str, cid: &str) -> Result<bool, StoreError> {
-    // FOR SHARE: an erasure on another node waits for this transaction (or this one sees the customer gone).
-    Ok(client
-        .query_opt(
-            "SELECT 1 FROM customers WHERE workspace = $1 AND id = $2 FOR SHARE",
-            &[&ws, &cid],
-        )
-        .await?
-        .is_some())
 }
 
 /// Writes an interaction and its support-metrics fact (carrying over the previous fact's reopen count).
@@ -220,9 +210,7 @@ impl MemoryRepo for PostgresStore {
         self.run(async {
             let mut client = self.client().await?;
             let txn = client.transaction().await?;
-            if !customer_exists(&txn, ws, cid).await? {
-                return Err(StoreError::NotFound);
-            }
+            require_customer(&txn, ws, cid, RowLock::Share).await?;
             put_interaction(&txn, interaction).await?;
             put_memories(&txn, memories, changed).await?;
             txn.commit().await?;
@@ -268,9 +256,7 @@ impl MemoryRepo for PostgresStore {
             let txn = client.transaction().await?;
             for m in memories {
                 let (ws, cid) = (m.memory.workspace.as_str(), m.memory.provenance.customer_id.as_str());
-                if !customer_exists(&txn, ws, cid).await? {
-                    return Err(StoreError::NotFound);
-                }
+                require_customer(&txn, ws, cid, RowLock::Share).await?;
             }
             put_memories(&txn, memories, &[]).await?;
             txn.commit().await?;
@@ -371,17 +357,10 @@ impl MemoryRepo for PostgresStore {
     }
 
     fn memory_version(&self, workspace: &WorkspaceId, customer: &CustomerId) -> Result<Option<i64>, StoreError> {
-        self.run(async {
-            let row = self
-                .client()
-                .await?
-                .query_opt(
-                    "SELECT version FROM memory_versions WHERE workspace = $1 AND customer_id = $2",
-                    &[&workspace.as_str(), &customer.as_str()],
-                )
-                .await?;
-            Ok(Some(row.map_or(0, |r| r.get(0))))
-        })
+        self.version(
+            "SELECT version FROM memory_versions WHERE workspace = $1 AND customer_id = $2",
+            &[&workspace.as_str(), &customer.as_str()],
+        )
     }
 
     fn memories_by_key(

@@ -175,6 +175,19 @@ impl PostgresStore {
             .clone()
     }
 
+    /// The value of a version counter (`memory_versions`, `knowledge_versions`) that `sql` reads from its one
+    /// row: 0 while the row was never written.
+    fn version(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<Option<i64>, StoreError> {
+        self.run(async {
+            let row = self.client().await?.query_opt(sql, params).await?;
+            Ok(Some(row.map_or(0, |r| r.get(0))))
+        })
+    }
+
     /// A connection of the pool.
     async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
         self.pool.get().await.map_err(StoreError::from)
@@ -208,6 +221,10 @@ impl Drop for PostgresStore {
 }
 
 impl Store for PostgresStore {
+    fn shared(&self) -> bool {
+        true
+    }
+
     fn ping(&self) -> Result<(), StoreError> {
         self.run(async {
             self.client().await?.simple_query("SELECT 1").await?;

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, Utc};
 use deadpool_postgres::GenericClient;
 
+use super::customers::{require_customer, RowLock};
 use super::preferences::read_preferences;
 use super::{json, record, PostgresStore};
 use crate::domain::outreach::{recheck, Audience, OutreachItem, OutreachState, Recheck};
@@ -142,16 +143,7 @@ impl OutreachRepo for PostgresStore {
         self.run(async {
             let mut client = self.client().await?;
             let txn = client.transaction().await?;
-            if txn
-                .query_opt(
-                    "SELECT 1 FROM customers WHERE workspace = $1 AND id = $2 FOR SHARE",
-                    &[&ws, &cid],
-                )
-                .await?
-                .is_none()
-            {
-                return Err(StoreError::NotFound);
-            }
+            require_customer(&txn, ws, cid, RowLock::Share).await?;
             txn.execute(
                 "SELECT pg_advisory_xact_lock(hashtextextended(json_build_array($1::text, $2::text, $3::text)::text, 0))",
                 &[&ws, &cid, &key],

@@ -4,19 +4,10 @@
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 
+use super::customers::{require_customer, RowLock};
 use super::{json, record, PostgresStore};
 use crate::domain::{CursorList, CustomerId, Page, PreferenceChange, Preferences, WorkspaceId};
 use crate::store::{Change, PreferenceRepo, StoreError};
-
-/// Whether the customer exists (locking its row when `lock`).
-async fn customer_exists(client: &impl GenericClient, ws: &str, cid: &str, lock: bool) -> Result<bool, StoreError> {
-    let sql = if lock {
-        "SELECT 1 FROM customers WHERE workspace = $1 AND id = $2 FOR UPDATE"
-    } else {
-        "SELECT 1 FROM customers WHERE workspace = $1 AND id = $2"
-    };
-    Ok(client.query_opt(sql, &[&ws, &cid]).await?.is_some())
-}
 
 /// The customer's preferences, defaults when never set.
 pub(super) async fn read_preferences(
@@ -45,9 +36,7 @@ impl PreferenceRepo for PostgresStore {
                 .read_only(true)
                 .start()
                 .await?;
-            if !customer_exists(&txn, ws, cid, false).await? {
-                return Err(StoreError::NotFound);
-            }
+            require_customer(&txn, ws, cid, RowLock::None).await?;
             read_preferences(&txn, ws, cid).await
         })
     }
@@ -64,9 +53,7 @@ impl PreferenceRepo for PostgresStore {
         self.run(async {
             let mut client = self.client().await?;
             let txn = client.transaction().await?;
-            if !customer_exists(&txn, ws, cid, true).await? {
-                return Err(StoreError::NotFound);
-            }
+            require_customer(&txn, ws, cid, RowLock::Update).await?;
             let old = read_preferences(&txn, ws, cid).await?;
             let mut new = change(&old)?;
             new.updated_at = old.updated_at;
@@ -130,9 +117,7 @@ impl PreferenceRepo for PostgresStore {
                 .read_only(true)
                 .start()
                 .await?;
-            if !customer_exists(&txn, ws, cid, false).await? {
-                return Err(StoreError::NotFound);
-            }
+            require_customer(&txn, ws, cid, RowLock::None).await?;
             let rows = txn
                 .query(
                     "SELECT record FROM preference_history WHERE workspace = $1 AND customer_id = $2 AND seq > $3 \

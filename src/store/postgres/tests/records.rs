@@ -219,7 +219,8 @@ fn incidents_teams_and_campaigns_round_trip_in_id_order() {
 #[test]
 fn knowledge_documents_chunks_sources_citations_and_gaps_round_trip() {
     use crate::domain::knowledge::gaps::Gap;
-    use crate::domain::knowledge::{Chunk, KnowledgeDoc, KnowledgeInput, StoredChunk};
+    use crate::domain::knowledge::{KnowledgeDoc, KnowledgeInput};
+    use crate::store::model_tests::{knowledge_chunk, knowledge_doc};
     use crate::store::KnowledgeRepo;
     let db = TestDb::new();
     let nodes = [Arc::new(db.open()), Arc::new(db.open())];
@@ -235,29 +236,8 @@ fn knowledge_documents_chunks_sources_citations_and_gaps_round_trip() {
     assert_eq!(numbers, (1..=8).collect());
 
     let store = &nodes[0];
-    let input: KnowledgeInput = serde_json::from_value(serde_json::json!({
-        "title": "Factures", "body": "Les factures partent le premier du mois.", "language": "fr",
-        "source": "faq/factures.md"
-    }))
-    .unwrap();
-    let doc = KnowledgeDoc {
-        id: "kb_1".into(),
-        workspace: ws.clone(),
-        label: "KB-1".into(),
-        fields: input,
-        chunks: 2,
-        created_at: t0(),
-        updated_at: t0(),
-    };
-    let chunk = |position: u32, text: &str| StoredChunk {
-        chunk: Chunk {
-            doc_id: "kb_1".into(),
-            position,
-            headings: vec!["Paiement".into()],
-            text: text.into(),
-        },
-        vector: unit8(position as usize),
-    };
+    let doc = knowledge_doc(&ws);
+    let chunk = |position: u32, text: &str| knowledge_chunk(position, text, position as usize);
     let chunks = [
         chunk(1, "Elles sont envoyées par courriel."),
         chunk(0, "Les factures partent le premier du mois."),

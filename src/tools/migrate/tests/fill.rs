@@ -13,13 +13,13 @@ use crate::domain::interaction::{Interaction, InteractionInput, InteractionStatu
 use crate::domain::job::JobDefinition;
 use crate::domain::job_run::JobRun;
 use crate::domain::knowledge::gaps::Gap;
-use crate::domain::knowledge::{Chunk, KnowledgeDoc, KnowledgeInput, StoredChunk};
+use crate::domain::knowledge::StoredChunk;
 use crate::domain::memory::StoredMemory;
 use crate::domain::outreach::OutreachItem;
 use crate::domain::preferences::{Channel, Consent, ConsentByChannel};
 use crate::domain::team::Team;
 use crate::domain::{ApiKey, Customer, Preferences, Workspace, WorkspaceId};
-use crate::store::model_tests::{fields, outreach_item, t0, unit8};
+use crate::store::model_tests::{fields, knowledge_chunk, knowledge_doc, outreach_item, t0, unit8};
 pub(super) use crate::store::redb::DEFAULT_CACHE_BYTES as DEFAULT_CACHE;
 use crate::store::{
     AckOutcome, AuditRepo, CampaignRepo, CustomerRepo, HealthRepo, IncidentRepo, JobRepo, KeyRepo, KnowledgeRepo,
@@ -234,30 +234,9 @@ pub(super) fn fill(store: &RedbStore, customers_per_workspace: u8) {
         for label in 1..=3 {
             assert_eq!(store.next_knowledge_number(ws).unwrap(), label);
         }
-        let input: KnowledgeInput = serde_json::from_value(serde_json::json!({
-            "title": "Factures", "body": "Les factures partent le premier du mois.", "language": "fr",
-            "source": "faq/factures.md"
-        }))
-        .unwrap();
-        let doc = KnowledgeDoc {
-            id: "kb_1".into(),
-            workspace: ws.clone(),
-            label: "KB-1".into(),
-            fields: input,
-            chunks: 2,
-            created_at: t0(),
-            updated_at: t0(),
-        };
+        let doc = knowledge_doc(ws);
         let chunks: Vec<StoredChunk> = (0..2)
-            .map(|position| StoredChunk {
-                chunk: Chunk {
-                    doc_id: "kb_1".into(),
-                    position,
-                    headings: vec!["Paiement".into()],
-                    text: format!("chunk {position}"),
-                },
-                vector: unit8(100 + position as usize),
-            })
+            .map(|position| knowledge_chunk(position, &format!("chunk {position}"), 100 + position as usize))
             .collect();
         store.put_knowledge(&doc, Some(&chunks)).unwrap();
         store.count_citations(ws, &["kb_1".into()], 20_000).unwrap();
