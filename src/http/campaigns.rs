@@ -101,8 +101,13 @@ pub async fn preview(
 
 /// Run a campaign now.
 ///
-/// Queues an item for each selected customer under the contact rules; the run is recorded like a job's.
-#[utoipa::path(tag = "campaigns", params(CampaignPath), responses((status = 200, description = "The run", body = JobRun), NotFound, AuthErrors))]
+/// Queues an item for each selected customer under the contact rules; the run is recorded like a job's. Returns
+/// 409 `job_running` while the campaign is running (scheduled or manual, on any node sharing the store).
+#[utoipa::path(tag = "campaigns", params(CampaignPath), responses(
+    (status = 200, description = "The run", body = JobRun),
+    (status = 409, description = "Already running (`job_running`)", body = super::error::Problem, content_type = "application/problem+json"),
+    NotFound, AuthErrors
+))]
 #[post("/campaigns/{id}/run")]
 pub async fn run(
     services: web::Data<Services>,

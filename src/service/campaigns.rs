@@ -285,8 +285,24 @@ impl Services {
     }
 
     /// Runs the campaign now: queues an item for each selected customer under the contact rules.
+    /// `job_running` while the campaign runs, on this node or another sharing the store.
     pub async fn run_campaign(&self, principal: &Principal, id: &str, trigger: &str) -> Result<JobRun, ServiceError> {
         require(principal, Scope::Write)?;
+        let campaign = self.get_campaign(principal, id).await?;
+        let (ws, key) = (principal.workspace.clone(), campaign_lease(&campaign.id));
+        let Some(_lease) = self.blocking(move |s| s.try_job_lease(&ws, &key)).await? else {
+            return Err(ServiceError::JobRunning(format!("campaign:{}", campaign.id)));
+        };
+        self.run_campaign_leased(principal, &campaign.id, trigger).await
+    }
+
+    /// Runs a campaign whose lease the caller holds.
+    async fn run_campaign_leased(
+        &self,
+        principal: &Principal,
+        id: &str,
+        trigger: &str,
+    ) -> Result<JobRun, ServiceError> {
         let mut campaign = self.get_campaign(principal, id).await?;
         let now = self.now();
         let job_id = format!("campaign:{}", campaign.id);
@@ -351,7 +367,7 @@ impl Services {
                 let (ws, id) = (principal.workspace.clone(), campaign.id.clone());
                 let leased = self
                     .blocking(move |s| {
-                        let Some(lease) = s.try_job_lease(&ws, &format!("campaign/{id}"))? else {
+                        let Some(lease) = s.try_job_lease(&ws, &campaign_lease(&id))? else {
                             return Ok(None);
                         };
                         Ok(s.get_campaign(&ws, &id)?.map(|c| (lease, c)))
@@ -361,11 +377,17 @@ impl Services {
                 if due <= current.last_run_at.unwrap_or(current.created_at) {
                     continue;
                 }
-                if let Err(e) = self.run_campaign(principal, &campaign.id, "schedule").await {
+                if let Err(e) = self.run_campaign_leased(principal, &campaign.id, "schedule").await {
                     tracing::error!(campaign = %campaign.id, error = %e, "campaign run failed");
                 }
             }
         }
         Ok(())
     }
+}
+
+/// The key of a campaign's run lease (see [`crate::store::JobRepo::try_job_lease`]): one run at a time across
+/// the nodes, scheduled or manual.
+fn campaign_lease(id: &str) -> String {
+    format!("campaign/{id}")
 }
