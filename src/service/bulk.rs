@@ -52,6 +52,17 @@ impl Services {
         Ok(())
     }
 
+    /// Before many `bulk_load`s into a store no other node serves yet: lets the store set its vector index
+    /// aside to build it once in [`Services::finish_bulk_load`] (see `MemoryRepo::begin_bulk_memories`).
+    pub async fn begin_bulk_load(&self) -> Result<(), ServiceError> {
+        Ok(self.blocking(|s| s.begin_bulk_memories()).await?)
+    }
+
+    /// After the `bulk_load`s: builds what [`Services::begin_bulk_load`] set aside.
+    pub async fn finish_bulk_load(&self) -> Result<(), ServiceError> {
+        Ok(self.blocking(|s| s.finish_bulk_memories()).await?)
+    }
+
     /// Memories held by the vector index (all stored memories once it is ready).
     pub fn memory_count(&self) -> usize {
         self.vectors.stats().memories

@@ -262,6 +262,19 @@ pub trait MemoryRepo: Send + Sync {
         interactions: &[Interaction],
         memories: &[StoredMemory],
     ) -> Result<(), StoreError>;
+    /// Before loading many memories with `bulk_load` into a store no node serves yet (benchmarks, migrations):
+    /// a store whose database keeps the vector index may drop it, so the load does not update it memory by
+    /// memory, to build it once in [`MemoryRepo::finish_bulk_memories`]. Searches in between find the same
+    /// memories, slowly. A load that stops before the finish leaves the index to the next `open`, which builds
+    /// it. Nothing to do by default (redb's vector index lives in the process).
+    fn begin_bulk_memories(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+    /// After a bulk load: builds the vector index dropped by [`MemoryRepo::begin_bulk_memories`] (the same index
+    /// `open` creates) and refreshes the planner's statistics.
+    fn finish_bulk_memories(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
     /// Inserts memories with their vectors in one transaction (bulk loading).
     fn insert_memories(&self, memories: &[StoredMemory]) -> Result<(), StoreError>;
     /// Saves changed memories (no vector change).

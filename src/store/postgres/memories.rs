@@ -7,7 +7,7 @@ use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 
 use super::customers::{require_customer, RowLock};
-use super::{json, record, PgVector, PostgresStore};
+use super::{json, record, schema, PgVector, PostgresStore};
 use crate::domain::interaction::Interaction;
 use crate::domain::memory::Memory;
 use crate::domain::support_metrics::Fact;
@@ -129,6 +129,39 @@ async fn put_memories(
     Ok(())
 }
 
+/// Rows per statement of [`insert_new_memories`] (about 10 MB of parameters with 384 dimensions).
+const INSERT_BATCH: usize = 2_000;
+
+/// Writes memories that are new (bulk loading) with one multi-row statement per [`INSERT_BATCH`] memories
+/// instead of one per memory: the same rows, with the same upsert as [`put_memories`] (the keys of one statement
+/// must differ), and the same trigger effects.
+async fn insert_new_memories(client: &impl GenericClient, memories: &[StoredMemory]) -> Result<(), StoreError> {
+    if memories.is_empty() {
+        return Ok(());
+    }
+    let insert = client
+        .prepare_cached(
+            "INSERT INTO memories (workspace, customer_id, id, text_config, embedding, record) \
+             SELECT w, c, i, t::regconfig, e, r FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], \
+             $5::vector[], $6::jsonb[]) AS m(w, c, i, t, e, r) ON CONFLICT (workspace, customer_id, id) \
+             DO UPDATE SET text_config = excluded.text_config, embedding = excluded.embedding, \
+             record = excluded.record",
+        )
+        .await?;
+    for batch in memories.chunks(INSERT_BATCH) {
+        let workspaces: Vec<&str> = batch.iter().map(|m| m.memory.workspace.as_str()).collect();
+        let customers: Vec<&str> = batch.iter().map(|m| m.memory.provenance.customer_id.as_str()).collect();
+        let ids: Vec<&str> = batch.iter().map(|m| m.memory.id.as_str()).collect();
+        let configs: Vec<&str> = batch.iter().map(|m| text_config(m.memory.language)).collect();
+        let vectors = batch.iter().map(|m| kept(&m.vector)).collect::<Result<Vec<_>, _>>()?;
+        let records: Vec<serde_json::Value> = batch.iter().map(|m| json(&m.memory)).collect();
+        client
+            .execute(&insert, &[&workspaces, &customers, &ids, &configs, &vectors, &records])
+            .await?;
+    }
+    Ok(())
+}
+
 impl PostgresStore {
     /// Calls `f` with every memory matching `filter` (a condition on `workspace`, `customer_id` and `id` that
     /// uses no parameter beyond `$4`, and `$4` at most), in key order, a batch at a time.
@@ -244,9 +277,23 @@ impl MemoryRepo for PostgresStore {
             for i in interactions {
                 put_interaction(&txn, i).await?;
             }
-            put_memories(&txn, memories, &[]).await?;
+            insert_new_memories(&txn, memories).await?;
             txn.commit().await?;
             Ok(())
+        })
+    }
+
+    fn begin_bulk_memories(&self) -> Result<(), StoreError> {
+        self.run(async {
+            let client = self.client().await?;
+            schema::drop_memory_vector_index(&client).await
+        })
+    }
+
+    fn finish_bulk_memories(&self) -> Result<(), StoreError> {
+        self.run(async {
+            let mut client = self.client().await?;
+            schema::build_vector_indexes(&mut client).await
         })
     }
 

@@ -409,6 +409,54 @@ pub(super) async fn ensure_vector_indexes(client: &impl GenericClient, dim: usiz
     Ok(())
 }
 
+/// The memories' HNSW index of the model's dimension, as [`ensure_vector_indexes`] names it.
+fn memory_index(dim: usize) -> String {
+    format!("memories_embedding_hnsw_{dim}")
+}
+
+/// Drops the memories' HNSW index of the model's dimension, if any (before a bulk load).
+pub(super) async fn drop_memory_vector_index(client: &impl GenericClient) -> Result<(), StoreError> {
+    if let Some(model) = model_stamp(client).await? {
+        client
+            .batch_execute(&format!("DROP INDEX IF EXISTS {}", memory_index(model.dim)))
+            .await?;
+    }
+    Ok(())
+}
+
+/// Most memory a bulk index build asks for (pgvector builds fastest when the whole graph fits in it).
+const MAX_BUILD_MIB: f64 = 4096.0;
+
+/// After a bulk load: statistics first (the row count sizes the build), then the vector indexes `open` makes,
+/// built with room for the graph: about the vector and 1 KiB of neighbour lists per memory, up to
+/// [`MAX_BUILD_MIB`], never less than the server's own `maintenance_work_mem`. The build runs on the server's
+/// `max_parallel_maintenance_workers` (2 by default) beside the leader.
+pub(super) async fn build_vector_indexes(client: &mut deadpool_postgres::Object) -> Result<(), StoreError> {
+    let Some(model) = model_stamp(&*client).await? else {
+        return Ok(());
+    };
+    let txn = client.transaction().await?;
+    // Building an index over a large table takes longer than a statement may.
+    txn.batch_execute("SET LOCAL statement_timeout = 0; ANALYZE memories")
+        .await?;
+    let row = txn
+        .query_one(
+            "SELECT greatest(reltuples, 0)::float8, \
+             pg_size_bytes(current_setting('maintenance_work_mem'))::float8 / 1048576 \
+             FROM pg_class WHERE oid = 'memories'::regclass",
+            &[],
+        )
+        .await?;
+    let (rows, current): (f64, f64) = (row.get(0), row.get(1));
+    let wanted = rows * (4.0 * model.dim as f64 + 1024.0) / 1048576.0;
+    let mib = wanted.min(MAX_BUILD_MIB).max(current).ceil() as u64;
+    txn.batch_execute(&format!("SET LOCAL maintenance_work_mem = '{mib}MB'"))
+        .await?;
+    ensure_vector_indexes(&txn, model.dim).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
 /// Drops the HNSW indexes of every dimension but `dim` (after a re-embedding to another model).
 pub(super) async fn drop_other_vector_indexes(client: &impl GenericClient, dim: usize) -> Result<(), StoreError> {
     for table in VECTOR_TABLES {

@@ -1,7 +1,7 @@
 //! The copy, phase by phase, each with a progress bar on stderr. Every write is idempotent, so a phase run again
 //! after an interruption duplicates nothing:
 //! - customers go in batches through `bulk_load` (customer, preferences, interactions, memories with their
-//!   vectors: one transaction per batch), skipping customers the target holds already (a batch is all or
+//!   vectors: one transaction per batch, the target's vector index built once after them), skipping customers the target holds already (a batch is all or
 //!   nothing, so a customer found there came with everything `bulk_load` writes); then each customer's
 //!   preference history (by sequence number) and health history (by time) are upserted, and the last customer
 //!   done is kept in the target's meta (`migration_customers/<workspace>`), so a resumed run starts after it;
@@ -67,9 +67,14 @@ pub fn copy_all(src: &dyn MigrateStore, dst: &dyn MigrateStore, options: &Option
     let progress = bar("customers", total);
     let mut copied = Copied::default();
     let mut batches = 0usize;
+    // The target's vector index is built once after the memories rather than with each (an interrupted copy
+    // leaves it to the target's next open, which builds it).
+    dst.begin_bulk_memories()?;
     for w in &workspaces {
         customers(src, dst, &w.id, options, &progress, &mut copied, &mut batches)?;
     }
+    progress.set_message("building the vector index");
+    dst.finish_bulk_memories()?;
     progress.finish_with_message(format!(
         "{} loaded, {} done before",
         copied.customers, copied.customers_skipped

@@ -10,6 +10,7 @@ use crate::domain::{Customer, Preferences, WorkspaceId};
 use crate::store::model_tests::{self, fields, op, queue_op, t0, Backend};
 use crate::store::{CustomerRepo, PreferenceRepo};
 
+mod bulk;
 mod customers;
 mod nodes;
 mod open;

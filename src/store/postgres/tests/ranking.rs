@@ -19,7 +19,7 @@ const DIM: usize = 8;
 const KINDS: [MemoryKind; 3] = [MemoryKind::Issue, MemoryKind::Resolution, MemoryKind::Fact];
 
 /// A reproducible unit vector (a small linear congruential generator).
-fn vector(seed: u64) -> Vec<f32> {
+pub(super) fn vector(seed: u64) -> Vec<f32> {
     let mut x = seed
         .wrapping_mul(6_364_136_223_846_793_005)
         .wrapping_add(1_442_695_040_888_963_407);
