@@ -11,6 +11,7 @@ use crate::store::model_tests::{self, fields, op, queue_op, t0, Backend};
 use crate::store::{CustomerRepo, PreferenceRepo};
 
 mod customers;
+mod knowledge;
 mod nodes;
 mod open;
 mod ranking;
