@@ -1,9 +1,10 @@
 //! The knowledge base's use cases: documents (add, import by source, change, delete, list), search with
 //! citations, the chunks a context cites, and the freshness reports (stale content, knowledge gaps).
 //!
-//! A workspace's chunks are ranked in memory: they are loaded once into a per-workspace cache (vectors and
-//! keyword terms) and dropped when a document of the workspace changes. A help center holds thousands of chunks,
-//! not millions, so an exhaustive scan is exact and takes well under a millisecond per thousand chunks.
+//! A question is answered in two steps: the store chooses the candidate chunks (the nearest by vector and the
+//! best keyword matches, see `domain::knowledge::candidates`; PostgreSQL in the database, redb among a copy it
+//! keeps in memory), then the candidates are ranked here. The service keeps only each workspace's document
+//! summaries (for validity, product and citations), read again when the store's knowledge version moves.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -14,6 +15,7 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use super::{require, ServiceError, Services};
+use crate::domain::knowledge::candidates::CandidateQuery;
 use crate::domain::knowledge::chunk::chunk;
 use crate::domain::knowledge::gaps::{cluster, Gap, GapCluster};
 use crate::domain::knowledge::rank::{rank, ChunkQuery, IndexedChunk};
@@ -37,16 +39,15 @@ const PER_DOC: usize = 2;
 /// daily retention sweep.
 pub const GAP_RETENTION_DAYS: i64 = 90;
 
-/// A workspace's documents and chunks, ready for ranking.
+/// A workspace's document summaries (no bodies, no chunks), by id.
 #[derive(Default)]
 struct Loaded {
-    docs: HashMap<String, KnowledgeDoc>,
-    chunks: Vec<IndexedChunk>,
+    docs: HashMap<String, KnowledgeSummary>,
     /// The store's knowledge version when they were read (see `KnowledgeRepo::knowledge_version`).
     version: Option<i64>,
 }
 
-/// The per-workspace cache of loaded knowledge.
+/// The per-workspace cache of document summaries.
 #[derive(Default)]
 pub(super) struct KnowledgeCache {
     workspaces: Mutex<HashMap<WorkspaceId, Arc<Loaded>>>,
@@ -347,8 +348,17 @@ impl Services {
         self.count_embedding(principal, query.chars().count())?;
         let vector = self.embed_query(&query).await?;
         let loaded = self.loaded_knowledge(&principal.workspace).await?;
-        let hits = self.rank_knowledge(&loaded, &query, &vector, lang, product.as_deref(), req.mode, k);
-        Ok(hits)
+        self.rank_knowledge(
+            &principal.workspace,
+            &loaded,
+            &query,
+            &vector,
+            lang,
+            product.as_deref(),
+            req.mode,
+            k,
+        )
+        .await
     }
 
     /// The chunks that answer a customer's message, for a context: only good matches (see [`GOOD_SIMILARITY`]).
@@ -363,10 +373,12 @@ impl Services {
         k: usize,
     ) -> Result<Vec<KnowledgeHit>, ServiceError> {
         let loaded = self.loaded_knowledge(workspace).await?;
-        if loaded.chunks.is_empty() {
+        if loaded.docs.is_empty() {
             return Ok(Vec::new());
         }
-        let hits = self.rank_knowledge(&loaded, message, vector, Some(lang), None, Mode::Hybrid, k);
+        let hits = self
+            .rank_knowledge(workspace, &loaded, message, vector, Some(lang), None, Mode::Hybrid, k)
+            .await?;
         let best = hits.iter().map(|h| h.score.semantic).fold(f32::MIN, f32::max);
         let good: Vec<KnowledgeHit> = hits
             .into_iter()
@@ -394,10 +406,11 @@ impl Services {
         Ok(good)
     }
 
-    /// Ranks the workspace's valid chunks for a question.
+    /// Ranks the candidate chunks of the workspace's valid documents for a question.
     #[allow(clippy::too_many_arguments)]
-    fn rank_knowledge(
+    async fn rank_knowledge(
         &self,
+        workspace: &WorkspaceId,
         loaded: &Loaded,
         query: &str,
         vector: &[f32],
@@ -405,21 +418,38 @@ impl Services {
         product: Option<&str>,
         mode: Mode,
         k: usize,
-    ) -> Vec<KnowledgeHit> {
+    ) -> Result<Vec<KnowledgeHit>, ServiceError> {
         let now = self.now();
-        let candidates: Vec<&IndexedChunk> = loaded
-            .chunks
-            .iter()
-            .filter(|c| {
-                loaded
-                    .docs
-                    .get(&c.chunk.doc_id)
-                    .is_some_and(|d| d.valid_at(now) && product.is_none_or(|p| d.fields.product.as_deref() == Some(p)))
+        let allowed = |d: &KnowledgeSummary| d.valid_at(now) && product.is_none_or(|p| d.product.as_deref() == Some(p));
+        // Documents ruled out (expired, another product) are left out before choosing, so they take no candidate's
+        // place; with none ruled out, chunks of a document newer than the summaries come back and are skipped below.
+        let docs = (!loaded.docs.values().all(allowed)).then(|| {
+            loaded
+                .docs
+                .values()
+                .filter(|d| allowed(d))
+                .map(|d| d.id.clone())
+                .collect()
+        });
+        let q_terms = terms(query, lang.unwrap_or_else(|| detect(query, Lang::En)));
+        let wanted = CandidateQuery::new(vector, &q_terms, docs);
+        let ws = workspace.clone();
+        let found = self.blocking(move |s| s.knowledge_candidates(&ws, &wanted)).await?;
+        let candidates: Vec<IndexedChunk> = found
+            .into_iter()
+            .filter_map(|c| {
+                let doc = loaded.docs.get(&c.chunk.doc_id).filter(|d| allowed(d))?;
+                Some(IndexedChunk {
+                    terms: Terms::of(&c.terms),
+                    lang: doc.lang(),
+                    vector: c.vector,
+                    chunk: c.chunk,
+                })
             })
             .collect();
-        let q_terms = terms(query, lang.unwrap_or_else(|| detect(query, Lang::En)));
+        let refs: Vec<&IndexedChunk> = candidates.iter().collect();
         let ranked = rank(
-            &candidates,
+            &refs,
             &ChunkQuery {
                 vector,
                 terms: &q_terms,
@@ -429,7 +459,7 @@ impl Services {
             mode,
             k,
         );
-        ranked
+        Ok(ranked
             .into_iter()
             .filter_map(|(i, score)| {
                 let c = candidates.get(i)?;
@@ -441,10 +471,10 @@ impl Services {
                     score,
                 })
             })
-            .collect()
+            .collect())
     }
 
-    /// The workspace's documents and chunks, from the cache or the store. The cache is kept while the store's
+    /// The workspace's document summaries, from the cache or the store. The cache is kept while the store's
     /// knowledge version stays the one it was read at (another node sharing the store may change documents).
     async fn loaded_knowledge(&self, workspace: &WorkspaceId) -> Result<Arc<Loaded>, ServiceError> {
         let ws = workspace.clone();
@@ -455,26 +485,9 @@ impl Services {
         // Read after the version: a change made meanwhile leaves the cache older than the version, so the next
         // call reads again.
         let ws = workspace.clone();
-        let (docs, chunks) = self
-            .blocking(move |s| Ok((s.list_knowledge(&ws)?, s.knowledge_chunks(&ws)?)))
-            .await?;
-        let docs: HashMap<String, KnowledgeDoc> = docs.into_iter().map(|d| (d.id.clone(), d)).collect();
-        let dimension = self.embedder.dimension();
-        let chunks = chunks
-            .into_iter()
-            .filter(|c| c.vector.len() == dimension)
-            .filter_map(|c| {
-                let doc = docs.get(&c.chunk.doc_id)?;
-                let lang = doc.lang();
-                Some(IndexedChunk {
-                    terms: Terms::of(&terms(&c.chunk.indexed_text(&doc.fields.title), lang)),
-                    lang,
-                    vector: c.vector,
-                    chunk: c.chunk,
-                })
-            })
-            .collect();
-        let loaded = Arc::new(Loaded { docs, chunks, version });
+        let docs = self.blocking(move |s| s.list_knowledge(&ws)).await?;
+        let docs = docs.iter().map(|d| (d.id.clone(), d.summary())).collect();
+        let loaded = Arc::new(Loaded { docs, version });
         self.knowledge.put(workspace, Arc::clone(&loaded));
         Ok(loaded)
     }

@@ -87,7 +87,7 @@ pub struct Services {
     audit_ids: Arc<AuditIds>,
     /// Per-key request rates and embedding quotas.
     limiter: Arc<limits::Limiter>,
-    /// Each workspace's knowledge chunks, ready for ranking.
+    /// Each workspace's knowledge document summaries (the store chooses the chunks).
     knowledge: Arc<knowledge::KnowledgeCache>,
     /// The embeddings of each team's topics, for routing.
     team_vectors: Arc<teams::TeamVectors>,

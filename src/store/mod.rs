@@ -20,6 +20,7 @@ use crate::domain::incident::Incident;
 use crate::domain::interaction::Interaction;
 use crate::domain::job::JobDefinition;
 use crate::domain::job_run::JobRun;
+use crate::domain::knowledge::candidates::{CandidateQuery, ChunkEntry};
 use crate::domain::knowledge::gaps::Gap;
 use crate::domain::knowledge::{KnowledgeDoc, StoredChunk};
 use crate::domain::memory::Memory;
@@ -559,6 +560,14 @@ pub trait KnowledgeRepo: Send + Sync {
     fn list_knowledge(&self, workspace: &WorkspaceId) -> Result<Vec<KnowledgeDoc>, StoreError>;
     /// Every chunk of a workspace with its vector, by document and position.
     fn knowledge_chunks(&self, workspace: &WorkspaceId) -> Result<Vec<StoredChunk>, StoreError>;
+    /// The chunks a question's ranking considers, by document and position: exactly those
+    /// [`crate::domain::knowledge::candidates::choose`] picks among all of the workspace's chunks, each with its
+    /// vector and keyword terms. redb chooses among a copy it keeps in memory; PostgreSQL in the database.
+    fn knowledge_candidates(
+        &self,
+        workspace: &WorkspaceId,
+        query: &CandidateQuery,
+    ) -> Result<Vec<ChunkEntry>, StoreError>;
     /// Deletes a document and its chunks (false when absent).
     fn delete_knowledge(&self, workspace: &WorkspaceId, id: &str) -> Result<bool, StoreError>;
     /// Counts one citation of each document on a day (days since 1970).

@@ -3,6 +3,7 @@
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // input-derived values: no panics
 
+pub mod candidates;
 pub mod chunk;
 pub mod gaps;
 pub mod rank;
@@ -150,12 +151,12 @@ pub struct KnowledgeDoc {
 impl KnowledgeDoc {
     /// Whether it may be cited at `now`.
     pub fn valid_at(&self, now: DateTime<Utc>) -> bool {
-        self.fields.valid_until.is_none_or(|until| until > now)
+        valid(self.fields.valid_until, now)
     }
 
     /// The language Rappel's text rules use for it.
     pub fn lang(&self) -> Lang {
-        Lang::from_tag(&self.fields.language).unwrap_or(Lang::En)
+        lang_of(&self.fields.language)
     }
 
     /// When its content last changed: at the source when known, here otherwise.
@@ -179,6 +180,16 @@ impl KnowledgeDoc {
             updated_at: self.updated_at,
         }
     }
+}
+
+/// Whether a document valid until `until` may be cited at `now`.
+fn valid(until: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    until.is_none_or(|until| until > now)
+}
+
+/// The language Rappel's text rules use for a document's language tag.
+fn lang_of(tag: &str) -> Lang {
+    Lang::from_tag(tag).unwrap_or(Lang::En)
 }
 
 /// A document in a list (without its body).
@@ -206,6 +217,18 @@ pub struct KnowledgeSummary {
     pub chunks: u32,
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
+}
+
+impl KnowledgeSummary {
+    /// Whether it may be cited at `now`.
+    pub fn valid_at(&self, now: DateTime<Utc>) -> bool {
+        valid(self.valid_until, now)
+    }
+
+    /// The language Rappel's text rules use for it.
+    pub fn lang(&self) -> Lang {
+        lang_of(&self.language)
+    }
 }
 
 /// A piece of a document small enough to embed and to cite: one section, or part of a long one.
@@ -272,7 +295,7 @@ pub struct Citation {
 
 impl Citation {
     /// The citation of a chunk of a document.
-    pub fn of(doc: &KnowledgeDoc, chunk: &Chunk) -> Self {
+    pub fn of(doc: &KnowledgeSummary, chunk: &Chunk) -> Self {
         let cite = match chunk.section() {
             Some(section) => format!("[{} §{section}]", doc.label),
             None => format!("[{}]", doc.label),
@@ -280,10 +303,10 @@ impl Citation {
         Self {
             doc_id: doc.id.clone(),
             label: doc.label.clone(),
-            title: doc.fields.title.clone(),
+            title: doc.title.clone(),
             headings: chunk.headings.clone(),
-            url: doc.fields.url.clone(),
-            language: doc.fields.language.clone(),
+            url: doc.url.clone(),
+            language: doc.language.clone(),
             cite,
         }
     }
@@ -343,7 +366,7 @@ mod tests {
             headings: vec!["Billing".into(), "Window".into()],
             text: "30 days.".into(),
         };
-        assert_eq!(Citation::of(&doc, &chunk).cite, "[KB-3 §Window]");
+        assert_eq!(Citation::of(&doc.summary(), &chunk).cite, "[KB-3 §Window]");
         assert_eq!(chunk.indexed_text("Refunds"), "Refunds > Billing > Window\n30 days.");
     }
 }

@@ -1,6 +1,6 @@
-//! The knowledge base in PostgreSQL: documents, their chunks with vectors and full-text vectors (in the
-//! document's language), the source index that makes imports idempotent, citation counts per day and unanswered
-//! questions. Chunks and the source entry go with their document (`ON DELETE CASCADE`); citations are deleted
+//! The knowledge base in PostgreSQL: documents, their chunks with vectors, keyword terms and full-text vectors
+//! (in the document's language), the source index that makes imports idempotent, citation counts per day and
+//! unanswered questions. A question's candidate chunks are chosen in the database (see `knowledge_candidates`). Chunks and the source entry go with their document (`ON DELETE CASCADE`); citations are deleted
 //! with it explicitly, since a citation may be counted for a document deleted meanwhile, as on redb.
 
 use chrono::{DateTime, Utc};
@@ -8,6 +8,7 @@ use deadpool_postgres::GenericClient;
 
 use super::memories::text_config;
 use super::{json, record, PgVector, PostgresStore};
+use crate::domain::knowledge::candidates::{chunk_terms, CandidateQuery, ChunkEntry};
 use crate::domain::knowledge::gaps::Gap;
 use crate::domain::knowledge::{Chunk, KnowledgeDoc, StoredChunk};
 use crate::domain::text::Lang;
@@ -30,16 +31,14 @@ async fn put_chunks(client: &impl GenericClient, doc: &KnowledgeDoc, chunks: &[S
         .await?;
     let insert = client
         .prepare_cached(
-            "INSERT INTO knowledge_chunks (workspace, doc_id, position, text_config, search_text, embedding, record) \
-             VALUES ($1, $2, $3, $4::text::regconfig, $5, $6, $7)",
+            "INSERT INTO knowledge_chunks (workspace, doc_id, position, text_config, search_text, embedding, record, \
+             terms) VALUES ($1, $2, $3, $4::text::regconfig, $5, $6, $7, $8)",
         )
         .await?;
     let config = config_of_tag(&doc.fields.language);
     for c in chunks {
-        let position = i32::try_from(c.chunk.position).map_err(|_| StoreError::Corrupt {
-            table: "knowledge_chunks",
-            reason: format!("chunk position {}", c.chunk.position),
-        })?;
+        let position = position_of(&c.chunk)?;
+        let terms = chunk_terms(&doc.fields.title, doc.lang(), &c.chunk);
         let kept = PgVector(vector_from(&vector_bytes(&c.vector))?);
         client
             .execute(
@@ -52,9 +51,69 @@ async fn put_chunks(client: &impl GenericClient, doc: &KnowledgeDoc, chunks: &[S
                     &c.chunk.indexed_text(&doc.fields.title),
                     &kept,
                     &json(&c.chunk),
+                    &terms,
                 ],
             )
             .await?;
+    }
+    Ok(())
+}
+
+/// A chunk's position as a column value.
+fn position_of(chunk: &Chunk) -> Result<i32, StoreError> {
+    i32::try_from(chunk.position).map_err(|_| StoreError::Corrupt {
+        table: "knowledge_chunks",
+        reason: format!("chunk position {}", chunk.position),
+    })
+}
+
+/// Computes the terms of a document's chunks again, for a change of the document that keeps its chunks (its
+/// language, which the terms are stemmed in, may have changed).
+async fn refresh_terms(client: &impl GenericClient, doc: &KnowledgeDoc) -> Result<(), StoreError> {
+    let (ws, id) = (doc.workspace.as_str(), doc.id.as_str());
+    let rows = client
+        .query(
+            "SELECT record FROM knowledge_chunks WHERE workspace = $1 AND doc_id = $2 ORDER BY position",
+            &[&ws, &id],
+        )
+        .await?;
+    let update = client
+        .prepare_cached(
+            "UPDATE knowledge_chunks SET terms = $4, text_config = $5::text::regconfig \
+             WHERE workspace = $1 AND doc_id = $2 AND position = $3",
+        )
+        .await?;
+    let config = config_of_tag(&doc.fields.language);
+    for row in &rows {
+        let chunk: Chunk = record(row, "knowledge_chunks")?;
+        let terms = chunk_terms(&doc.fields.title, doc.lang(), &chunk);
+        client
+            .execute(&update, &[&ws, &id, &position_of(&chunk)?, &terms, &config])
+            .await?;
+    }
+    Ok(())
+}
+
+/// Fills in the terms of chunks written before chunks had them (before schema 3), in Rust as new chunks get them;
+/// run by the migration to schema 3 (a binary of an older schema refuses the database afterwards, so no chunk
+/// without terms is written later).
+pub(super) async fn backfill_terms(client: &impl GenericClient) -> Result<(), StoreError> {
+    let rows = client
+        .query(
+            "SELECT d.record FROM knowledge_docs d WHERE EXISTS (SELECT 1 FROM knowledge_chunks c \
+             WHERE c.workspace = d.workspace AND c.doc_id = d.id AND c.terms IS NULL)",
+            &[],
+        )
+        .await?;
+    for row in &rows {
+        let doc: KnowledgeDoc = record(row, "knowledge_docs")?;
+        refresh_terms(client, &doc).await?;
+    }
+    if !rows.is_empty() {
+        tracing::info!(
+            documents = rows.len(),
+            "computed the keyword terms of existing knowledge chunks"
+        );
     }
     Ok(())
 }
@@ -113,8 +172,9 @@ impl KnowledgeRepo for PostgresStore {
                 )
                 .await?;
             }
-            if let Some(chunks) = chunks {
-                put_chunks(&txn, doc, chunks).await?;
+            match chunks {
+                Some(chunks) => put_chunks(&txn, doc, chunks).await?,
+                None => refresh_terms(&txn, doc).await?,
             }
             bump_version(&txn, ws).await?;
             txn.commit().await?;
@@ -186,6 +246,14 @@ impl KnowledgeRepo for PostgresStore {
                 })
                 .collect()
         })
+    }
+
+    fn knowledge_candidates(
+        &self,
+        workspace: &WorkspaceId,
+        query: &CandidateQuery,
+    ) -> Result<Vec<ChunkEntry>, StoreError> {
+        self.choose_chunks(workspace, query)
     }
 
     fn delete_knowledge(&self, workspace: &WorkspaceId, id: &str) -> Result<bool, StoreError> {

@@ -30,6 +30,7 @@ mod health;
 mod jobs;
 mod keys;
 mod knowledge;
+mod knowledge_candidates;
 mod locks;
 mod memories;
 mod metrics;

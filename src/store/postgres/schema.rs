@@ -10,13 +10,22 @@ use deadpool_postgres::GenericClient;
 use crate::store::{ModelStamp, StoreError};
 
 /// The schema this binary writes and reads.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The advisory lock key held while migrating ("rappel" in ASCII).
 const MIGRATION_LOCK: i64 = 0x7261_7070_656c;
 
 /// Every migration, in order: version and SQL. Never edit a released one; add the next.
-const MIGRATIONS: &[(u32, &str)] = &[(1, V1), (2, V2)];
+const MIGRATIONS: &[(u32, &str)] = &[(1, V1), (2, V2), (3, V3)];
+
+/// A chunk's keyword terms (Rappel's own, `domain::text::terms` of its indexed text in its document's language,
+/// every occurrence), so that a question's keyword candidates are chosen in the database (`terms && $1` through
+/// the GIN index) with the rule redb applies in memory. Written with every chunk; rows written before are filled
+/// in by `knowledge::backfill_terms` as the migration applies.
+const V3: &str = r#"
+ALTER TABLE knowledge_chunks ADD COLUMN terms text[];
+CREATE INDEX knowledge_chunks_terms ON knowledge_chunks USING gin (terms);
+"#;
 
 /// A scheduled time records whether its run finished and how many nodes took it: a node that holds the job's
 /// lease and finds a taken time not finished runs it again (its taker stopped mid-run; see jobs.rs).
@@ -354,6 +363,9 @@ pub(super) async fn migrate(
             txn.batch_execute(sql).await?;
             set_meta(&txn, SCHEMA_KEY, &version.to_string()).await?;
         }
+    }
+    if found < 3 {
+        super::knowledge::backfill_terms(&txn).await?;
     }
     if let Some(model) = model {
         check_model(&txn, model).await?;

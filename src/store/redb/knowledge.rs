@@ -1,10 +1,16 @@
 //! The knowledge base in redb: documents, chunks and their vectors (separate tables, so listing documents reads no
 //! vector), the source index that makes imports idempotent, citation counts per day and unanswered questions.
+//! A question's candidate chunks are chosen among a copy of the workspace's chunks kept in memory (see
+//! `chunk_cache`), with the rule of [`crate::domain::knowledge::candidates`].
+
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use ::redb::{ReadableDatabase, ReadableTable};
 use chrono::{DateTime, Utc};
 
 use super::{upper, RedbStore};
+use crate::domain::knowledge::candidates::{choose, chunk_terms, CandidateQuery, ChunkEntry};
 use crate::domain::knowledge::gaps::Gap;
 use crate::domain::knowledge::{Chunk, KnowledgeDoc, StoredChunk};
 use crate::domain::WorkspaceId;
@@ -30,38 +36,21 @@ impl KnowledgeRepo for RedbStore {
     }
 
     fn put_knowledge(&self, doc: &KnowledgeDoc, chunks: Option<&[StoredChunk]>) -> Result<(), StoreError> {
-        let (ws, id) = (doc.workspace.as_str(), doc.id.as_str());
-        let txn = self.db.begin_write()?;
-        {
-            let mut docs = txn.open_table(KNOWLEDGE_DOCS)?;
-            let mut sources = txn.open_table(KNOWLEDGE_SOURCES)?;
-            if let Some(old) = docs.get((ws, id))? {
-                let old: KnowledgeDoc = decode("knowledge_docs", old.value())?;
-                if let Some(source) = &old.fields.source {
-                    sources.remove((ws, source.as_str()))?;
-                }
-            }
-            docs.insert((ws, id), encode(doc).as_slice())?;
-            if let Some(source) = &doc.fields.source {
-                sources.insert((ws, source.as_str()), id)?;
-            }
-            let Some(chunks) = chunks else {
-                drop((docs, sources));
-                txn.commit()?;
-                return Ok(());
-            };
-            let mut table = txn.open_table(KNOWLEDGE_CHUNKS)?;
-            let mut vectors = txn.open_table(KNOWLEDGE_VECTORS)?;
-            table.retain_in((ws, id, 0)..=(ws, id, u32::MAX), |_, _| false)?;
-            vectors.retain_in((ws, id, 0)..=(ws, id, u32::MAX), |_, _| false)?;
-            for c in chunks {
-                let key = (ws, id, c.chunk.position);
-                table.insert(key, encode(&c.chunk).as_slice())?;
-                vectors.insert(key, vector_bytes(&c.vector).as_slice())?;
-            }
-        }
-        txn.commit()?;
-        Ok(())
+        let written = self.write_knowledge(doc, chunks);
+        self.chunks.drop_workspace(doc.workspace.as_str());
+        written
+    }
+
+    fn knowledge_candidates(
+        &self,
+        workspace: &WorkspaceId,
+        query: &CandidateQuery,
+    ) -> Result<Vec<ChunkEntry>, StoreError> {
+        let all = self.cached_chunks(workspace)?;
+        Ok(choose(&all, query)
+            .into_iter()
+            .filter_map(|i| all.get(i).cloned())
+            .collect())
     }
 
     fn get_knowledge(&self, workspace: &WorkspaceId, id: &str) -> Result<Option<KnowledgeDoc>, StoreError> {
@@ -137,6 +126,7 @@ impl KnowledgeRepo for RedbStore {
             }
         };
         txn.commit()?;
+        self.chunks.drop_workspace(ws);
         Ok(found)
     }
 
@@ -221,6 +211,70 @@ impl KnowledgeRepo for RedbStore {
         };
         txn.commit()?;
         Ok(count)
+    }
+}
+
+impl RedbStore {
+    /// Writes a document and, when given, its chunks, in one transaction.
+    fn write_knowledge(&self, doc: &KnowledgeDoc, chunks: Option<&[StoredChunk]>) -> Result<(), StoreError> {
+        let (ws, id) = (doc.workspace.as_str(), doc.id.as_str());
+        let txn = self.db.begin_write()?;
+        {
+            let mut docs = txn.open_table(KNOWLEDGE_DOCS)?;
+            let mut sources = txn.open_table(KNOWLEDGE_SOURCES)?;
+            if let Some(old) = docs.get((ws, id))? {
+                let old: KnowledgeDoc = decode("knowledge_docs", old.value())?;
+                if let Some(source) = &old.fields.source {
+                    sources.remove((ws, source.as_str()))?;
+                }
+            }
+            docs.insert((ws, id), encode(doc).as_slice())?;
+            if let Some(source) = &doc.fields.source {
+                sources.insert((ws, source.as_str()), id)?;
+            }
+            let Some(chunks) = chunks else {
+                drop((docs, sources));
+                txn.commit()?;
+                return Ok(());
+            };
+            let mut table = txn.open_table(KNOWLEDGE_CHUNKS)?;
+            let mut vectors = txn.open_table(KNOWLEDGE_VECTORS)?;
+            table.retain_in((ws, id, 0)..=(ws, id, u32::MAX), |_, _| false)?;
+            vectors.retain_in((ws, id, 0)..=(ws, id, u32::MAX), |_, _| false)?;
+            for c in chunks {
+                let key = (ws, id, c.chunk.position);
+                table.insert(key, encode(&c.chunk).as_slice())?;
+                vectors.insert(key, vector_bytes(&c.vector).as_slice())?;
+            }
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// The workspace's chunks with their terms, from the cache or read whole (chunks of a document missing
+    /// meanwhile are left out).
+    fn cached_chunks(&self, workspace: &WorkspaceId) -> Result<Arc<Vec<ChunkEntry>>, StoreError> {
+        let (cached, generation) = self.chunks.get(workspace.as_str());
+        if let Some(chunks) = cached {
+            return Ok(chunks);
+        }
+        let docs: HashMap<String, KnowledgeDoc> = self
+            .list_knowledge(workspace)?
+            .into_iter()
+            .map(|d| (d.id.clone(), d))
+            .collect();
+        let entries: Vec<ChunkEntry> = self
+            .knowledge_chunks(workspace)?
+            .into_iter()
+            .filter_map(|c| {
+                let doc = docs.get(&c.chunk.doc_id)?;
+                let terms = chunk_terms(&doc.fields.title, doc.lang(), &c.chunk);
+                Some(ChunkEntry::new(c.chunk, c.vector, terms))
+            })
+            .collect();
+        let entries = Arc::new(entries);
+        self.chunks.put(workspace.as_str(), Arc::clone(&entries), generation);
+        Ok(entries)
     }
 }
 

@@ -3,6 +3,7 @@
 mod audit;
 mod audit_log;
 mod campaigns;
+mod chunk_cache;
 mod copy;
 mod customers;
 mod health;
@@ -52,6 +53,8 @@ from_redb!(
 pub struct RedbStore {
     db: Database,
     path: PathBuf,
+    /// Recently searched workspaces' knowledge chunks, for choosing candidates.
+    chunks: chunk_cache::ChunkCache,
 }
 
 /// The store's page cache unless configured: 128 MiB.
@@ -83,7 +86,11 @@ impl RedbStore {
     pub fn open_file(path: &Path, model: Option<&ModelStamp>, cache_bytes: usize) -> Result<Self, StoreError> {
         let path = path.to_owned();
         let (db, _) = snapshot::scrub_open(snapshot::open_file(&path, cache_bytes)?, &path, cache_bytes)?;
-        let store = Self { db, path };
+        let store = Self {
+            db,
+            path,
+            chunks: chunk_cache::ChunkCache::default(),
+        };
         meta::init(&store.db, model)?;
         metrics::backfill(&store.db)?;
         Ok(store)

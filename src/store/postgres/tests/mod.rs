@@ -12,6 +12,7 @@ use crate::store::{CustomerRepo, PreferenceRepo};
 
 mod bulk;
 mod customers;
+mod knowledge;
 mod nodes;
 mod open;
 mod ranking;
