@@ -70,31 +70,16 @@ impl PostgresStore {
             .collect())
     }
 
-    /// The plan PostgreSQL chooses for [`PostgresStore::choose_chunks`], with sequential scans allowed or not
-    /// (tests check it uses both indexes; on a small table only a plan without sequential scans shows that the
-    /// terms index serves the query).
+    /// The plan PostgreSQL chooses for [`PostgresStore::choose_chunks`] (tests check it uses the HNSW index).
     #[cfg(test)]
-    pub(super) fn explain_candidates(&self, workspace: &WorkspaceId, query: &CandidateQuery, seqscan: bool) -> String {
+    pub(super) fn explain_candidates(&self, workspace: &WorkspaceId, query: &CandidateQuery) -> String {
         let sql = candidates_sql(query);
         let (ws, vector) = (workspace.as_str().to_owned(), PgVector(query.vector.clone()));
         let mut params: Vec<&(dyn ToSql + Sync)> = vec![&ws, &vector, &query.terms];
         if let Some(docs) = &query.docs {
             params.push(docs);
         }
-        self.run(async {
-            let mut client = self.client().await?;
-            let tx = client.transaction().await?;
-            tx.batch_execute(&format!("SET LOCAL enable_seqscan = {seqscan}"))
-                .await?;
-            let rows = tx.query(&format!("EXPLAIN {sql}"), &params).await?;
-            tx.commit().await?;
-            Ok(rows
-                .iter()
-                .map(|r| r.get::<_, String>(0))
-                .collect::<Vec<_>>()
-                .join("\n"))
-        })
-        .expect("explain")
+        self.explain(&sql, &params)
     }
 }
 

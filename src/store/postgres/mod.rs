@@ -203,6 +203,19 @@ impl PostgresStore {
             .unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 
+    /// The plan PostgreSQL chooses for `sql` with `params` (tests check which indexes a query uses).
+    fn explain(&self, sql: &str, params: &[&(dyn tokio_postgres::types::ToSql + Sync)]) -> String {
+        self.run(async {
+            let rows = self.client().await?.query(&format!("EXPLAIN {sql}"), params).await?;
+            Ok(rows
+                .iter()
+                .map(|r| r.get::<_, String>(0))
+                .collect::<Vec<_>>()
+                .join("\n"))
+        })
+        .unwrap_or_else(|e| panic!("EXPLAIN {sql}: {e}"))
+    }
+
     /// Runs statements (tests change the database behind the store's back).
     fn execute(&self, sql: &str) {
         self.run(async { Ok(self.client().await?.batch_execute(sql).await?) })

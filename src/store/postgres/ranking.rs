@@ -167,17 +167,7 @@ impl PgIndex {
         let q = PgVector(query.to_vec());
         let mut params: Vec<&(dyn ToSql + Sync)> = vec![&q];
         params.extend(clause.params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)));
-        let store = &self.store;
-        store
-            .run(async {
-                let rows = store.client().await?.query(&format!("EXPLAIN {sql}"), &params).await?;
-                Ok(rows
-                    .iter()
-                    .map(|r| r.get::<_, String>(0))
-                    .collect::<Vec<_>>()
-                    .join("\n"))
-            })
-            .expect("explain")
+        self.store.explain(&sql, &params)
     }
 
     /// Up to `k` memories whose text matches `query` by PostgreSQL full-text search, best first: the query is

@@ -277,6 +277,6 @@ fn database_candidates_use_the_hnsw_index() {
         dense: 50,
         ..CandidateQuery::new(&seq.unit(), &terms("xylophone E-9999", Lang::En), None)
     };
-    let plan = pg.explain_candidates(&ws, &query, true);
+    let plan = pg.explain_candidates(&ws, &query);
     assert!(plan.contains("knowledge_chunks_embedding_hnsw_8"), "{plan}");
 }
