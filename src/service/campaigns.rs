@@ -293,17 +293,16 @@ impl Services {
         let Some(_lease) = self.blocking(move |s| s.try_job_lease(&ws, &key)).await? else {
             return Err(ServiceError::JobRunning(format!("campaign:{}", campaign.id)));
         };
-        self.run_campaign_leased(principal, &campaign.id, trigger).await
+        self.run_campaign_leased(principal, campaign, trigger).await
     }
 
-    /// Runs a campaign whose lease the caller holds.
+    /// Runs a campaign whose lease the caller holds, as read.
     async fn run_campaign_leased(
         &self,
         principal: &Principal,
-        id: &str,
+        mut campaign: Campaign,
         trigger: &str,
     ) -> Result<JobRun, ServiceError> {
-        let mut campaign = self.get_campaign(principal, id).await?;
         let now = self.now();
         let job_id = format!("campaign:{}", campaign.id);
         let mut run = new_run(&job_id, principal, trigger, now);
@@ -377,7 +376,7 @@ impl Services {
                 if due <= current.last_run_at.unwrap_or(current.created_at) {
                     continue;
                 }
-                if let Err(e) = self.run_campaign_leased(principal, &campaign.id, "schedule").await {
+                if let Err(e) = self.run_campaign_leased(principal, current, "schedule").await {
                     tracing::error!(campaign = %campaign.id, error = %e, "campaign run failed");
                 }
             }
