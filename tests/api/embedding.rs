@@ -54,6 +54,53 @@ fn a_text_gets_nearly_the_same_vector_alone_or_in_a_batch() {
 }
 
 #[test]
+fn texts_of_mixed_lengths_over_several_batches_keep_their_order() {
+    let model = embedder();
+    // Longer and shorter texts interleaved, more of them than one inference batch (16): the embedder batches
+    // them by length and must hand each vector back in its caller's place.
+    let topics = [
+        "refund",
+        "wifi",
+        "invoice",
+        "password",
+        "livraison",
+        "facture",
+        "écran",
+        "battery",
+    ];
+    let details = [
+        "since Monday",
+        "after the update",
+        "on my phone",
+        "chez moi",
+        "twice a day",
+    ];
+    // 40 distinct topic and detail pairs; every third text is long.
+    let texts: Vec<String> = (0..40)
+        .map(|i| {
+            let sentence = format!("{} {}. ", topics[i % 8], details[i % 5]);
+            sentence.repeat(if i % 3 == 0 { 12 } else { 1 })
+        })
+        .collect();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let together = model.embed(&refs, TextRole::Passage).unwrap();
+    let alone: Vec<Vec<f32>> = refs
+        .iter()
+        .map(|t| model.embed(&[t], TextRole::Passage).unwrap().remove(0))
+        .collect();
+    for (i, vector) in together.iter().enumerate() {
+        let own = cosine(vector, &alone[i]);
+        assert!(own > 0.99, "text {i}: {own} against its own vector");
+        for (j, other) in alone.iter().enumerate().filter(|(j, _)| *j != i) {
+            assert!(
+                own > cosine(vector, other),
+                "text {i} is nearer text {j}'s vector than its own"
+            );
+        }
+    }
+}
+
+#[test]
 fn queries_and_stored_texts_get_the_model_prefixes() {
     let model = embedder();
     let q = model.embed(&["refund for a broken lock"], TextRole::Query).unwrap();
