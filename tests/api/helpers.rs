@@ -161,16 +161,119 @@ pub async fn spawn_clocked_with(at: &str, adjust: impl FnOnce(&mut Settings)) ->
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().to_owned();
     let clock = Arc::new(ManualClock::new(at.parse().unwrap()));
-    let app = spawn_inner(&path, Some(dir), adjust, clock.clone(), false).await;
+    let app = spawn_inner(&path, Some(dir), adjust, clock.clone()).await;
     (app, clock)
 }
 
 /// Starts a server whose clock stands still at `DEMO_NOW`, with the demo fixtures loaded.
+///
+/// The fixtures are loaded once per test process (embedding them is most of a minute) into a store every such
+/// test then gets a copy of: a copy of the data folder on redb, a database made from it as a template on
+/// PostgreSQL. Each test still has a store of its own.
 pub async fn spawn_demo() -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().to_owned();
+    match demo_store().await {
+        DemoStore::Redb(template) => copy_dir(template, &path),
+        DemoStore::Postgres(template) => {
+            let server = postgres_server().expect("a PostgreSQL demo store implies a PostgreSQL suite");
+            new_database(server, &path, Some(template)).await;
+        }
+    }
     let clock = Arc::new(FixedClock(DEMO_NOW.parse().unwrap()));
-    spawn_inner(&path, Some(dir), |_| {}, clock, true).await
+    spawn_inner(&path, Some(dir), |_| {}, clock).await
+}
+
+/// The demo store of this test process.
+enum DemoStore {
+    /// A stopped store's data folder, under Cargo's temporary folder for tests.
+    Redb(PathBuf),
+    /// The name of a database no session is connected to.
+    Postgres(String),
+}
+
+/// Loads the demo fixtures on first use, at `DEMO_NOW`, into the store every demo test copies.
+async fn demo_store() -> &'static DemoStore {
+    static STORE: tokio::sync::OnceCell<DemoStore> = tokio::sync::OnceCell::const_new();
+    STORE
+        .get_or_init(|| async {
+            let root = Path::new(env!("CARGO_TARGET_TMPDIR"));
+            remove_orphaned_demo_stores(root);
+            let path = root.join(format!("demo-store-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&path);
+            std::fs::create_dir_all(&path).unwrap();
+            let database = match postgres_server() {
+                Some(server) => Some(new_database(server, &path, None).await),
+                None => None,
+            };
+            let mut settings = test_settings(&path);
+            if let Some((url, _)) = &database {
+                settings.store = StoreSetting::Postgres(url.clone());
+            }
+            let clock = Arc::new(FixedClock(DEMO_NOW.parse().unwrap()));
+            let app = Application::build_with_clock(&settings, Some(embedder()), clock)
+                .await
+                .expect("app builds");
+            let stats = rappel::startup::load_demo(&app.services, "fixtures/demo".as_ref())
+                .await
+                .expect("demo loads")
+                .expect("the store was empty");
+            assert_eq!(stats.failed, 0, "{:?}", stats.errors);
+            app.services.persist_index().expect("the vector index is saved");
+            drop(app);
+            match database {
+                None => {
+                    released(&path).await;
+                    DemoStore::Redb(path)
+                }
+                Some((_, name)) => {
+                    let server = postgres_server().unwrap();
+                    let (client, connection) = tokio_postgres::connect(server, tokio_postgres::NoTls)
+                        .await
+                        .expect("the test PostgreSQL server answers");
+                    actix_web::rt::spawn(connection);
+                    // The dropped application's pools close their sessions on their own time; a template may
+                    // have none.
+                    client
+                        .execute(
+                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                             WHERE datname = $1 AND pid <> pg_backend_pid()",
+                            &[&name],
+                        )
+                        .await
+                        .expect("the demo database's sessions end");
+                    DemoStore::Postgres(name)
+                }
+            }
+        })
+        .await
+}
+
+/// Removes the demo stores of test processes that have ended (Linux: their `/proc` entry is gone).
+fn remove_orphaned_demo_stores(root: &Path) {
+    let Ok(entries) = std::fs::read_dir(root) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some(pid) = name.strip_prefix("demo-store-") {
+            if !Path::new("/proc").join(pid).exists() {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+}
+
+/// Copies the folder `from` (files and sub-folders) into `to`.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
 }
 
 async fn spawn_configured(
@@ -178,17 +281,12 @@ async fn spawn_configured(
     dir: Option<tempfile::TempDir>,
     adjust: impl FnOnce(&mut Settings),
 ) -> TestApp {
-    spawn_inner(data_dir, dir, adjust, Arc::new(SystemClock), false).await
+    spawn_inner(data_dir, dir, adjust, Arc::new(SystemClock)).await
 }
 
-async fn spawn_inner(
-    data_dir: &Path,
-    dir: Option<tempfile::TempDir>,
-    adjust: impl FnOnce(&mut Settings),
-    clock: Arc<dyn Clock>,
-    demo: bool,
-) -> TestApp {
-    let mut settings = Settings {
+/// The settings of a test server on `data_dir`.
+fn test_settings(data_dir: &Path) -> Settings {
+    Settings {
         bind: "127.0.0.1:0".into(),
         data_dir: data_dir.to_owned(),
         admin_key: Some(ADMIN_KEY.into()),
@@ -199,7 +297,16 @@ async fn spawn_inner(
         rate_limit_per_second: 0,
         embed_quota_chars_per_minute: 0,
         ..Settings::default()
-    };
+    }
+}
+
+async fn spawn_inner(
+    data_dir: &Path,
+    dir: Option<tempfile::TempDir>,
+    adjust: impl FnOnce(&mut Settings),
+    clock: Arc<dyn Clock>,
+) -> TestApp {
+    let mut settings = test_settings(data_dir);
     adjust(&mut settings);
     if let Some(server) = postgres_server() {
         if settings.store == StoreSetting::Redb {
@@ -209,13 +316,6 @@ async fn spawn_inner(
     let app = Application::build_with_clock(&settings, Some(embedder()), clock)
         .await
         .expect("app builds");
-    if demo {
-        let stats = rappel::startup::load_demo(&app.services, "fixtures/demo".as_ref())
-            .await
-            .expect("demo loads")
-            .expect("the store was empty");
-        assert_eq!(stats.failed, 0, "{:?}", stats.errors);
-    }
     let base = format!("http://{}", app.server.addr());
     let handle = app.server.handle();
     actix_web::rt::spawn(app.server.run());
@@ -277,26 +377,32 @@ fn started_postgres() -> &'static str {
 /// The PostgreSQL database of the test store in `data_dir`: a new one on the server at `server` (a URL whose user
 /// may create databases), named in `data_dir/postgres-url` so a restart on the same folder finds the same data.
 pub async fn postgres_database(server: &str, data_dir: &Path) -> String {
-    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let named = data_dir.join("postgres-url");
-    if let Ok(url) = std::fs::read_to_string(&named) {
-        return url;
+    match std::fs::read_to_string(data_dir.join("postgres-url")) {
+        Ok(url) => url,
+        Err(_) => new_database(server, data_dir, None).await.0,
     }
+}
+
+/// Makes a new database on the server at `server` (a copy of `template` when named) for the test store in
+/// `data_dir`, names its URL in `data_dir/postgres-url`, and returns the URL and the database's name.
+async fn new_database(server: &str, data_dir: &Path, template: Option<&str>) -> (String, String) {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let name = format!("rappel_api_{}_{n}", std::process::id());
     let (client, connection) = tokio_postgres::connect(server, tokio_postgres::NoTls)
         .await
         .expect("the test PostgreSQL server answers");
     actix_web::rt::spawn(connection);
+    let from = template.map(|t| format!(" TEMPLATE {t}")).unwrap_or_default();
     client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .batch_execute(&format!("CREATE DATABASE {name}{from}"))
         .await
         .expect("a test database is created");
     let (base, _) = server.rsplit_once('/').expect("a URL with a database");
     let url = format!("{base}/{name}");
     std::fs::create_dir_all(data_dir).unwrap();
-    std::fs::write(&named, &url).unwrap();
-    url
+    std::fs::write(data_dir.join("postgres-url"), &url).unwrap();
+    (url, name)
 }
 
 /// The environment a `rappel` command needs to use the test store in `data_dir` (and its database when the suite
