@@ -3,21 +3,18 @@
 
 CARGO ?= cargo
 
-.PHONY: run test check-all console-e2e fuzz fetch build openapi doctor bench bench-proactive bench-support-metrics bench-crash eval train lint
+.PHONY: run test console-e2e fuzz fetch build openapi doctor bench bench-proactive bench-support-metrics bench-crash eval train lint
 
 ## Start the server with the demo data on 127.0.0.1:8080 (fetches the model and ONNX Runtime first).
 run: build
 	./target/release/rappel serve --demo
 
-## Run the whole test suite (the HTTP suite on both stores: redb, then PostgreSQL), the console in a real browser, then the format check. (CI runs this; it must stay under 30 minutes on 2 cores.)
+## Run the whole test suite (the HTTP suite on both stores: redb, then PostgreSQL), the console in a real browser, the format check, clippy and the generated attacks on the OpenAPI document. (CI runs this; it must stay under 30 minutes on 2 cores.)
 test: fetch
 	$(CARGO) test
 	RAPPEL_TEST_STORE=postgres $(CARGO) test --test api -- --skip crash:: --skip nodes::
 	CARGO=$(CARGO) ./scripts/console-e2e.sh
-	$(CARGO) fmt --all -- --check
-
-## Everything before a commit: the tests, the generated attacks on the OpenAPI document and clippy.
-check-all: test fuzz lint
+	$(MAKE) --no-print-directory lint fuzz CARGO=$(CARGO)
 
 ## The console's browser tests alone (installs Debian's chromium when missing).
 console-e2e: fetch
