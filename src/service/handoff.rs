@@ -174,7 +174,7 @@ impl Services {
         current.handoff = Some(serde_json::to_value(&brief).unwrap_or_default());
         current.updated_at = self.now();
         let stored = current.clone();
-        self.blocking(move |s| s.save_ingest(&stored, &[], &[]))
+        self.blocking(move |s| s.save_ingest(&stored, &[], &[]).map(drop))
             .await
             .map_err(super::error::customer_error(customer_id))?;
         Ok(brief)

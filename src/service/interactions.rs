@@ -185,11 +185,17 @@ impl Services {
         let existing = self.memories_locked(&customer.workspace, &customer.id).await?;
         let plan = formation::plan(drafts, vectors, &existing, interaction);
         let (stored, new, changed) = (interaction.clone(), plan.new.clone(), plan.changed.clone());
-        self.blocking(move |s| s.save_ingest(&stored, &new, &changed))
+        let version = self
+            .blocking(move |s| s.save_ingest(&stored, &new, &changed))
             .await
             .map_err(customer_error(customer.id.as_str()))?;
         self.saved(plan.new.into_iter().map(|m| Indexed::new(m.memory, m.vector)).collect())?;
         self.updated(&plan.changed);
+        if let Some(version) = version {
+            // The cached list was read at the version before this write (above, under the lock) and now holds the
+            // write too: this node's next read keeps it instead of reading every memory of the customer again.
+            self.cache.restamp(&customer.workspace, &customer.id, version);
+        }
         for (message_id, said_at, update) in plan.preferences {
             let source = format!("message:{message_id}");
             let (ws, cid, now) = (customer.workspace.clone(), customer.id.clone(), self.now());

@@ -65,7 +65,8 @@ impl MemoryCache {
 
     /// Caches a customer's memories as just read from the store (under the customer's lock), with the memory
     /// version read before them. Changes made here afterwards keep that version: another node's change, or this
-    /// node's own, moves the store's, and the next read reloads.
+    /// node's own, moves the store's, and the next read reloads; an ingest, which learns the version its write
+    /// left, restamps the list instead ([`MemoryCache::restamp`]).
     pub(super) fn put(
         &self,
         workspace: &WorkspaceId,
@@ -105,6 +106,15 @@ impl MemoryCache {
             if let Some(evicted) = inner.map.remove(&oldest) {
                 inner.total -= evicted.list.len();
             }
+        }
+    }
+
+    /// Marks a cached customer's list as of the store's memory `version`, after this node's own write changed the
+    /// store and the list alike: the caller holds the customer's lock, so the list was at the version before the
+    /// write, and no other write came between.
+    pub(super) fn restamp(&self, workspace: &WorkspaceId, customer: &CustomerId, version: i64) {
+        if let Some(cached) = self.lock().map.get_mut(&(workspace.clone(), customer.clone())) {
+            cached.version = Some(version);
         }
     }
 
@@ -215,6 +225,18 @@ mod tests {
             cache.get(&ws, &a, Some(3)).unwrap().len(),
             2,
             "this node's own change keeps the version it was read at"
+        );
+        cache.restamp(&ws, &a, 5);
+        assert_eq!(
+            cache.get(&ws, &a, Some(5)).unwrap().len(),
+            2,
+            "until its ingest restamps it"
+        );
+        assert!(cache.get(&ws, &a, Some(3)).is_none());
+        cache.restamp(&ws, &CustomerId::from_client("b"), 5);
+        assert!(
+            cache.get(&ws, &CustomerId::from_client("b"), Some(5)).is_none(),
+            "nothing cached, nothing made"
         );
     }
 }

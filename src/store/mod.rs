@@ -249,12 +249,14 @@ pub trait MemoryRepo: Send + Sync {
     fn list_interactions(&self, workspace: &WorkspaceId, customer: &CustomerId)
         -> Result<Vec<Interaction>, StoreError>;
     /// Saves an interaction and new or changed memories in one transaction; `NotFound` when the customer is gone.
+    /// A store that keeps memory versions ([`MemoryRepo::memory_version`]) returns the customer's version the
+    /// write left when it changed memories: with the customer's lock held, it is the caller's own write's.
     fn save_ingest(
         &self,
         interaction: &Interaction,
         memories: &[StoredMemory],
         changed: &[Memory],
-    ) -> Result<(), StoreError>;
+    ) -> Result<Option<i64>, StoreError>;
     /// Inserts customers, their interactions and their memories in one transaction (bulk loading: benchmarks
     /// and migrations). Customers must be new.
     fn bulk_load(

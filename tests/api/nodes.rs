@@ -206,6 +206,68 @@ async fn three_nodes_on_one_database_ingest_claim_and_run_jobs_once() {
         "no memory stored twice: {kinds_and_texts:?}"
     );
 
+    // A node keeps the memories it read, and its own ingest keeps them current; another node's write in between
+    // must still show. Every node reads, node 1 writes, node 2 writes, node 1 writes again: then every node
+    // recalls each of the three writes, and the three nodes recall alike.
+    let recall = |n: usize, query: &'static str| {
+        let (client, url) = (client.clone(), at(n, &format!("/customers/{cid}/recall")));
+        async move {
+            let (status, ranked) = call(&client, Method::POST, url, Some(&json!({"query": query, "k": 5}))).await;
+            assert_eq!(status, StatusCode::OK, "{ranked}");
+            ranked
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    let m = &r["memory"];
+                    (
+                        m["id"].as_str().unwrap().to_owned(),
+                        m["provenance"]["interaction_id"].as_str().unwrap().to_owned(),
+                    )
+                })
+                .collect::<Vec<(String, String)>>()
+        }
+    };
+    for n in 0..3 {
+        recall(n, "hub").await;
+    }
+    let mut later = Vec::new();
+    for (n, text, query) in [
+        (1, "The replacement doorbell arrived broken.", "doorbell arrived broken"),
+        (
+            2,
+            "Je voudrais un remboursement pour la sonnette.",
+            "remboursement sonnette",
+        ),
+        (1, "Please call me back on Tuesday morning.", "call me back on Tuesday"),
+    ] {
+        let body = json!({
+            "external_id": format!("nodes-later-{}", later.len()), "channel": "chat", "status": "open",
+            "opened_at": "2026-11-02T09:00:00Z",
+            "messages": [{"id": "m1", "role": "customer", "sent_at": "2026-11-02T09:00:00Z", "text": text}]
+        });
+        let (status, out) = call(
+            &client,
+            Method::POST,
+            at(n, &format!("/customers/{cid}/interactions")),
+            Some(&body),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{out}");
+        // Provenance names the interaction by its external id.
+        later.push((body["external_id"].as_str().unwrap().to_owned(), query));
+    }
+    for (interaction, query) in later {
+        let answers = futures_util::future::join_all((0..3).map(|n| recall(n, query))).await;
+        for (n, ranked) in answers.iter().enumerate() {
+            assert!(
+                ranked.iter().any(|(_, i)| *i == interaction),
+                "node {n} recalls the write of {interaction} for {query:?}: {ranked:?}"
+            );
+            assert_eq!(ranked, &answers[0], "nodes {n} and 0 recall alike for {query:?}");
+        }
+    }
+
     // 40 items queued through the three nodes, drained by four senders spread over them.
     let mut queued = BTreeSet::new();
     for n in 0..40 {

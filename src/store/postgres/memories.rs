@@ -77,32 +77,7 @@ async fn put_memories(
     memories: &[StoredMemory],
     changed: &[Memory],
 ) -> Result<(), StoreError> {
-    if !memories.is_empty() {
-        let insert = client
-            .prepare_cached(
-                "INSERT INTO memories (workspace, customer_id, id, text_config, embedding, record) \
-                 VALUES ($1, $2, $3, $4::text::regconfig, $5, $6) ON CONFLICT (workspace, customer_id, id) \
-                 DO UPDATE SET text_config = excluded.text_config, embedding = excluded.embedding, \
-                 record = excluded.record",
-            )
-            .await?;
-        for m in memories {
-            let memory = &m.memory;
-            client
-                .execute(
-                    &insert,
-                    &[
-                        &memory.workspace.as_str(),
-                        &memory.provenance.customer_id.as_str(),
-                        &memory.id,
-                        &text_config(memory.language),
-                        &kept(&m.vector)?,
-                        &json(memory),
-                    ],
-                )
-                .await?;
-        }
-    }
+    upsert_memories(client, memories).await?;
     if !changed.is_empty() {
         // A changed memory is only written back if it still exists (it may have been deleted meanwhile).
         let update = client
@@ -129,16 +104,39 @@ async fn put_memories(
     Ok(())
 }
 
-/// Rows per statement of [`insert_new_memories`] (about 10 MB of parameters with 384 dimensions).
+/// Rows per statement of [`upsert_memories`] (about 10 MB of parameters with 384 dimensions).
 const INSERT_BATCH: usize = 2_000;
 
-/// Writes memories that are new (bulk loading) with one multi-row statement per [`INSERT_BATCH`] memories
-/// instead of one per memory: the same rows, with the same upsert as [`put_memories`] (the keys of one statement
-/// must differ), and the same trigger effects.
-async fn insert_new_memories(client: &impl GenericClient, memories: &[StoredMemory]) -> Result<(), StoreError> {
+/// Writes new or replaced memories with their vectors, one multi-row statement per [`INSERT_BATCH`] memories. A
+/// statement may not upsert one row twice, so a key given twice keeps its last memory, as writing them one by one
+/// would.
+async fn upsert_memories(client: &impl GenericClient, memories: &[StoredMemory]) -> Result<(), StoreError> {
     if memories.is_empty() {
         return Ok(());
     }
+    let key = |m: &StoredMemory| {
+        (
+            m.memory.workspace.clone(),
+            m.memory.provenance.customer_id.clone(),
+            m.memory.id.clone(),
+        )
+    };
+    let mut last = std::collections::HashMap::with_capacity(memories.len());
+    for (i, m) in memories.iter().enumerate() {
+        last.insert(key(m), i);
+    }
+    let deduped: Vec<StoredMemory>;
+    let memories = if last.len() == memories.len() {
+        memories
+    } else {
+        deduped = memories
+            .iter()
+            .enumerate()
+            .filter(|(i, m)| last[&key(m)] == *i)
+            .map(|(_, m)| m.clone())
+            .collect();
+        &deduped
+    };
     let insert = client
         .prepare_cached(
             "INSERT INTO memories (workspace, customer_id, id, text_config, embedding, record) \
@@ -238,7 +236,7 @@ impl MemoryRepo for PostgresStore {
         interaction: &Interaction,
         memories: &[StoredMemory],
         changed: &[Memory],
-    ) -> Result<(), StoreError> {
+    ) -> Result<Option<i64>, StoreError> {
         let (ws, cid) = (interaction.workspace.as_str(), interaction.customer_id.as_str());
         self.run(async {
             let mut client = self.client().await?;
@@ -246,8 +244,18 @@ impl MemoryRepo for PostgresStore {
             require_customer(&txn, ws, cid, RowLock::Share).await?;
             put_interaction(&txn, interaction).await?;
             put_memories(&txn, memories, changed).await?;
+            let version = match memories.is_empty() && changed.is_empty() {
+                true => None,
+                false => txn
+                    .query_opt(
+                        "SELECT version FROM memory_versions WHERE workspace = $1 AND customer_id = $2",
+                        &[&ws, &cid],
+                    )
+                    .await?
+                    .map(|row| row.get(0)),
+            };
             txn.commit().await?;
-            Ok(())
+            Ok(version)
         })
     }
 
@@ -277,7 +285,7 @@ impl MemoryRepo for PostgresStore {
             for i in interactions {
                 put_interaction(&txn, i).await?;
             }
-            insert_new_memories(&txn, memories).await?;
+            upsert_memories(&txn, memories).await?;
             txn.commit().await?;
             Ok(())
         })

@@ -74,7 +74,7 @@ impl MemoryRepo for RedbStore {
         interaction: &Interaction,
         memories: &[StoredMemory],
         changed: &[Memory],
-    ) -> Result<(), StoreError> {
+    ) -> Result<Option<i64>, StoreError> {
         let (ws, cid) = (interaction.workspace.as_str(), interaction.customer_id.as_str());
         let txn = self.db.begin_write()?;
         {
@@ -95,7 +95,7 @@ impl MemoryRepo for RedbStore {
             put_memories(&txn, memories, changed)?;
         }
         txn.commit()?;
-        Ok(())
+        Ok(None)
     }
 
     fn bulk_load(

@@ -274,6 +274,17 @@ fn a_customers_memory_version_moves_with_every_change_of_their_memories_whoever_
     assert!(updated > inserted);
     assert!(b.delete_memory(&ws, &ann.id, &memory.memory.id).unwrap());
     assert!(version(&a, &ann.id) > updated);
+    // An ingest that writes memories answers the version it left, the one every node then reads.
+    let mut interaction = crate::domain::testkit::interaction("t-1", "open", serde_json::json!([]));
+    interaction.customer_id = ann.id.clone();
+    let left = a.save_ingest(&interaction, &[stored_memory(&ann.id, 7)], &[]).unwrap();
+    assert_eq!(left, Some(version(&b, &ann.id)));
+    assert!(left > Some(updated));
+    assert_eq!(
+        a.save_ingest(&interaction, &[], &[]).unwrap(),
+        None,
+        "no memory changed"
+    );
     // Erasure leaves no version row behind.
     a.insert_memories(&[stored_memory(&ann.id, 1)]).unwrap();
     assert!(a.erase_customer(&ws, &ann.id, None).unwrap());
