@@ -104,6 +104,9 @@ async fn put_memories(
     Ok(())
 }
 
+/// A customer's memory version (no row: no memory was ever written).
+const MEMORY_VERSION: &str = "SELECT version FROM memory_versions WHERE workspace = $1 AND customer_id = $2";
+
 /// Rows per statement of [`upsert_memories`] (about 10 MB of parameters with 384 dimensions).
 const INSERT_BATCH: usize = 2_000;
 
@@ -114,13 +117,14 @@ async fn upsert_memories(client: &impl GenericClient, memories: &[StoredMemory])
     if memories.is_empty() {
         return Ok(());
     }
-    let key = |m: &StoredMemory| {
+    fn key(m: &StoredMemory) -> (&str, &str, &str) {
+        let memory = &m.memory;
         (
-            m.memory.workspace.clone(),
-            m.memory.provenance.customer_id.clone(),
-            m.memory.id.clone(),
+            memory.workspace.as_str(),
+            memory.provenance.customer_id.as_str(),
+            memory.id.as_str(),
         )
-    };
+    }
     let mut last = std::collections::HashMap::with_capacity(memories.len());
     for (i, m) in memories.iter().enumerate() {
         last.insert(key(m), i);
@@ -244,15 +248,10 @@ impl MemoryRepo for PostgresStore {
             require_customer(&txn, ws, cid, RowLock::Share).await?;
             put_interaction(&txn, interaction).await?;
             put_memories(&txn, memories, changed).await?;
-            let version = match memories.is_empty() && changed.is_empty() {
-                true => None,
-                false => txn
-                    .query_opt(
-                        "SELECT version FROM memory_versions WHERE workspace = $1 AND customer_id = $2",
-                        &[&ws, &cid],
-                    )
-                    .await?
-                    .map(|row| row.get(0)),
+            let version = if memories.is_empty() && changed.is_empty() {
+                None
+            } else {
+                txn.query_opt(MEMORY_VERSION, &[&ws, &cid]).await?.map(|row| row.get(0))
             };
             txn.commit().await?;
             Ok(version)
@@ -412,10 +411,7 @@ impl MemoryRepo for PostgresStore {
     }
 
     fn memory_version(&self, workspace: &WorkspaceId, customer: &CustomerId) -> Result<Option<i64>, StoreError> {
-        self.version(
-            "SELECT version FROM memory_versions WHERE workspace = $1 AND customer_id = $2",
-            &[&workspace.as_str(), &customer.as_str()],
-        )
+        self.version(MEMORY_VERSION, &[&workspace.as_str(), &customer.as_str()])
     }
 
     fn memories_by_key(

@@ -121,3 +121,40 @@ fn bulk_loaded_memories_are_stored_indexed_and_found_as_memories_written_one_by_
         600
     );
 }
+
+#[test]
+fn a_memory_given_twice_in_one_write_keeps_its_last_version() {
+    let model = ModelStamp {
+        name: "test".into(),
+        dim: 8,
+    };
+    let db = TestDb::new();
+    let store = PostgresStore::open(&db.config, Some(&model)).unwrap();
+    let customer = Customer::new(WorkspaceId::default_workspace(), fields(1, None), t0());
+    store.create_customer(&customer).unwrap();
+    let written = |text: &str, n: u64| {
+        let mut memory = crate::domain::testkit::memory_for(&customer.id, text);
+        memory.id = "mem_twice".into();
+        StoredMemory {
+            memory,
+            vector: vector(n),
+        }
+    };
+    // One statement may not upsert a row twice: the write keeps the last, as writing them one by one would.
+    store
+        .insert_memories(&[written("first", 1), written("second", 2)])
+        .unwrap();
+    let stored = rows(&store);
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].0["text"], "second");
+    // Stored as int8: the kept vector is the second's, within rounding.
+    let distance = |v: &[f32]| {
+        stored[0]
+            .1
+            .iter()
+            .zip(v)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max)
+    };
+    assert!(distance(&vector(2)) < 0.01 && distance(&vector(1)) > 0.01);
+}
