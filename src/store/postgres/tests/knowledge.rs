@@ -9,7 +9,7 @@ use chrono::Duration;
 use crate::domain::knowledge::candidates::{choose, chunk_terms, CandidateQuery, ChunkEntry};
 use crate::domain::knowledge::{Chunk, KnowledgeDoc, KnowledgeInput, StoredChunk};
 use crate::domain::text::{terms, Lang};
-use crate::domain::{normalise_unit, Workspace, WorkspaceId};
+use crate::domain::{normalise_unit, WorkspaceId};
 use crate::store::model_tests::t0;
 use crate::store::postgres::testkit::TestDb;
 use crate::store::postgres::PostgresStore;
@@ -186,13 +186,7 @@ fn database_candidates_are_the_rules_and_redbs_in_english_and_french() {
     let ws = WorkspaceId::default_workspace();
     let other = WorkspaceId::parse("other").unwrap();
     for store in [&pg as &dyn crate::store::Store, &redb] {
-        store
-            .create_workspace(&Workspace {
-                id: other.clone(),
-                name: "other".into(),
-                created_at: t0(),
-            })
-            .unwrap();
+        assert_eq!(super::other_workspace(store), other);
         for (doc, chunks) in corpus(&ws, 20, 8, 1).into_iter().chain(corpus(&other, 4, 8, 2)) {
             store.put_knowledge(&doc, Some(&chunks)).unwrap();
         }

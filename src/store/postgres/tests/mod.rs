@@ -43,6 +43,20 @@ proptest! {
     }
 }
 
+/// Creates the workspace `other` beside the default one (for tests of what one workspace must not see) and
+/// returns its id.
+fn other_workspace(store: &dyn crate::store::Store) -> WorkspaceId {
+    let other = WorkspaceId::parse("other").unwrap();
+    store
+        .create_workspace(&crate::domain::Workspace {
+            id: other.clone(),
+            name: "other".into(),
+            created_at: t0(),
+        })
+        .unwrap();
+    other
+}
+
 /// A customer who accepts e-mail and a weekly cap no test reaches.
 fn reachable_customer(store: &PostgresStore, ws: &WorkspaceId, ext: u8) -> Customer {
     let c = Customer::new(ws.clone(), fields(ext, None), t0());

@@ -8,12 +8,12 @@ use chrono::Duration;
 
 use crate::domain::memory::{MemoryKind, StoredMemory};
 use crate::domain::text::Lang;
-use crate::domain::{dot, normalise_unit, Customer, CustomerId, Workspace, WorkspaceId};
+use crate::domain::{dot, normalise_unit, Customer, CustomerId, WorkspaceId};
 use crate::index::{SearchFilter, VectorIndex};
 use crate::store::model_tests::{fields, t0};
 use crate::store::postgres::testkit::TestDb;
 use crate::store::postgres::PostgresStore;
-use crate::store::{CustomerRepo, KeyRepo, MemoryRepo, ModelStamp};
+use crate::store::{CustomerRepo, MemoryRepo, ModelStamp};
 
 const DIM: usize = 8;
 const KINDS: [MemoryKind; 3] = [MemoryKind::Issue, MemoryKind::Resolution, MemoryKind::Fact];
@@ -43,14 +43,7 @@ fn loaded(db: &TestDb, customers: usize, each: usize) -> (Arc<PostgresStore>, Ve
         dim: DIM,
     };
     let store = Arc::new(PostgresStore::open(&db.config, Some(&model)).unwrap());
-    let other = WorkspaceId::parse("other").unwrap();
-    store
-        .create_workspace(&Workspace {
-            id: other.clone(),
-            name: "other".into(),
-            created_at: t0(),
-        })
-        .unwrap();
+    let other = super::other_workspace(store.as_ref());
     let mut all = Vec::new();
     for (ws, customers, each) in [(WorkspaceId::default_workspace(), customers, each), (other, 1, 1)] {
         let mut batch = Vec::new();
