@@ -123,6 +123,8 @@ pub struct StoreSnapshot {
     pub workspaces: Vec<WorkspaceCounts>,
     /// Size of the store file, bytes.
     pub file_bytes: u64,
+    /// Memories stored but not in the vector index yet (PostgreSQL: the indexer's backlog).
+    pub index_pending: u64,
 }
 
 /// The Prometheus text of every series: the recorders, then the store's gauges.
@@ -151,6 +153,10 @@ fn store_gauges(registry: &Registry, snapshot: &StoreSnapshot) -> prometheus::Re
         &["workspace", "state"],
     )?;
     let file = IntGauge::new("rappel_store_file_bytes", "Size of the store file")?;
+    let pending = IntGauge::new(
+        "rappel_index_pending_memories",
+        "Memories stored but not in the vector index yet, searched exactly meanwhile (PostgreSQL: the indexer's backlog)",
+    )?;
     for w in &snapshot.workspaces {
         customers.with_label_values(&[&w.workspace]).set(gauge(w.customers));
         memories.with_label_values(&[&w.workspace]).set(gauge(w.memories));
@@ -159,10 +165,12 @@ fn store_gauges(registry: &Registry, snapshot: &StoreSnapshot) -> prometheus::Re
         }
     }
     file.set(gauge(snapshot.file_bytes));
+    pending.set(gauge(snapshot.index_pending));
     registry.register(Box::new(customers))?;
     registry.register(Box::new(memories))?;
     registry.register(Box::new(outreach))?;
     registry.register(Box::new(file))?;
+    registry.register(Box::new(pending))?;
     Ok(())
 }
 

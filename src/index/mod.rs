@@ -103,6 +103,9 @@ pub struct IndexStats {
     pub graph_bytes: usize,
     /// Whether every stored memory is in (false while it is built after a start without a saved index).
     pub ready: bool,
+    /// Memories stored but not in the graph yet, searched exactly meanwhile (PostgreSQL: written since the
+    /// indexer last ran; always 0 in process, where a write enters the graph at once).
+    pub pending: usize,
 }
 
 /// The vector index as the service uses it. Writes come after the store's, under the customer's lock.

@@ -15,11 +15,13 @@ impl Services {
                 Some(_) => {}
             }
         }
+        let vectors = std::sync::Arc::clone(&self.vectors);
         let snapshot = self
-            .blocking(|s| {
+            .blocking(move |s| {
                 Ok(StoreSnapshot {
                     workspaces: s.workspace_counts()?,
                     file_bytes: s.file_bytes()?,
+                    index_pending: vectors.stats().pending as u64,
                 })
             })
             .await?;

@@ -77,8 +77,12 @@ async fn metrics_parse_and_count_requests_customers_and_the_store() {
     let latency = s
         .samples
         .iter()
-        .find(|x| x.metric == "rappel_http_request_duration_seconds" && x.labels.get("route") == Some("/v1/customers"))
-        .expect("a latency histogram for the route");
+        .find(|x| {
+            x.metric == "rappel_http_request_duration_seconds"
+                && x.labels.get("route") == Some("/v1/customers")
+                && x.labels.get("method") == Some("POST")
+        })
+        .expect("a latency histogram for the route and method");
     match &latency.value {
         Sample::Histogram(buckets) => {
             let total = buckets.iter().map(|b| b.count).fold(0.0, f64::max);
@@ -98,6 +102,11 @@ async fn metrics_parse_and_count_requests_customers_and_the_store() {
     assert_eq!(value(&s, "rappel_customers", &[("workspace", "default")]), Some(2.0));
     assert!(value(&s, "rappel_memories", &[("workspace", "default")]).unwrap_or(0.0) >= 1.0);
     assert!(value(&s, "rappel_store_file_bytes", &[]).unwrap_or(0.0) > 0.0);
+    let pending = value(&s, "rappel_index_pending_memories", &[]).expect("the vector index's backlog");
+    assert!(
+        (0.0..=value(&s, "rappel_memories", &[("workspace", "default")]).unwrap_or(0.0)).contains(&pending),
+        "{pending}"
+    );
     assert!(!body.contains("Camille"), "no customer data in the metrics");
 
     // Knowledge documents and chunks per workspace.

@@ -71,13 +71,14 @@ async fn put_interaction(client: &impl GenericClient, i: &Interaction) -> Result
     Ok(())
 }
 
-/// Writes new or replaced memories with their vectors, then changed memories that still exist.
+/// Writes new or replaced memories with their vectors, pending for the indexer, then changed memories that still
+/// exist.
 async fn put_memories(
     client: &impl GenericClient,
     memories: &[StoredMemory],
     changed: &[Memory],
 ) -> Result<(), StoreError> {
-    upsert_memories(client, memories).await?;
+    upsert_memories(client, memories, Indexing::Pending).await?;
     if !changed.is_empty() {
         // A changed memory is only written back if it still exists (it may have been deleted meanwhile).
         let update = client
@@ -110,10 +111,23 @@ const MEMORY_VERSION: &str = "SELECT version FROM memory_versions WHERE workspac
 /// Rows per statement of [`upsert_memories`] (about 10 MB of parameters with 384 dimensions).
 const INSERT_BATCH: usize = 2_000;
 
+/// When written memories enter the HNSW index.
+#[derive(Clone, Copy)]
+enum Indexing {
+    /// Later, by the indexer (online writes: see `schema::V4`).
+    Pending,
+    /// With the write (bulk loads, where the index is built after them).
+    Now,
+}
+
 /// Writes new or replaced memories with their vectors, one multi-row statement per [`INSERT_BATCH`] memories. A
 /// statement may not upsert one row twice, so a key given twice keeps its last memory, as writing them one by one
 /// would.
-async fn upsert_memories(client: &impl GenericClient, memories: &[StoredMemory]) -> Result<(), StoreError> {
+async fn upsert_memories(
+    client: &impl GenericClient,
+    memories: &[StoredMemory],
+    indexing: Indexing,
+) -> Result<(), StoreError> {
     if memories.is_empty() {
         return Ok(());
     }
@@ -143,13 +157,14 @@ async fn upsert_memories(client: &impl GenericClient, memories: &[StoredMemory])
     };
     let insert = client
         .prepare_cached(
-            "INSERT INTO memories (workspace, customer_id, id, text_config, embedding, record) \
-             SELECT w, c, i, t::regconfig, e, r FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], \
+            "INSERT INTO memories (workspace, customer_id, id, text_config, embedding, record, pending) \
+             SELECT w, c, i, t::regconfig, e, r, $7 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], \
              $5::vector[], $6::jsonb[]) AS m(w, c, i, t, e, r) ON CONFLICT (workspace, customer_id, id) \
              DO UPDATE SET text_config = excluded.text_config, embedding = excluded.embedding, \
-             record = excluded.record",
+             record = excluded.record, pending = excluded.pending",
         )
         .await?;
+    let pending = matches!(indexing, Indexing::Pending);
     for batch in memories.chunks(INSERT_BATCH) {
         let workspaces: Vec<&str> = batch.iter().map(|m| m.memory.workspace.as_str()).collect();
         let customers: Vec<&str> = batch.iter().map(|m| m.memory.provenance.customer_id.as_str()).collect();
@@ -158,13 +173,29 @@ async fn upsert_memories(client: &impl GenericClient, memories: &[StoredMemory])
         let vectors = batch.iter().map(|m| kept(&m.vector)).collect::<Result<Vec<_>, _>>()?;
         let records: Vec<serde_json::Value> = batch.iter().map(|m| json(&m.memory)).collect();
         client
-            .execute(&insert, &[&workspaces, &customers, &ids, &configs, &vectors, &records])
+            .execute(
+                &insert,
+                &[&workspaces, &customers, &ids, &configs, &vectors, &records, &pending],
+            )
             .await?;
     }
     Ok(())
 }
 
 impl PostgresStore {
+    /// How many memories there are, and how many of them wait for the indexer.
+    pub(super) fn memory_counts(&self) -> Result<(usize, usize), StoreError> {
+        self.run(async {
+            let client = self.client().await?;
+            let all: i64 = client.query_one("SELECT count(*) FROM memories", &[]).await?.get(0);
+            let pending: i64 = client
+                .query_one("SELECT count(*) FROM memories WHERE pending", &[])
+                .await?
+                .get(0);
+            Ok((usize::try_from(all).unwrap_or(0), usize::try_from(pending).unwrap_or(0)))
+        })
+    }
+
     /// Calls `f` with every memory matching `filter` (a condition on `workspace`, `customer_id` and `id` that
     /// uses no parameter beyond `$4`, and `$4` at most), in key order, a batch at a time.
     fn scan(&self, filter: &str, workspace: Option<&str>, f: &mut dyn FnMut(StoredMemory)) -> Result<(), StoreError> {
@@ -254,6 +285,9 @@ impl MemoryRepo for PostgresStore {
                 txn.query_opt(MEMORY_VERSION, &[&ws, &cid]).await?.map(|row| row.get(0))
             };
             txn.commit().await?;
+            if !memories.is_empty() {
+                self.indexer.wake();
+            }
             Ok(version)
         })
     }
@@ -284,7 +318,7 @@ impl MemoryRepo for PostgresStore {
             for i in interactions {
                 put_interaction(&txn, i).await?;
             }
-            upsert_memories(&txn, memories).await?;
+            upsert_memories(&txn, memories, Indexing::Now).await?;
             txn.commit().await?;
             Ok(())
         })
@@ -314,6 +348,7 @@ impl MemoryRepo for PostgresStore {
             }
             put_memories(&txn, memories, &[]).await?;
             txn.commit().await?;
+            self.indexer.wake();
             Ok(())
         })
     }
@@ -344,6 +379,7 @@ impl MemoryRepo for PostgresStore {
             }
             put_memories(&txn, std::slice::from_ref(memory), &[]).await?;
             txn.commit().await?;
+            self.indexer.wake();
             Ok(())
         })
     }

@@ -27,6 +27,7 @@ mod audit;
 mod copy;
 mod customers;
 mod health;
+mod indexer;
 mod jobs;
 mod keys;
 mod knowledge;
@@ -85,6 +86,8 @@ pub struct PostgresStore {
     pool: Pool,
     /// Connections holding customers' locks (see [`locks`]), as many as `pool`.
     lock_pool: Pool,
+    /// Puts memories written online into the HNSW index (see [`indexer`]).
+    indexer: indexer::Indexer,
     /// Drives the connections; taken in `drop` to shut it down without blocking.
     runtime: Option<tokio::runtime::Runtime>,
 }
@@ -122,7 +125,9 @@ impl PostgresStore {
         if pg.get_application_name().is_none() {
             pg.application_name("rappel");
         }
-        let pool = |pg: tokio_postgres::Config| {
+        let mut indexer_pg = pg.clone();
+        indexer_pg.application_name(format!("{}-indexer", pg.get_application_name().unwrap_or("rappel")));
+        let pool = |pg: tokio_postgres::Config, size: usize| {
             let manager = Manager::from_config(
                 pg,
                 NoTls,
@@ -131,22 +136,27 @@ impl PostgresStore {
                 },
             );
             Pool::builder(manager)
-                .max_size(config.pool_size.max(1))
+                .max_size(size)
                 .runtime(deadpool_postgres::Runtime::Tokio1)
                 .wait_timeout(Some(config.connect_timeout))
                 .create_timeout(Some(config.connect_timeout))
                 .build()
                 .map_err(|e| StoreError::Pool(e.to_string()))
         };
+        let size = config.pool_size.max(1);
+        let indexer_pool = pool(indexer_pg, 1)?;
         let store = Self {
-            pool: pool(pg.clone())?,
-            lock_pool: pool(pg)?,
+            pool: pool(pg.clone(), size)?,
+            lock_pool: pool(pg, size)?,
+            indexer: indexer::Indexer::new(indexer_pool),
             runtime: Some(runtime),
         };
         store.run(async {
             let mut client = store.client().await?;
             schema::migrate(&mut client, model).await
         })?;
+        // Started after the migrations, so that it never looks for a column the schema does not have yet.
+        store.indexer.start(&store.handle());
         Ok(store)
     }
 
@@ -227,6 +237,7 @@ impl Drop for PostgresStore {
     fn drop(&mut self) {
         self.pool.close();
         self.lock_pool.close();
+        self.indexer.close();
         if let Some(runtime) = self.runtime.take() {
             // Never blocks, so a store dropped in async code does not panic.
             runtime.shutdown_background();

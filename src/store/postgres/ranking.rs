@@ -1,6 +1,7 @@
 //! Ranking in the database: [`PgIndex`] is the [`VectorIndex`] of a PostgreSQL store. The memories' rows already
 //! hold their vectors, so writes to the index are no-ops and a search is one query on pgvector's HNSW index of the
-//! model's dimension: no node keeps a copy of the vectors, and a node starts in the same time whatever the size.
+//! model's dimension, with an exact scan of the memories the indexer has not put in it yet (see indexer.rs): no
+//! node keeps a copy of the vectors, and a node starts in the same time whatever the size.
 //!
 //! The HNSW indexes are partial expression indexes (`(embedding::vector(DIM))` where `vector_dims(embedding) =
 //! DIM`, see `schema::ensure_vector_indexes`), so a query uses one only when it casts to the dimension and filters
@@ -16,7 +17,7 @@ use super::{PgVector, PostgresStore};
 use crate::domain::text::Lang;
 use crate::domain::{CustomerId, WorkspaceId};
 use crate::index::{IndexError, IndexStats, Neighbour, Point, SearchFilter, VectorIndex};
-use crate::store::{MemoryRepo, StoreError};
+use crate::store::StoreError;
 
 /// The HNSW search breadth: at least pgvector's default, at most its limit.
 fn ef_search(k: usize) -> usize {
@@ -95,7 +96,8 @@ impl Clause {
 }
 
 impl PgIndex {
-    /// The `k` memories nearest `query` among those the filter keeps, best first (ties by customer and id).
+    /// The `k` memories nearest `query` among those the filter keeps, best first (ties by customer and id), the
+    /// ones still pending for the indexer included.
     pub fn search(
         &self,
         workspace: &WorkspaceId,
@@ -137,20 +139,26 @@ impl PgIndex {
                 .then_with(|| a.customer.as_str().cmp(b.customer.as_str()))
                 .then_with(|| a.id.cmp(&b.id))
         });
+        found.truncate(k);
         Ok(found)
     }
 
-    /// The query of [`PgIndex::search`] (the vector is `$1`) and its filter's parameters.
+    /// The query of [`PgIndex::search`] (the vector is `$1`) and its filter's parameters: the `k` nearest through
+    /// the HNSW index, and the `k` nearest of the rows still pending for the indexer, scanned exactly (see
+    /// indexer.rs; there are few, found through their partial index). The caller keeps the best.
     fn nearest_sql(&self, workspace: &WorkspaceId, k: usize, filter: &SearchFilter) -> (String, Clause) {
         let dim = self.dim;
         let clause = Clause::new(workspace, 2).filter(filter, 2);
         // The dimension is the model's (a number), formatted so the partial index's predicate matches.
-        let sql = format!(
-            "SELECT customer_id, id, 1 - (embedding::vector({dim}) <=> $1::vector({dim})) AS similarity \
-             FROM memories WHERE vector_dims(embedding) = {dim} AND {} \
-             ORDER BY embedding::vector({dim}) <=> $1::vector({dim}) LIMIT {k}",
-            clause.sql
-        );
+        let nearest = |pending: &str| {
+            format!(
+                "(SELECT customer_id, id, 1 - (embedding::vector({dim}) <=> $1::vector({dim})) AS similarity \
+                 FROM memories WHERE vector_dims(embedding) = {dim} AND {pending} AND {} \
+                 ORDER BY embedding::vector({dim}) <=> $1::vector({dim}) LIMIT {k})",
+                clause.sql
+            )
+        };
+        let sql = format!("{} UNION ALL {}", nearest("NOT pending"), nearest("pending"));
         (sql, clause)
     }
 
@@ -246,22 +254,23 @@ impl VectorIndex for PgIndex {
     }
 
     /// Counted by the database on a thread of its own, so a caller on an async worker does not block the store's
-    /// runtime from inside (the count is for benchmarks and logs; an error logs and counts nothing).
+    /// runtime from inside (the counts are for benchmarks and logs; an error logs and counts nothing).
     fn stats(&self) -> IndexStats {
         let store = Arc::clone(&self.store);
-        let counted = std::thread::scope(|s| s.spawn(|| store.count_memories()).join());
-        let memories = match counted {
-            Ok(Ok(n)) => usize::try_from(n).unwrap_or(usize::MAX),
+        let counted = std::thread::scope(|s| s.spawn(|| store.memory_counts()).join());
+        let (memories, pending) = match counted {
+            Ok(Ok(counts)) => counts,
             Ok(Err(e)) => {
                 tracing::warn!(error = %e, "counting the memories failed");
-                0
+                (0, 0)
             }
-            Err(_) => 0,
+            Err(_) => (0, 0),
         };
         IndexStats {
             memories,
             graph_bytes: 0,
             ready: true,
+            pending,
         }
     }
 }

@@ -10,13 +10,37 @@ use deadpool_postgres::GenericClient;
 use crate::store::{ModelStamp, StoreError};
 
 /// The schema this binary writes and reads.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// The advisory lock key held while migrating ("rappel" in ASCII).
 const MIGRATION_LOCK: i64 = 0x7261_7070_656c;
 
 /// Every migration, in order: version and SQL. Never edit a released one; add the next.
-const MIGRATIONS: &[(u32, &str)] = &[(1, V1), (2, V2), (3, V3)];
+const MIGRATIONS: &[(u32, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4)];
+
+/// A memory written online is `pending` until the indexer (see indexer.rs) puts it in the HNSW index: inserting
+/// into the graph is most of an ingest's time in the database and grows with the graph, so the ingest's
+/// transaction only marks the row. The HNSW index covers the rows that are not pending (its predicate changes,
+/// so the index of the model's dimension is dropped here and made again by `ensure_vector_indexes`); a search
+/// scans the few pending rows exactly beside it. The memory version moves only with a memory's content, not
+/// when the indexer clears the flag, so nodes keep their cached memories through it.
+const V4: &str = r#"
+ALTER TABLE memories ADD COLUMN pending boolean NOT NULL DEFAULT false;
+CREATE INDEX memories_pending ON memories (workspace) WHERE pending;
+DO $$
+DECLARE name text;
+BEGIN
+    FOR name IN SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'memories'
+        AND indexname LIKE 'memories\_embedding\_hnsw\_%'
+    LOOP
+        EXECUTE format('DROP INDEX %I', name);
+    END LOOP;
+END $$;
+DROP TRIGGER memories_version ON memories;
+CREATE TRIGGER memories_version
+    AFTER INSERT OR DELETE OR UPDATE OF workspace, customer_id, id, text_config, embedding, record ON memories
+    FOR EACH ROW EXECUTE FUNCTION rappel_bump_memory_version();
+"#;
 
 /// A chunk's keyword terms (Rappel's own, `domain::text::terms` of its indexed text in its document's language,
 /// every occurrence), so that a question's keyword candidates are chosen in the database (`terms && $1` through
@@ -408,13 +432,14 @@ const VECTOR_TABLES: [&str; 2] = ["memories", "knowledge_chunks"];
 
 /// The HNSW indexes of memory and chunk vectors for the model's dimension (cosine distance: vectors are unit
 /// length), named `<table>_embedding_hnsw_<dim>`. A query uses one when it casts to the dimension and filters on
-/// it, as the index's expression and predicate do.
+/// it, as the index's expression and predicate do; the memories' index leaves out pending rows (see [`V4`]).
 pub(super) async fn ensure_vector_indexes(client: &impl GenericClient, dim: usize) -> Result<(), StoreError> {
     for table in VECTOR_TABLES {
+        let pending = if table == "memories" { " AND NOT pending" } else { "" };
         // The dimension is a number from the model and the table a constant: formatting them into DDL is safe.
         let sql = format!(
             "CREATE INDEX IF NOT EXISTS {table}_embedding_hnsw_{dim} ON {table} \
-             USING hnsw ((embedding::vector({dim})) vector_cosine_ops) WHERE vector_dims(embedding) = {dim}"
+             USING hnsw ((embedding::vector({dim})) vector_cosine_ops) WHERE vector_dims(embedding) = {dim}{pending}"
         );
         client.batch_execute(&sql).await?;
     }

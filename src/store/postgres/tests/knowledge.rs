@@ -242,9 +242,10 @@ fn chunks_written_before_schema_3_get_their_terms_at_the_migration() {
         for (doc, chunks) in corpus(&ws, 6, 4, 3) {
             pg.put_knowledge(&doc, Some(&chunks)).unwrap();
         }
-        // The database as schema 2 left it.
+        // The database as schema 2 left it (schema 4's column too, with the indexes on it).
         pg.execute(
             "DROP INDEX knowledge_chunks_terms; ALTER TABLE knowledge_chunks DROP COLUMN terms; \
+             ALTER TABLE memories DROP COLUMN pending; \
              UPDATE rappel_meta SET value = '2' WHERE key = 'schema_version'",
         );
     }

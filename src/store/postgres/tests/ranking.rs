@@ -1,5 +1,6 @@
 //! Ranking in the database: the HNSW search agrees with exact search under every filter, stays in its workspace,
-//! uses the index of the model's dimension, and full-text search finds words in French and English.
+//! uses the index of the model's dimension, finds memories the indexer has not reached yet, and full-text search
+//! finds words in French and English; indexers on several nodes share the pending memories.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -188,6 +189,7 @@ fn database_search_agrees_with_exact_search_under_every_filter_and_stays_in_its_
 fn database_search_uses_the_hnsw_index_of_the_model_dimension() {
     let db = TestDb::new();
     let (store, _) = loaded(&db, 20, 100);
+    until_indexed(&store);
     store.execute("ANALYZE memories");
     let index = store.index(DIM);
     let ws = WorkspaceId::default_workspace();
@@ -199,6 +201,8 @@ fn database_search_uses_the_hnsw_index_of_the_model_dimension() {
     for filter in [SearchFilter::default(), kinds] {
         let plan = index.explain_search(&ws, &vector(7), 50, &filter);
         assert!(plan.contains("memories_embedding_hnsw_8"), "{filter:?}:\n{plan}");
+        // The few rows the indexer has not reached are found through their own partial index.
+        assert!(plan.contains("memories_pending"), "{filter:?}:\n{plan}");
     }
 }
 
@@ -344,4 +348,160 @@ fn measure_database_search_latency() {
         loaded.as_secs_f64(),
         words.len()
     );
+}
+
+/// A store of a model of [`DIM`] dimensions whose indexer is paused, with `each` memories written online for each
+/// of `customers` customers; returns the memories read back.
+fn pending_store(db: &TestDb, customers: usize, each: usize) -> (Arc<PostgresStore>, Vec<StoredMemory>) {
+    let model = ModelStamp {
+        name: "test".into(),
+        dim: DIM,
+    };
+    let store = Arc::new(PostgresStore::open(&db.config, Some(&model)).unwrap());
+    store.indexer.pause(true);
+    let ws = WorkspaceId::default_workspace();
+    let mut batch = Vec::new();
+    for c in 0..customers {
+        let customer = Customer::new(ws.clone(), fields(c as u8, None), t0());
+        store.create_customer(&customer).unwrap();
+        for n in 0..each {
+            let mut m = crate::domain::testkit::memory_for(&customer.id, &format!("memory {n}"));
+            m.id = format!("mem_{n:05}");
+            m.kind = KINDS[n % KINDS.len()];
+            batch.push(StoredMemory {
+                memory: m,
+                vector: vector((c * each + n) as u64),
+            });
+        }
+    }
+    store.insert_memories(&batch).unwrap();
+    let keys: Vec<(CustomerId, String)> = batch
+        .iter()
+        .map(|m| (m.memory.provenance.customer_id.clone(), m.memory.id.clone()))
+        .collect();
+    let kept = store.memories_by_key(&ws, &keys).unwrap();
+    (store, kept)
+}
+
+/// Waits until the indexer left no memory pending (at most 30 s).
+fn until_indexed(store: &PostgresStore) {
+    let started = std::time::Instant::now();
+    while store.count("SELECT count(*) FROM memories WHERE pending") > 0 {
+        assert!(started.elapsed().as_secs() < 30, "the indexer did not catch up");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn memories_written_online_are_found_before_and_after_the_indexer_puts_them_in_the_graph() {
+    let db = TestDb::new();
+    let (store, memories) = pending_store(&db, 4, 30);
+    let index = store.index(DIM);
+    let ws = WorkspaceId::default_workspace();
+    let customer = memories[0].memory.provenance.customer_id.clone();
+    let version = store.memory_version(&ws, &customer).unwrap();
+    let pending = SearchFilter::default();
+    let searches = |label: &str| {
+        for q in 0..5u64 {
+            let query = vector(1_000_000 + q);
+            let found = index.nearest(&ws, &query, 10, &pending).unwrap().unwrap();
+            let got: Vec<(String, String)> = found.iter().map(|n| (n.customer.to_string(), n.id.clone())).collect();
+            assert_eq!(got, exact(&memories, &query, 10, &pending), "{label}, query {q}");
+        }
+    };
+    // Written online, the memories wait for the indexer: a search scans them exactly.
+    assert_eq!(
+        store.count("SELECT count(*) FROM memories WHERE pending"),
+        memories.len() as i64
+    );
+    assert_eq!(index.stats().pending, memories.len());
+    searches("pending");
+    // The indexer, woken, puts every one in the graph; the customer's memory version does not move (nodes keep
+    // their cached memories), and searches find the same.
+    store.indexer.pause(false);
+    until_indexed(&store);
+    assert_eq!(index.stats().pending, 0);
+    assert_eq!(store.memory_version(&ws, &customer).unwrap(), version);
+    searches("indexed");
+    // A memory replaced with another vector waits again, and is found by its new vector at once.
+    store.indexer.pause(true);
+    let mut replaced = memories[5].clone();
+    replaced.vector = vector(1_000_000);
+    store.replace_memory(&replaced).unwrap();
+    assert_eq!(store.count("SELECT count(*) FROM memories WHERE pending"), 1);
+    let best = index.nearest(&ws, &vector(1_000_000), 1, &pending).unwrap().unwrap();
+    assert_eq!(
+        (best[0].customer.clone(), best[0].id.clone()),
+        (
+            replaced.memory.provenance.customer_id.clone(),
+            replaced.memory.id.clone()
+        )
+    );
+    assert!(best[0].similarity > 0.99);
+    assert_ne!(store.memory_version(&ws, &customer).unwrap(), version);
+}
+
+#[test]
+fn two_indexers_never_take_the_same_memory_nor_wait_for_each_other() {
+    let db = TestDb::new();
+    let (store, memories) = pending_store(&db, 2, 20);
+    let (first, second) = store
+        .run(async {
+            let mut a = store.client().await?;
+            let a = a.transaction().await?;
+            let first = crate::store::postgres::indexer::index_pending(&a, 15).await?;
+            // The first batch is not committed: its rows stay locked, and another node takes only the others.
+            let b = store.client().await?;
+            let second = crate::store::postgres::indexer::index_pending(&b, 1000).await?;
+            a.commit().await?;
+            Ok((first, second))
+        })
+        .unwrap();
+    assert_eq!((first, second), (15, memories.len() as u64 - 15));
+    assert_eq!(store.count("SELECT count(*) FROM memories WHERE pending"), 0);
+}
+
+#[test]
+fn memories_written_before_schema_4_are_in_the_index_after_the_migration() {
+    let db = TestDb::new();
+    let (store, memories) = pending_store(&db, 3, 20);
+    // The database as schema 3 left it: no pending column (its indexes go with it), the HNSW index over every row,
+    // and the memory version moved by any update.
+    store.execute(
+        "ALTER TABLE memories DROP COLUMN pending; \
+         CREATE INDEX memories_embedding_hnsw_8 ON memories USING hnsw ((embedding::vector(8)) vector_cosine_ops) \
+         WHERE vector_dims(embedding) = 8; \
+         DROP TRIGGER memories_version ON memories; \
+         CREATE TRIGGER memories_version AFTER INSERT OR UPDATE OR DELETE ON memories \
+         FOR EACH ROW EXECUTE FUNCTION rappel_bump_memory_version(); \
+         UPDATE rappel_meta SET value = '3' WHERE key = 'schema_version'",
+    );
+    drop(store);
+    let model = ModelStamp {
+        name: "test".into(),
+        dim: DIM,
+    };
+    let store = Arc::new(PostgresStore::open(&db.config, Some(&model)).unwrap());
+    assert_eq!(store.count("SELECT count(*) FROM memories WHERE pending"), 0);
+    assert_eq!(
+        store.count(
+            "SELECT count(*) FROM pg_indexes WHERE indexname = 'memories_embedding_hnsw_8' \
+             AND indexdef LIKE '%NOT pending%'"
+        ),
+        1
+    );
+    let ws = WorkspaceId::default_workspace();
+    let index = store.index(DIM);
+    let query = vector(1_000_000);
+    let found = index
+        .nearest(&ws, &query, 10, &SearchFilter::default())
+        .unwrap()
+        .unwrap();
+    let got: Vec<(String, String)> = found.iter().map(|n| (n.customer.to_string(), n.id.clone())).collect();
+    assert_eq!(got, exact(&memories, &query, 10, &SearchFilter::default()));
+    // The indexer's update of the flag no longer moves the memory version.
+    let customer = &memories[0].memory.provenance.customer_id;
+    let version = store.memory_version(&ws, customer).unwrap();
+    store.execute("UPDATE memories SET pending = false");
+    assert_eq!(store.memory_version(&ws, customer).unwrap(), version);
 }
