@@ -290,10 +290,12 @@ impl Services {
         require(principal, Scope::Write)?;
         let campaign = self.get_campaign(principal, id).await?;
         let (ws, key) = (principal.workspace.clone(), campaign_lease(&campaign.id));
-        let Some(_lease) = self.blocking(move |s| s.try_job_lease(&ws, &key)).await? else {
+        let Some(lease) = self.blocking(move |s| s.try_job_lease(&ws, &key)).await? else {
             return Err(ServiceError::JobRunning(format!("campaign:{}", campaign.id)));
         };
-        self.run_campaign_leased(principal, campaign, trigger).await
+        let run = self.run_campaign_leased(principal, campaign, trigger).await;
+        self.release(lease).await;
+        run
     }
 
     /// Runs a campaign whose lease the caller holds, as read.
@@ -372,13 +374,13 @@ impl Services {
                         Ok(s.get_campaign(&ws, &id)?.map(|c| (lease, c)))
                     })
                     .await?;
-                let Some((_lease, current)) = leased else { continue };
-                if due <= current.last_run_at.unwrap_or(current.created_at) {
-                    continue;
+                let Some((lease, current)) = leased else { continue };
+                if due > current.last_run_at.unwrap_or(current.created_at) {
+                    if let Err(e) = self.run_campaign_leased(principal, current, "schedule").await {
+                        tracing::error!(campaign = %campaign.id, error = %e, "campaign run failed");
+                    }
                 }
-                if let Err(e) = self.run_campaign_leased(principal, current, "schedule").await {
-                    tracing::error!(campaign = %campaign.id, error = %e, "campaign run failed");
-                }
+                self.release(lease).await;
             }
         }
         Ok(())

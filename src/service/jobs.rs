@@ -175,11 +175,13 @@ impl Services {
         sweep: impl std::future::Future<Output = Result<T, ServiceError>>,
     ) -> Result<Option<T>, ServiceError> {
         let (ws, key) = (crate::domain::WorkspaceId::default_workspace(), format!("sweep/{name}"));
-        let Some(_lease) = self.blocking(move |s| s.try_job_lease(&ws, &key)).await? else {
+        let Some(lease) = self.blocking(move |s| s.try_job_lease(&ws, &key)).await? else {
             tracing::info!(sweep = name, "another node is running this sweep; skipped here");
             return Ok(None);
         };
-        sweep.await.map(Some)
+        let swept = sweep.await.map(Some);
+        self.release(lease).await;
+        swept
     }
 
     /// Runs a job now in the caller's workspace; `job_running` when it is already running there.
@@ -192,10 +194,12 @@ impl Services {
         };
         // Another node sharing the store may be running it.
         let (w, key) = (principal.workspace.clone(), job.id.clone());
-        let Some(_lease) = self.blocking(move |s| s.try_job_lease(&w, &key)).await? else {
+        let Some(lease) = self.blocking(move |s| s.try_job_lease(&w, &key)).await? else {
             return Err(ServiceError::JobRunning(job.id));
         };
-        let run = self.run_locked(principal, &job, trigger).await?;
+        let run = self.run_locked(principal, &job, trigger).await;
+        self.release(lease).await;
+        let run = run?;
         let detail = AuditDetail {
             run_id: Some(run.id.clone()),
             ..AuditDetail::default()
@@ -344,7 +348,7 @@ impl Services {
                         })
                     })
                     .await;
-                let (_lease, take) = match leased {
+                let (lease, take) = match leased {
                     Ok(Some(leased)) => leased,
                     Ok(None) => continue,
                     Err(e) => {
@@ -377,6 +381,7 @@ impl Services {
                 if let Err(e) = self.blocking(move |s| s.finish_schedule(&w, &id, due)).await {
                     tracing::error!(job = %job.id, workspace = %ws.id, error = %e, "the finished run's scheduled time could not be marked: the next node to hold the lease runs it again");
                 }
+                self.release(lease).await;
             }
             if let Err(e) = self.tick_campaigns(&principal).await {
                 tracing::error!(workspace = %ws.id, error = %e, "campaign tick failed");

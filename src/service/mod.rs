@@ -53,7 +53,7 @@ use crate::domain::sentiment::SentimentHead;
 use crate::domain::{auth::hash_secret, Principal, Scope, WorkspaceId};
 use crate::embed::Embedder;
 use crate::index::VectorIndex;
-use crate::store::{Store, StoreError};
+use crate::store::{Lease, Store, StoreError};
 
 /// Everything the use cases need, shared by all callers.
 #[derive(Clone)]
@@ -219,6 +219,14 @@ impl Services {
         match tokio::task::spawn_blocking(move || f(store.as_ref())).await {
             Ok(result) => result,
             Err(join) => std::panic::resume_unwind(join.into_panic()),
+        }
+    }
+
+    /// Lets a store lease go before answering (see [`Lease::release`]); when that fails, dropping it lets go a
+    /// moment later.
+    async fn release(&self, lease: Box<dyn Lease>) {
+        if let Err(e) = self.blocking(move |_| lease.release()).await {
+            tracing::warn!(error = %e, "a lease was not released at once; it goes with its session");
         }
     }
 

@@ -483,7 +483,13 @@ pub enum ScheduleTake {
 
 /// A lock held in the store for the nodes sharing it: a job run's lease ([`JobRepo::try_job_lease`]) or a
 /// customer's write lock ([`CustomerRepo::lock_customer`]). Dropping it lets go, without blocking.
-pub trait Lease: Send {}
+pub trait Lease: Send {
+    /// Lets go now, on a blocking thread: the next try, on any node, finds the lock free. (A dropped lease may be
+    /// held a moment longer: on PostgreSQL, until the server has ended the session that held it.)
+    fn release(self: Box<Self>) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
 
 impl Lease for () {}
 

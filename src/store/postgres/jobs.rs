@@ -210,19 +210,44 @@ impl JobRepo for PostgresStore {
                 .get(0);
             // A connection holding the lock leaves the pool: it must never serve other queries, and closing it is
             // how the lock is let go (see `PgJobLease`). One that did not get it goes back.
-            Ok(taken.then(|| Box::new(PgJobLease(Some(deadpool_postgres::Object::take(client)))) as Box<dyn Lease>))
+            Ok(taken.then(|| {
+                Box::new(PgJobLease {
+                    client: Some(deadpool_postgres::Object::take(client)),
+                    key,
+                    runtime: self.handle(),
+                }) as Box<dyn Lease>
+            }))
         })
     }
 }
 
 /// A held job lease: the connection whose session holds the advisory lock. Dropping it closes the connection,
-/// which ends the session and releases the lock (no query is needed, so dropping never blocks).
-struct PgJobLease(Option<deadpool_postgres::ClientWrapper>);
+/// which ends the session and releases the lock (no query is needed, so dropping never blocks); the server lets
+/// the lock go a moment after. [`Lease::release`] unlocks first, so a run that answers has let go.
+struct PgJobLease {
+    client: Option<deadpool_postgres::ClientWrapper>,
+    key: String,
+    runtime: tokio::runtime::Handle,
+}
 
-impl Lease for PgJobLease {}
+impl Lease for PgJobLease {
+    fn release(mut self: Box<Self>) -> Result<(), StoreError> {
+        let Some(client) = self.client.take() else {
+            return Ok(());
+        };
+        let key = std::mem::take(&mut self.key);
+        // The connection is closed either way; the lock goes with it if the unlock fails.
+        self.runtime.block_on(async move {
+            client
+                .execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", &[&key])
+                .await?;
+            Ok(())
+        })
+    }
+}
 
 impl Drop for PgJobLease {
     fn drop(&mut self) {
-        drop(self.0.take());
+        drop(self.client.take());
     }
 }

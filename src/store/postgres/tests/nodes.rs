@@ -164,7 +164,7 @@ fn job_definitions_are_seeded_once_across_nodes_and_runs_list_newest_first() {
 }
 
 #[test]
-fn a_job_lease_is_held_by_one_node_at_a_time_and_let_go_when_dropped() {
+fn a_job_lease_is_held_by_one_node_at_a_time_and_let_go_when_dropped_or_released() {
     use crate::store::JobRepo;
     let db = TestDb::new();
     let (a, b) = (db.open(), db.open());
@@ -187,9 +187,17 @@ fn a_job_lease_is_held_by_one_node_at_a_time_and_let_go_when_dropped() {
         "leases are per job and workspace"
     );
     drop(lease);
-    let _taken = lease_once_let_go(&b, &ws, "weekly");
+    let taken = lease_once_let_go(&b, &ws, "weekly");
     // No connection holding a lease is left in the pool: the pool still serves queries.
     assert_eq!(b.count("SELECT 1::bigint"), 1);
+    // A released lease is free at once, for the other node as for its own (a run that answers has let go).
+    taken.release().unwrap();
+    let again = a
+        .try_job_lease(&ws, "weekly")
+        .unwrap()
+        .expect("free as soon as released");
+    again.release().unwrap();
+    assert!(b.try_job_lease(&ws, "weekly").unwrap().is_some());
 }
 
 /// A job's lease taken by `node` once its holder let it go: the holder's session ends when its connection
