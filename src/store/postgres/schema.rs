@@ -393,6 +393,10 @@ pub(super) async fn migrate(
     }
     if let Some(model) = model {
         check_model(&txn, model).await?;
+        if (1..4).contains(&found) {
+            // Schema 4 dropped the memories' HNSW index to build it again over the rows that are not pending.
+            room_for_the_graph(&txn, model.dim).await?;
+        }
         ensure_vector_indexes(&txn, model.dim).await?;
     }
     txn.commit().await?;
@@ -474,8 +478,17 @@ pub(super) async fn build_vector_indexes(client: &mut deadpool_postgres::Object)
     };
     let txn = client.transaction().await?;
     // Building an index over a large table takes longer than a statement may.
-    txn.batch_execute("SET LOCAL statement_timeout = 0; ANALYZE memories")
-        .await?;
+    txn.batch_execute("SET LOCAL statement_timeout = 0").await?;
+    room_for_the_graph(&txn, model.dim).await?;
+    ensure_vector_indexes(&txn, model.dim).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Sizes the transaction's `maintenance_work_mem` for building the memories' HNSW index (see
+/// [`build_vector_indexes`]), after `ANALYZE` has counted the rows.
+async fn room_for_the_graph(txn: &impl GenericClient, dim: usize) -> Result<(), StoreError> {
+    txn.batch_execute("ANALYZE memories").await?;
     let row = txn
         .query_one(
             "SELECT greatest(reltuples, 0)::float8, \
@@ -485,12 +498,10 @@ pub(super) async fn build_vector_indexes(client: &mut deadpool_postgres::Object)
         )
         .await?;
     let (rows, current): (f64, f64) = (row.get(0), row.get(1));
-    let wanted = rows * (4.0 * model.dim as f64 + 1024.0) / 1048576.0;
+    let wanted = rows * (4.0 * dim as f64 + 1024.0) / 1048576.0;
     let mib = wanted.min(MAX_BUILD_MIB).max(current).ceil() as u64;
     txn.batch_execute(&format!("SET LOCAL maintenance_work_mem = '{mib}MB'"))
         .await?;
-    ensure_vector_indexes(&txn, model.dim).await?;
-    txn.commit().await?;
     Ok(())
 }
 
