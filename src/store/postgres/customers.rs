@@ -27,7 +27,9 @@ pub(super) async fn read_customer(
     } else {
         "SELECT record FROM customers WHERE workspace = $1 AND id = $2"
     };
-    let row = client.query_opt(sql, &[&ws, &id]).await?;
+    let row = client
+        .query_opt(&client.prepare_cached(sql).await?, &[&ws, &id])
+        .await?;
     row.map(|r| record(&r, "customers")).transpose()
 }
 
@@ -54,7 +56,10 @@ pub(super) async fn require_customer(
         RowLock::Share => "SELECT 1 FROM customers WHERE workspace = $1 AND id = $2 FOR SHARE",
         RowLock::Update => "SELECT 1 FROM customers WHERE workspace = $1 AND id = $2 FOR UPDATE",
     };
-    match client.query_opt(sql, &[&ws, &id]).await? {
+    match client
+        .query_opt(&client.prepare_cached(sql).await?, &[&ws, &id])
+        .await?
+    {
         Some(_) => Ok(()),
         None => Err(StoreError::NotFound),
     }

@@ -22,9 +22,10 @@ impl PostgresStore {
         let key = key(workspace, customer);
         self.run(async {
             let client = self.lock_pool.get().await?;
-            client
-                .execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", &[&key])
+            let lock = client
+                .prepare_cached("SELECT pg_advisory_lock(hashtextextended($1, 0))")
                 .await?;
+            client.execute(&lock, &[&key]).await?;
             Ok(Box::new(CustomerLease {
                 client: Some(client),
                 key: key.clone(),

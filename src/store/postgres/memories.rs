@@ -43,30 +43,39 @@ fn stored(row: &Row) -> Result<StoredMemory, StoreError> {
 /// Writes an interaction and its support-metrics fact (carrying over the previous fact's reopen count).
 async fn put_interaction(client: &impl GenericClient, i: &Interaction) -> Result<(), StoreError> {
     let (ws, cid, iid) = (i.workspace.as_str(), i.customer_id.as_str(), i.id.as_str());
-    client
-        .execute(
+    let interaction = client
+        .prepare_cached(
             "INSERT INTO interactions (workspace, customer_id, id, external_id, opened_at, record) \
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (workspace, customer_id, id) \
              DO UPDATE SET external_id = $4, opened_at = $5, record = $6",
+        )
+        .await?;
+    client
+        .execute(
+            &interaction,
             &[&ws, &cid, &iid, &i.fields.external_id, &i.fields.opened_at, &json(i)],
         )
         .await?;
-    let previous = client
-        .query_opt(
+    let read = client
+        .prepare_cached(
             "SELECT record FROM interaction_facts WHERE workspace = $1 AND customer_id = $2 AND interaction_id = $3",
-            &[&ws, &cid, &iid],
         )
+        .await?;
+    let previous = client
+        .query_opt(&read, &[&ws, &cid, &iid])
         .await?
         .map(|r| record::<Fact>(&r, "interaction_facts"))
         .transpose()?;
     let fact = Fact::of(i, previous.as_ref());
-    client
-        .execute(
+    let write = client
+        .prepare_cached(
             "INSERT INTO interaction_facts (workspace, customer_id, interaction_id, opened_at, record) \
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT (workspace, customer_id, interaction_id) \
              DO UPDATE SET opened_at = $4, record = $5",
-            &[&ws, &cid, &iid, &i.fields.opened_at, &json(&fact)],
         )
+        .await?;
+    client
+        .execute(&write, &[&ws, &cid, &iid, &i.fields.opened_at, &json(&fact)])
         .await?;
     Ok(())
 }
@@ -236,13 +245,14 @@ impl MemoryRepo for PostgresStore {
         external_id: &str,
     ) -> Result<Option<Interaction>, StoreError> {
         self.run(async {
-            let row = self
-                .client()
-                .await?
-                .query_opt(
+            let client = self.client().await?;
+            let read = client
+                .prepare_cached(
                     "SELECT record FROM interactions WHERE workspace = $1 AND customer_id = $2 AND external_id = $3",
-                    &[&workspace.as_str(), &customer.as_str(), &external_id],
                 )
+                .await?;
+            let row = client
+                .query_opt(&read, &[&workspace.as_str(), &customer.as_str(), &external_id])
                 .await?;
             row.map(|r| record(&r, "interactions")).transpose()
         })
@@ -282,7 +292,8 @@ impl MemoryRepo for PostgresStore {
             let version = if memories.is_empty() && changed.is_empty() {
                 None
             } else {
-                txn.query_opt(MEMORY_VERSION, &[&ws, &cid]).await?.map(|row| row.get(0))
+                let read = txn.prepare_cached(MEMORY_VERSION).await?;
+                txn.query_opt(&read, &[&ws, &cid]).await?.map(|row| row.get(0))
             };
             txn.commit().await?;
             if !memories.is_empty() {
@@ -434,14 +445,13 @@ impl MemoryRepo for PostgresStore {
         customer: &CustomerId,
     ) -> Result<Vec<StoredMemory>, StoreError> {
         self.run(async {
-            let rows = self
-                .client()
-                .await?
-                .query(
+            let client = self.client().await?;
+            let read = client
+                .prepare_cached(
                     "SELECT embedding, record FROM memories WHERE workspace = $1 AND customer_id = $2 ORDER BY id",
-                    &[&workspace.as_str(), &customer.as_str()],
                 )
                 .await?;
+            let rows = client.query(&read, &[&workspace.as_str(), &customer.as_str()]).await?;
             rows.iter().map(stored).collect()
         })
     }
@@ -458,18 +468,17 @@ impl MemoryRepo for PostgresStore {
         let customers: Vec<&str> = keys.iter().map(|(c, _)| c.as_str()).collect();
         let ids: Vec<&str> = keys.iter().map(|(_, id)| id.as_str()).collect();
         self.run(async {
-            // One round trip; `ord` keeps the keys' order.
-            let rows = self
-                .client()
-                .await?
-                .query(
+            // One round trip once prepared; `ord` keeps the keys' order.
+            let client = self.client().await?;
+            let read = client
+                .prepare_cached(
                     "SELECT m.embedding, m.record FROM unnest($2::text[], $3::text[]) WITH ORDINALITY \
                      AS k(customer_id, id, ord) \
                      JOIN memories m ON m.workspace = $1 AND m.customer_id = k.customer_id AND m.id = k.id \
                      ORDER BY k.ord",
-                    &[&workspace.as_str(), &customers, &ids],
                 )
                 .await?;
+            let rows = client.query(&read, &[&workspace.as_str(), &customers, &ids]).await?;
             rows.iter().map(stored).collect()
         })
     }

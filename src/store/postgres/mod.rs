@@ -9,6 +9,8 @@
 //!   across nodes needs as plain SQL: explicit transactions, `FOR UPDATE SKIP LOCKED`, advisory locks, and
 //!   `COPY ... BINARY` for bulk migration later.
 //! - deadpool-postgres is a thin pool over it with a configurable size, a wait timeout and cheap recycling.
+//! - A statement given as text is prepared again at every call, a round trip of its own before it runs: the
+//!   statements of the ingest and read paths are prepared once per connection (`prepare_cached`) instead.
 //!
 //! # Synchronous traits over an async driver
 //! The repository traits are synchronous and services call them on the blocking pool (`Services::blocking`).
@@ -194,7 +196,8 @@ impl PostgresStore {
         params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
     ) -> Result<Option<i64>, StoreError> {
         self.run(async {
-            let row = self.client().await?.query_opt(sql, params).await?;
+            let client = self.client().await?;
+            let row = client.query_opt(&client.prepare_cached(sql).await?, params).await?;
             Ok(Some(row.map_or(0, |r| r.get(0))))
         })
     }

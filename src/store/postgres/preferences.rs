@@ -15,12 +15,10 @@ pub(super) async fn read_preferences(
     ws: &str,
     cid: &str,
 ) -> Result<Preferences, StoreError> {
-    let row = client
-        .query_opt(
-            "SELECT record FROM preferences WHERE workspace = $1 AND customer_id = $2",
-            &[&ws, &cid],
-        )
+    let read = client
+        .prepare_cached("SELECT record FROM preferences WHERE workspace = $1 AND customer_id = $2")
         .await?;
+    let row = client.query_opt(&read, &[&ws, &cid]).await?;
     Ok(row.map(|r| record(&r, "preferences")).transpose()?.unwrap_or_default())
 }
 
