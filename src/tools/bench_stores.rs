@@ -3,7 +3,8 @@
 //! the same database (three sets of services in this process, each with its own pools, as three processes
 //! would have; they share this process's model and cores).
 //!
-//! Per store: ingest messages/s through the real path (one client, then four spread over the nodes), a store of
+//! First, one-client ingest on redb and on PostgreSQL in alternate rounds, on stores of their own (the figure the
+//! machine's drift blurs most). Then per store: ingest messages/s through the real path (one client, then four spread over the nodes), a store of
 //! `--memories` memories built in bulk, context and recall p50/p99 for customers with 100 and 2,000 memories,
 //! cross-customer search p50/p99, claim/ack items/s with four senders, and the time a node takes to start on
 //! the built store. The PostgreSQL server named by the URL gets a new database for the run, dropped at the end.
@@ -57,6 +58,8 @@ pub async fn run(settings: &Settings, postgres: &str, memories: usize) -> anyhow
         embedder.dimension()
     );
     let dir = tempfile::tempdir()?;
+    println!("\n== ingest, redb and PostgreSQL (one node) in alternate rounds");
+    let alternate = alternate_ingest(settings, postgres, dir.path(), &embedder).await?;
     let redb = Settings {
         data_dir: dir.path().to_owned(),
         store: StoreSetting::Redb,
@@ -64,7 +67,7 @@ pub async fn run(settings: &Settings, postgres: &str, memories: usize) -> anyhow
     };
     println!("\n== redb, one process");
     let mut columns = vec![measure("redb", &redb, 1, &embedder, memories).await?];
-    let database = Database::create(postgres).await?;
+    let database = Database::create(postgres, "stores").await?;
     let pg = Settings {
         store: StoreSetting::Postgres(database.url.clone()),
         data_dir: dir.path().join("pg"),
@@ -82,7 +85,82 @@ pub async fn run(settings: &Settings, postgres: &str, memories: usize) -> anyhow
     database.drop_it().await;
     outcome?;
     print(&columns);
+    alternate.print();
     Ok(())
+}
+
+/// Rounds of [`alternate_ingest`].
+const ROUNDS: usize = 5;
+
+/// One-client ingest on redb and on PostgreSQL (one node), round after round, each on a store of its own.
+struct Alternate {
+    /// Per round: redb's messages/s, then PostgreSQL's (until the last answer, and until in the vector index).
+    rounds: Vec<(IngestRate, IngestRate)>,
+}
+
+impl Alternate {
+    fn print(&self) {
+        let median = |f: &dyn Fn(&(IngestRate, IngestRate)) -> f64| {
+            let mut v: Vec<f64> = self.rounds.iter().map(f).collect();
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let ratios: Vec<String> = self
+            .rounds
+            .iter()
+            .map(|(r, p)| format!("{:.0} %", 100.0 * p.rate / r.rate.max(1e-9)))
+            .collect();
+        println!(
+            "\ningest, 1 client, {} rounds alternating between the stores (medians): redb {:.0} messages/s, \
+             PostgreSQL {:.0} ({:.0} until in the vector index); PostgreSQL / redb per round: {}; \
+             median {:.0} % ({:.0} % until in the vector index)",
+            self.rounds.len(),
+            median(&|(r, _)| r.rate),
+            median(&|(_, p)| p.rate),
+            median(&|(_, p)| p.indexed),
+            ratios.join(", "),
+            median(&|(r, p)| 100.0 * p.rate / r.rate.max(1e-9)),
+            median(&|(r, p)| 100.0 * p.indexed / r.indexed.max(1e-9)),
+        );
+    }
+}
+
+/// The ingest comparison, on stores of its own: a column's figures are minutes apart from the next column's, and
+/// this machine's speed drifts by 15-30 % over minutes; rounds that alternate meet the same drift.
+async fn alternate_ingest(
+    settings: &Settings,
+    postgres: &str,
+    dir: &std::path::Path,
+    embedder: &Arc<dyn Embedder>,
+) -> anyhow::Result<Alternate> {
+    let database = Database::create(postgres, "ingest").await?;
+    let outcome = async {
+        let redb = Settings {
+            data_dir: dir.join("alternate-redb"),
+            store: StoreSetting::Redb,
+            ..settings.clone()
+        };
+        let pg = Settings {
+            data_dir: dir.join("alternate-pg"),
+            store: StoreSetting::Postgres(database.url.clone()),
+            ..settings.clone()
+        };
+        for settings in [&redb, &pg] {
+            std::fs::create_dir_all(&settings.data_dir)?;
+        }
+        let redb = services(&redb, Arc::clone(embedder), Arc::new(SystemClock)).await?;
+        let pg = services(&pg, Arc::clone(embedder), Arc::new(SystemClock)).await?;
+        let mut rounds = Vec::new();
+        for round in 0..ROUNDS {
+            let r = ingest(&redb, &format!("round{round}")).await?;
+            let p = ingest(&pg, &format!("round{round}")).await?;
+            rounds.push((r, p));
+        }
+        anyhow::Ok(Alternate { rounds })
+    }
+    .await;
+    database.drop_it().await;
+    outcome
 }
 
 /// Measures one store with `nodes` sets of services on it. A second call on the same PostgreSQL database reuses
@@ -283,10 +361,11 @@ struct Database {
 }
 
 impl Database {
-    async fn create(server: &str) -> anyhow::Result<Self> {
+    /// `rappel_bench_<pid>_<tag>`.
+    async fn create(server: &str, tag: &str) -> anyhow::Result<Self> {
         let (admin, connection) = tokio_postgres::connect(server, tokio_postgres::NoTls).await?;
         tokio::spawn(connection);
-        let name = format!("rappel_bench_{}", std::process::id());
+        let name = format!("rappel_bench_{}_{tag}", std::process::id());
         admin.batch_execute(&format!("CREATE DATABASE {name}")).await?;
         let (base, _) = server
             .split_once('?')
