@@ -36,48 +36,58 @@ pub(super) fn vector(seed: u64) -> Vec<f32> {
     v
 }
 
-/// A store of a model of [`DIM`] dimensions with `customers` customers of `each` memories in the default workspace
-/// and one customer of one memory in another; returns the stored memories of the default workspace.
-fn loaded(db: &TestDb, customers: usize, each: usize) -> (Arc<PostgresStore>, Vec<StoredMemory>) {
+/// A store of a model of [`DIM`] dimensions, its indexer paused (memories written stay pending) or running.
+fn open_store(db: &TestDb, paused: bool) -> Arc<PostgresStore> {
     let model = ModelStamp {
         name: "test".into(),
         dim: DIM,
     };
     let store = Arc::new(PostgresStore::open(&db.config, Some(&model)).unwrap());
+    store.indexer.pause(paused);
+    store
+}
+
+/// Writes `each` memories (of the kinds in turn, an hour apart) for each of `customers` new customers of `ws`,
+/// with vectors from `seed` on; returns them read back, with the vectors at the precision the store keeps, which
+/// the database ranks.
+fn write_memories(
+    store: &PostgresStore,
+    ws: &WorkspaceId,
+    customers: usize,
+    each: usize,
+    seed: u64,
+) -> Vec<StoredMemory> {
+    let mut batch = Vec::new();
+    for c in 0..customers {
+        let customer = Customer::new(ws.clone(), fields(c as u8, None), t0());
+        store.create_customer(&customer).unwrap();
+        for n in 0..each {
+            let mut m = crate::domain::testkit::memory_for(&customer.id, &format!("memory {n}"));
+            m.workspace = ws.clone();
+            m.id = format!("mem_{n:05}");
+            m.kind = KINDS[n % KINDS.len()];
+            m.observed_at = t0() + Duration::hours(n as i64);
+            batch.push(StoredMemory {
+                memory: m,
+                vector: vector((c * each + n) as u64 + seed),
+            });
+        }
+    }
+    store.insert_memories(&batch).unwrap();
+    let keys: Vec<(CustomerId, String)> = batch
+        .iter()
+        .map(|m| (m.memory.provenance.customer_id.clone(), m.memory.id.clone()))
+        .collect();
+    store.memories_by_key(ws, &keys).unwrap()
+}
+
+/// A store of a model of [`DIM`] dimensions with `customers` customers of `each` memories in the default workspace
+/// and one customer of one memory in another; returns the stored memories of the default workspace.
+fn loaded(db: &TestDb, customers: usize, each: usize) -> (Arc<PostgresStore>, Vec<StoredMemory>) {
+    let store = open_store(db, false);
     let other = super::other_workspace(store.as_ref());
-    let mut all = Vec::new();
-    for (ws, customers, each) in [(WorkspaceId::default_workspace(), customers, each), (other, 1, 1)] {
-        let mut batch = Vec::new();
-        for c in 0..customers {
-            let customer = Customer::new(ws.clone(), fields(c as u8, None), t0());
-            store.create_customer(&customer).unwrap();
-            for n in 0..each {
-                let mut m = crate::domain::testkit::memory_for(&customer.id, &format!("memory {n}"));
-                m.workspace = ws.clone();
-                m.id = format!("mem_{n:05}");
-                m.kind = KINDS[n % KINDS.len()];
-                m.observed_at = t0() + Duration::hours(n as i64);
-                batch.push(StoredMemory {
-                    memory: m,
-                    vector: vector((c * each + n) as u64 + if ws.as_str() == "other" { 99_999 } else { 0 }),
-                });
-            }
-        }
-        store.insert_memories(&batch).unwrap();
-        if ws == WorkspaceId::default_workspace() {
-            all = batch;
-        }
-    }
-    // Read back: the vectors at the precision the store keeps, which the database ranks.
-    let mut kept = Vec::new();
-    for m in &all {
-        let key = (m.memory.provenance.customer_id.clone(), m.memory.id.clone());
-        kept.extend(
-            store
-                .memories_by_key(&WorkspaceId::default_workspace(), &[key])
-                .unwrap(),
-        );
-    }
+    let kept = write_memories(&store, &WorkspaceId::default_workspace(), customers, each, 0);
+    write_memories(&store, &other, 1, 1, 99_999);
     (store, kept)
 }
 
@@ -353,33 +363,8 @@ fn measure_database_search_latency() {
 /// A store of a model of [`DIM`] dimensions whose indexer is paused, with `each` memories written online for each
 /// of `customers` customers; returns the memories read back.
 fn pending_store(db: &TestDb, customers: usize, each: usize) -> (Arc<PostgresStore>, Vec<StoredMemory>) {
-    let model = ModelStamp {
-        name: "test".into(),
-        dim: DIM,
-    };
-    let store = Arc::new(PostgresStore::open(&db.config, Some(&model)).unwrap());
-    store.indexer.pause(true);
-    let ws = WorkspaceId::default_workspace();
-    let mut batch = Vec::new();
-    for c in 0..customers {
-        let customer = Customer::new(ws.clone(), fields(c as u8, None), t0());
-        store.create_customer(&customer).unwrap();
-        for n in 0..each {
-            let mut m = crate::domain::testkit::memory_for(&customer.id, &format!("memory {n}"));
-            m.id = format!("mem_{n:05}");
-            m.kind = KINDS[n % KINDS.len()];
-            batch.push(StoredMemory {
-                memory: m,
-                vector: vector((c * each + n) as u64),
-            });
-        }
-    }
-    store.insert_memories(&batch).unwrap();
-    let keys: Vec<(CustomerId, String)> = batch
-        .iter()
-        .map(|m| (m.memory.provenance.customer_id.clone(), m.memory.id.clone()))
-        .collect();
-    let kept = store.memories_by_key(&ws, &keys).unwrap();
+    let store = open_store(db, true);
+    let kept = write_memories(&store, &WorkspaceId::default_workspace(), customers, each, 0);
     (store, kept)
 }
 
