@@ -238,9 +238,7 @@ impl Lease for PgJobLease {
         let key = std::mem::take(&mut self.key);
         // The connection is closed either way; the lock goes with it if the unlock fails.
         self.runtime.block_on(async move {
-            client
-                .execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", &[&key])
-                .await?;
+            client.execute(super::locks::UNLOCK, &[&key]).await?;
             Ok(())
         })
     }

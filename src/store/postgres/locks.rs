@@ -35,6 +35,9 @@ impl PostgresStore {
     }
 }
 
+/// Lets go of a session advisory lock taken on `hashtextextended($1, 0)` (customer locks, job leases).
+pub(super) const UNLOCK: &str = "SELECT pg_advisory_unlock(hashtextextended($1, 0))";
+
 /// A held customer lock. Dropping it unlocks on the store's runtime and gives the connection back to the lock
 /// pool; when the unlock fails the connection is closed instead, which ends its session and the lock with it.
 struct CustomerLease {
@@ -52,7 +55,7 @@ impl Drop for CustomerLease {
         // Spawned, never awaited here: a lease is dropped in async code, which must not block.
         self.runtime.spawn(async move {
             let unlocked = client
-                .query_one("SELECT pg_advisory_unlock(hashtextextended($1, 0))", &[&key])
+                .query_one(UNLOCK, &[&key])
                 .await
                 .is_ok_and(|row| row.get::<_, bool>(0));
             if !unlocked {
