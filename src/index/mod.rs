@@ -130,4 +130,8 @@ pub trait VectorIndex: Send + Sync {
     fn persist(&self) -> Result<(), IndexError>;
     /// Sizes.
     fn stats(&self) -> IndexStats;
+    /// Memories stored but not in the graph yet ([`IndexStats::pending`]), without counting the rest.
+    fn pending(&self) -> usize {
+        0
+    }
 }

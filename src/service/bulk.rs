@@ -127,4 +127,9 @@ impl Services {
     pub fn index_stats(&self) -> crate::index::IndexStats {
         self.vectors.stats()
     }
+
+    /// Memories stored but not in the vector index yet (see [`crate::index::VectorIndex::pending`]).
+    pub fn index_pending(&self) -> usize {
+        self.vectors.pending()
+    }
 }

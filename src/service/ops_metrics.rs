@@ -21,7 +21,7 @@ impl Services {
                 Ok(StoreSnapshot {
                     workspaces: s.workspace_counts()?,
                     file_bytes: s.file_bytes()?,
-                    index_pending: vectors.stats().pending as u64,
+                    index_pending: vectors.pending() as u64,
                 })
             })
             .await?;

@@ -429,7 +429,7 @@ pub struct IngestRate {
 
 /// Waits until no memory is waiting for the vector index.
 pub(super) async fn until_indexed(services: &Services) {
-    while services.index_stats().pending > 0 {
+    while services.index_pending() > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }

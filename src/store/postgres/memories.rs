@@ -192,16 +192,15 @@ async fn upsert_memories(
 }
 
 impl PostgresStore {
-    /// How many memories there are, and how many of them wait for the indexer.
-    pub(super) fn memory_counts(&self) -> Result<(usize, usize), StoreError> {
+    /// How many memories wait for the indexer (counted through their partial index).
+    pub(super) fn pending_memories(&self) -> Result<u64, StoreError> {
         self.run(async {
             let client = self.client().await?;
-            let all: i64 = client.query_one("SELECT count(*) FROM memories", &[]).await?.get(0);
             let pending: i64 = client
                 .query_one("SELECT count(*) FROM memories WHERE pending", &[])
                 .await?
                 .get(0);
-            Ok((usize::try_from(all).unwrap_or(0), usize::try_from(pending).unwrap_or(0)))
+            Ok(u64::try_from(pending).unwrap_or(0))
         })
     }
 

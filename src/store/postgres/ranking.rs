@@ -17,7 +17,7 @@ use super::{PgVector, PostgresStore};
 use crate::domain::text::Lang;
 use crate::domain::{CustomerId, WorkspaceId};
 use crate::index::{IndexError, IndexStats, Neighbour, Point, SearchFilter, VectorIndex};
-use crate::store::StoreError;
+use crate::store::{MemoryRepo, StoreError};
 
 /// The HNSW search breadth: at least pgvector's default, at most its limit.
 fn ef_search(k: usize) -> usize {
@@ -256,21 +256,31 @@ impl VectorIndex for PgIndex {
     /// Counted by the database on a thread of its own, so a caller on an async worker does not block the store's
     /// runtime from inside (the counts are for benchmarks and logs; an error logs and counts nothing).
     fn stats(&self) -> IndexStats {
-        let store = Arc::clone(&self.store);
-        let counted = std::thread::scope(|s| s.spawn(|| store.memory_counts()).join());
-        let (memories, pending) = match counted {
-            Ok(Ok(counts)) => counts,
-            Ok(Err(e)) => {
-                tracing::warn!(error = %e, "counting the memories failed");
-                (0, 0)
-            }
-            Err(_) => (0, 0),
-        };
         IndexStats {
-            memories,
+            memories: self.counted("memories", PostgresStore::count_memories),
             graph_bytes: 0,
             ready: true,
-            pending,
+            pending: self.pending(),
+        }
+    }
+
+    /// Counted through the partial index of pending rows, as [`PgIndex::stats`] counts.
+    fn pending(&self) -> usize {
+        self.counted("pending memories", PostgresStore::pending_memories)
+    }
+}
+
+impl PgIndex {
+    /// `count` of the store, on a thread of its own (see [`PgIndex::stats`]); 0, logged, when it fails.
+    fn counted(&self, what: &str, count: fn(&PostgresStore) -> Result<u64, StoreError>) -> usize {
+        let store = Arc::clone(&self.store);
+        match std::thread::scope(|s| s.spawn(|| count(&store)).join()) {
+            Ok(Ok(n)) => usize::try_from(n).unwrap_or(usize::MAX),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "counting the {what} failed");
+                0
+            }
+            Err(_) => 0,
         }
     }
 }
