@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use deadpool_postgres::{GenericClient, Pool};
 use tokio::sync::Notify;
+use tokio_postgres::error::SqlState;
 
 use crate::store::StoreError;
 
@@ -28,6 +29,11 @@ const SWEEP: Duration = Duration::from_secs(5);
 
 /// How long to wait after a failed batch (the database may be restarting).
 const RETRY: Duration = Duration::from_secs(1);
+
+/// The longest the indexer's statements wait for a lock (its connection's `lock_timeout`). A bulk load's index
+/// build holds the memories table for minutes: the indexer lets it be and looks again at the next sweep, instead
+/// of waiting for the statement timeout.
+pub(super) const LOCK_WAIT: Duration = Duration::from_secs(1);
 
 /// A node's indexer, running from the store's open to its drop.
 pub(super) struct Indexer {
@@ -62,6 +68,12 @@ impl Indexer {
         self.pool.close();
     }
 
+    /// Takes one batch now, as the indexer's loop does.
+    #[cfg(test)]
+    pub(super) async fn batch_now(&self) -> Result<u64, StoreError> {
+        batch(&self.pool).await
+    }
+
     /// Stops or resumes taking batches.
     #[cfg(test)]
     pub(super) fn pause(&self, paused: bool) {
@@ -82,6 +94,10 @@ async fn run(pool: Pool, wake: Arc<Notify>, paused: Arc<AtomicBool>) {
             match batch(&pool).await {
                 Ok(n) if n >= BATCH as u64 => continue,
                 Ok(_) => SWEEP,
+                Err(StoreError::Postgres(e)) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => {
+                    tracing::debug!("the memories table is locked (an index build?); indexing at the next sweep");
+                    SWEEP
+                }
                 Err(e) if !pool.is_closed() => {
                     tracing::warn!(error = %e, "indexing pending memories failed; trying again");
                     RETRY

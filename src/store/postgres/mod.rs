@@ -129,6 +129,7 @@ impl PostgresStore {
         }
         let mut indexer_pg = pg.clone();
         indexer_pg.application_name(format!("{}-indexer", pg.get_application_name().unwrap_or("rappel")));
+        indexer_pg.options(format!("{options} -c lock_timeout={}", indexer::LOCK_WAIT.as_millis()));
         let pool = |pg: tokio_postgres::Config, size: usize| {
             let manager = Manager::from_config(
                 pg,

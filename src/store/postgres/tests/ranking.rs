@@ -14,7 +14,7 @@ use crate::index::{SearchFilter, VectorIndex};
 use crate::store::model_tests::{fields, t0};
 use crate::store::postgres::testkit::TestDb;
 use crate::store::postgres::PostgresStore;
-use crate::store::{CustomerRepo, MemoryRepo, ModelStamp};
+use crate::store::{CustomerRepo, MemoryRepo, ModelStamp, StoreError};
 
 const DIM: usize = 8;
 const KINDS: [MemoryKind; 3] = [MemoryKind::Issue, MemoryKind::Resolution, MemoryKind::Fact];
@@ -443,6 +443,33 @@ fn two_indexers_never_take_the_same_memory_nor_wait_for_each_other() {
         })
         .unwrap();
     assert_eq!((first, second), (15, memories.len() as u64 - 15));
+    assert_eq!(store.count("SELECT count(*) FROM memories WHERE pending"), 0);
+}
+
+#[test]
+fn the_indexer_lets_a_locked_table_be_instead_of_waiting_for_the_statement_timeout() {
+    let db = TestDb::new();
+    let (store, memories) = pending_store(&db, 2, 10);
+    let (locked, after) = store
+        .run(async {
+            // A bulk load's index build holds the table as this does, for minutes.
+            let mut other = store.client().await?;
+            let other = other.transaction().await?;
+            other.batch_execute("LOCK TABLE memories IN SHARE MODE").await?;
+            let locked = store.indexer.batch_now().await;
+            other.commit().await?;
+            Ok((locked, store.indexer.batch_now().await?))
+        })
+        .unwrap();
+    match locked {
+        Err(StoreError::Postgres(e)) => assert_eq!(
+            e.code(),
+            Some(&tokio_postgres::error::SqlState::LOCK_NOT_AVAILABLE),
+            "{e}"
+        ),
+        other => panic!("the indexer took a locked table: {other:?}"),
+    }
+    assert_eq!(after, memories.len() as u64);
     assert_eq!(store.count("SELECT count(*) FROM memories WHERE pending"), 0);
 }
 
