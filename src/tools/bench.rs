@@ -210,7 +210,7 @@ async fn measure(settings: &Settings, n: usize, memories: usize) -> anyhow::Resu
     };
     let services = services(&settings, Arc::clone(&embedder), Arc::new(SystemClock)).await?;
     (figures.batch1, figures.batch32) = embedding(&services, n, settings.embed_batch_size).await?;
-    figures.ingest = ingest(&services, "ingest").await?;
+    figures.ingest = ingest(std::slice::from_ref(&services), "ingest").await?;
     let rss_before = memory_mib("VmRSS:");
     let (small, large, _) = build_store(&services, memories).await?;
     let total = services.memory_count();
@@ -379,9 +379,28 @@ pub(super) async fn interactions(
     Ok(inputs)
 }
 
-pub(super) async fn ingest(services: &Services, prefix: &str) -> anyhow::Result<IngestRate> {
+/// One client ingests 200 interactions of four messages for 20 new customers, sent to `nodes` in turn; prints and
+/// returns messages/s, and the floor of embedding the same texts alone.
+pub(super) async fn ingest(nodes: &[Services], prefix: &str) -> anyhow::Result<IngestRate> {
+    let rate = ingest_quietly(nodes, prefix, 20).await?;
+    println!(
+        "ingest: {} messages in {} interactions over {} node(s): {:.0} messages/s ({} memories formed), {:.0} messages/s until all were in the vector index; embedding alone, same batches: {:.0} messages/s",
+        rate.messages,
+        rate.messages / 4,
+        nodes.len(),
+        rate.rate,
+        nodes[0].memory_count(),
+        rate.indexed,
+        rate.floor
+    );
+    Ok(rate)
+}
+
+/// [`ingest`] for `customers` new customers (ten interactions each), printing nothing.
+pub(super) async fn ingest_quietly(nodes: &[Services], prefix: &str, customers: usize) -> anyhow::Result<IngestRate> {
     let principal = operator(WorkspaceId::default_workspace());
-    let inputs = interactions(services, prefix, 20, 7).await?;
+    let first = &nodes[0];
+    let inputs = interactions(first, prefix, customers, 7).await?;
     let messages: usize = inputs.iter().map(|(_, i)| i.messages.len()).sum();
     // The floor: embedding the same texts in the same per-interaction batches, nothing else.
     let batches: Vec<Vec<String>> = inputs
@@ -390,25 +409,21 @@ pub(super) async fn ingest(services: &Services, prefix: &str) -> anyhow::Result<
         .collect();
     let t = Instant::now();
     for batch in batches {
-        services.embed_passages(batch).await?;
+        first.embed_passages(batch).await?;
     }
     let floor = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    let count = inputs.len();
-    for (customer, input) in inputs {
-        services.ingest_interaction(&principal, &customer, input).await?;
+    // One after the other, to the nodes in turn, as through a load balancer.
+    for (n, (customer, input)) in inputs.into_iter().enumerate() {
+        nodes[n % nodes.len()]
+            .ingest_interaction(&principal, &customer, input)
+            .await?;
     }
     let elapsed = t.elapsed().as_secs_f64();
-    until_indexed(services).await;
+    until_indexed(first).await;
     let indexed = t.elapsed().as_secs_f64();
-    println!(
-        "ingest: {messages} messages in {count} interactions: {:.0} messages/s ({} memories formed), {:.0} messages/s until all were in the vector index; embedding alone, same batches: {:.0} messages/s",
-        messages as f64 / elapsed,
-        services.memory_count(),
-        messages as f64 / indexed,
-        messages as f64 / floor
-    );
     Ok(IngestRate {
+        messages,
         rate: messages as f64 / elapsed,
         floor: messages as f64 / floor,
         indexed: messages as f64 / indexed,
@@ -418,6 +433,8 @@ pub(super) async fn ingest(services: &Services, prefix: &str) -> anyhow::Result<
 /// Ingest messages/s of one client.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct IngestRate {
+    /// Messages ingested.
+    pub messages: usize,
     /// Until the last ingest answered.
     pub rate: f64,
     /// Embedding the same texts alone.

@@ -3,18 +3,23 @@
 //! the same database (three sets of services in this process, each with its own pools, as three processes
 //! would have; they share this process's model and cores).
 //!
-//! First, one-client ingest on redb and on PostgreSQL in alternate rounds, on stores of their own (the figure the
-//! machine's drift blurs most). Then per store: ingest messages/s through the real path (one client, then four spread over the nodes), a store of
-//! `--memories` memories built in bulk, context and recall p50/p99 for customers with 100 and 2,000 memories,
-//! cross-customer search p50/p99, claim/ack items/s with four senders, and the time a node takes to start on
-//! the built store. The PostgreSQL server named by the URL gets a new database for the run, dropped at the end.
+//! First, one-client ingest on redb and on PostgreSQL in alternate rounds, on new stores of their own (the figure
+//! the machine's drift blurs most). Then per store: one-client ingest on the new store, a store of `--memories`
+//! memories built in bulk, ingest messages/s on it through the real path (one client sending to the nodes in turn,
+//! then four spread over the nodes), context and recall p50/p99 for customers with 100 and 2,000 memories,
+//! cross-customer search p50/p99, claim/ack items/s with four senders, and the time a node takes to start on the
+//! built store. Last, one-client ingest in alternate rounds again, on the two built stores: ingest into a large
+//! store is compared with ingest into a store of the same size. The PostgreSQL server named by the URL gets new
+//! databases for the run, dropped at the end.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::Utc;
 
-use super::bench::{build_store, ingest, interactions, latency, search, until_indexed, BuildTimes, IngestRate};
+use super::bench::{
+    build_store, ingest, ingest_quietly, interactions, latency, search, until_indexed, BuildTimes, IngestRate,
+};
 use super::bench_proactive::{drain_with_four_senders, queue_one_each};
 use crate::config::{Settings, StoreSetting};
 use crate::domain::preferences::{Channel, Consent, Preferences};
@@ -31,10 +36,12 @@ const CLAIM_ITEMS: usize = 1_000;
 #[derive(Default)]
 struct Column {
     name: String,
-    /// Messages/s with one client.
+    /// Messages/s with one client on a new store (none for a column that starts on a store another built).
+    ingest_new: Option<IngestRate>,
+    /// Messages/s with one client on the built store, sending to the nodes in turn.
     ingest: IngestRate,
-    /// Messages/s with four clients spread over the nodes: until the last answer, and until every memory was in
-    /// the vector index.
+    /// Messages/s with four clients spread over the nodes on the built store: until the last answer, and until
+    /// every memory was in the vector index.
     ingest4: (f64, f64),
     /// Seconds to build the store in bulk: customers and memories written, then the vector index built after
     /// them (PostgreSQL; on redb the graph grows with each batch).
@@ -58,15 +65,16 @@ pub async fn run(settings: &Settings, postgres: &str, memories: usize) -> anyhow
         embedder.dimension()
     );
     let dir = tempfile::tempdir()?;
-    println!("\n== ingest, redb and PostgreSQL (one node) in alternate rounds");
-    let alternate = alternate_ingest(settings, postgres, dir.path(), &embedder).await?;
+    println!("\n== ingest, redb and PostgreSQL (one node) in alternate rounds, on new stores");
+    let new_stores = alternate_on_new_stores(settings, postgres, dir.path(), &embedder).await?;
     let redb = Settings {
         data_dir: dir.path().to_owned(),
         store: StoreSetting::Redb,
         ..settings.clone()
     };
     println!("\n== redb, one process");
-    let mut columns = vec![measure("redb", &redb, 1, &embedder, memories).await?];
+    let (column, redb_node) = measure("redb", &redb, 1, &embedder, memories).await?;
+    let mut columns = vec![column];
     let database = Database::create(postgres, "stores").await?;
     let pg = Settings {
         store: StoreSetting::Postgres(database.url.clone()),
@@ -76,24 +84,32 @@ pub async fn run(settings: &Settings, postgres: &str, memories: usize) -> anyhow
     std::fs::create_dir_all(&pg.data_dir)?;
     let outcome = async {
         println!("\n== PostgreSQL, one node");
-        columns.push(measure("PostgreSQL, 1 node", &pg, 1, &embedder, memories).await?);
+        columns.push(measure("PostgreSQL, 1 node", &pg, 1, &embedder, memories).await?.0);
         println!("\n== PostgreSQL, three nodes on the same database");
-        columns.push(measure("PostgreSQL, 3 nodes", &pg, 3, &embedder, memories).await?);
-        anyhow::Ok(())
+        let (column, pg_node) = measure("PostgreSQL, 3 nodes", &pg, 3, &embedder, memories).await?;
+        columns.push(column);
+        println!("\n== ingest, redb and PostgreSQL (one node) in alternate rounds, on the built stores");
+        alternate(&redb_node, &pg_node, "built", "built stores").await
     }
     .await;
     database.drop_it().await;
-    outcome?;
+    let built_stores = outcome?;
     print(&columns);
-    alternate.print();
+    new_stores.print();
+    built_stores.print();
     Ok(())
 }
 
-/// Rounds of [`alternate_ingest`].
-const ROUNDS: usize = 5;
+/// Rounds of [`alternate`]: many short ones, so that each pair meets the same few seconds of the machine.
+const ROUNDS: usize = 20;
 
-/// One-client ingest on redb and on PostgreSQL (one node), round after round, each on a store of its own.
+/// New customers per round of [`alternate`] (ten interactions of four messages each).
+const ROUND_CUSTOMERS: usize = 5;
+
+/// One-client ingest on redb and on PostgreSQL (one node), round after round.
 struct Alternate {
+    /// The stores, as the summary names them.
+    label: &'static str,
     /// Per round: redb's messages/s, then PostgreSQL's (until the last answer, and until in the vector index).
     rounds: Vec<(IngestRate, IngestRate)>,
 }
@@ -110,11 +126,27 @@ impl Alternate {
             .iter()
             .map(|(r, p)| format!("{:.0} %", 100.0 * p.rate / r.rate.max(1e-9)))
             .collect();
+        // Over all rounds: every message over the time they all took.
+        let pooled = |f: &dyn Fn(&(IngestRate, IngestRate)) -> &IngestRate, rate: &dyn Fn(&IngestRate) -> f64| {
+            let (messages, seconds) = self.rounds.iter().map(f).fold((0.0, 0.0), |(m, t), i| {
+                (m + i.messages as f64, t + i.messages as f64 / rate(i).max(1e-9))
+            });
+            messages / f64::max(seconds, 1e-9)
+        };
+        let (redb, pg) = (pooled(&|(r, _)| r, &|i| i.rate), pooled(&|(_, p)| p, &|i| i.rate));
+        let pg_indexed = pooled(&|(_, p)| p, &|i| i.indexed);
         println!(
-            "\ningest, 1 client, {} rounds alternating between the stores (medians): redb {:.0} messages/s, \
+            "\ningest, 1 client, {} rounds alternating between the {}: over all rounds, redb {redb:.0} messages/s, \
+             PostgreSQL {pg:.0} ({:.0} %; {pg_indexed:.0} messages/s until in the vector index, {:.0} %)",
+            self.rounds.len(),
+            self.label,
+            100.0 * pg / redb.max(1e-9),
+            100.0 * pg_indexed / redb.max(1e-9),
+        );
+        println!(
+            "  medians: redb {:.0} messages/s, \
              PostgreSQL {:.0} ({:.0} until in the vector index); PostgreSQL / redb per round: {}; \
              median {:.0} % ({:.0} % until in the vector index)",
-            self.rounds.len(),
             median(&|(r, _)| r.rate),
             median(&|(_, p)| p.rate),
             median(&|(_, p)| p.indexed),
@@ -125,9 +157,9 @@ impl Alternate {
     }
 }
 
-/// The ingest comparison, on stores of its own: a column's figures are minutes apart from the next column's, and
-/// this machine's speed drifts by 15-30 % over minutes; rounds that alternate meet the same drift.
-async fn alternate_ingest(
+/// The ingest comparison on new stores of its own: a column's figures are minutes apart from the next column's,
+/// and this machine's speed drifts by 15-30 % over minutes; rounds that alternate meet the same drift.
+async fn alternate_on_new_stores(
     settings: &Settings,
     postgres: &str,
     dir: &std::path::Path,
@@ -150,28 +182,43 @@ async fn alternate_ingest(
         }
         let redb = services(&redb, Arc::clone(embedder), Arc::new(SystemClock)).await?;
         let pg = services(&pg, Arc::clone(embedder), Arc::new(SystemClock)).await?;
-        let mut rounds = Vec::new();
-        for round in 0..ROUNDS {
-            let r = ingest(&redb, &format!("round{round}")).await?;
-            let p = ingest(&pg, &format!("round{round}")).await?;
-            rounds.push((r, p));
-        }
-        anyhow::Ok(Alternate { rounds })
+        alternate(&redb, &pg, "new", "new stores").await
     }
     .await;
     database.drop_it().await;
     outcome
 }
 
-/// Measures one store with `nodes` sets of services on it. A second call on the same PostgreSQL database reuses
-/// the store the first built (its customers are found by external id).
+/// [`ROUNDS`] rounds of one-client ingest on `redb` and on `pg`, which goes first taking turns (a trend in the
+/// machine's speed favours neither); `tag` keeps the rounds' customers apart. A round on PostgreSQL ends when its
+/// memories are in the vector index, so its indexer never works during redb's round.
+async fn alternate(redb: &Services, pg: &Services, tag: &str, label: &'static str) -> anyhow::Result<Alternate> {
+    let mut rounds = Vec::new();
+    for round in 0..ROUNDS {
+        let prefix = format!("{tag}-round{round}");
+        let on = |store| ingest_quietly(std::slice::from_ref(store), &prefix, ROUND_CUSTOMERS);
+        let (r, p) = if round % 2 == 0 {
+            let r = on(redb).await?;
+            (r, on(pg).await?)
+        } else {
+            let p = on(pg).await?;
+            (on(redb).await?, p)
+        };
+        rounds.push((r, p));
+    }
+    Ok(Alternate { label, rounds })
+}
+
+/// Measures one store with `nodes` sets of services on it; returns the column and a node started again on the
+/// built store. A second call on the same PostgreSQL database reuses the store the first built (its customers are
+/// found by external id).
 async fn measure(
     name: &str,
     settings: &Settings,
     nodes: usize,
     embedder: &Arc<dyn Embedder>,
     memories: usize,
-) -> anyhow::Result<Column> {
+) -> anyhow::Result<(Column, Services)> {
     let mut column = Column {
         name: name.to_owned(),
         ..Column::default()
@@ -181,8 +228,6 @@ async fn measure(
         all.push(services(settings, Arc::clone(embedder), Arc::new(SystemClock)).await?);
     }
     let tag = format!("n{nodes}");
-    column.ingest = ingest(&all[0], &format!("{tag}-one")).await?;
-    column.ingest4 = ingest_four(&all, &format!("{tag}-four")).await?;
     let principal = operator(WorkspaceId::default_workspace());
     let (small, large) = match all[0].get_customer_by_external_id(&principal, "bench-large").await {
         Ok(large) => (
@@ -190,11 +235,14 @@ async fn measure(
             large,
         ),
         Err(_) => {
+            column.ingest_new = Some(ingest(&all[..1], &format!("{tag}-new")).await?);
             let (small, large, times) = build_store(&all[0], memories).await?;
             column.build = Some(times);
             (small, large)
         }
     };
+    column.ingest = ingest(&all, &format!("{tag}-one")).await?;
+    column.ingest4 = ingest_four(&all, &format!("{tag}-four")).await?;
     // Reads go to the last node: on three nodes, not the one that wrote.
     let reader = &all[nodes - 1];
     for (label, customer) in [("100 memories", &small), ("2,000 memories", &large)] {
@@ -215,7 +263,7 @@ async fn measure(
     }
     column.start = t.elapsed().as_secs_f64();
     println!("a node starts on the built store in {:.2} s", column.start);
-    Ok(column)
+    Ok((column, again))
 }
 
 /// Ingests 40 interactions of four messages for each of four clients spread over the nodes; messages/s until the
@@ -308,14 +356,19 @@ fn print(columns: &[Column]) {
         }
         println!();
     };
-    row("ingest, 1 client (messages/s)", &|c| format!("{:.0}", c.ingest.rate));
+    row("ingest, 1 client, new store (msg/s)", &|c| {
+        c.ingest_new.map_or("(same store)".into(), |i| format!("{:.0}", i.rate))
+    });
+    row("ingest, 1 client, built store (msg/s)", &|c| {
+        format!("{:.0}", c.ingest.rate)
+    });
     row("the same, until in the vector index (msg/s)", &|c| {
         format!("{:.0}", c.ingest.indexed)
     });
     row("the same texts embedded alone (msg/s)", &|c| {
         format!("{:.0}", c.ingest.floor)
     });
-    row("ingest, 4 clients over the nodes (msg/s)", &|c| {
+    row("ingest, 4 clients, built store (msg/s)", &|c| {
         format!("{:.0}", c.ingest4.0)
     });
     row("the same, until in the vector index (msg/s)", &|c| {
@@ -345,11 +398,22 @@ fn print(columns: &[Column]) {
     row("context p50, 2,000 memories / redb's", &|c| {
         format!("{:.2}x", c.latency[1].3 / base.latency[1].3.max(1e-9))
     });
-    row("ingest, 1 client / redb's", &|c| {
-        format!("{:.0} %", 100.0 * c.ingest.rate / base.ingest.rate.max(1e-9))
+    let ratio = |a: f64, b: f64| format!("{:.0} %", 100.0 * a / b.max(1e-9));
+    row(
+        "ingest, 1 client, new store / redb's",
+        &|c| match (&c.ingest_new, &base.ingest_new) {
+            (Some(a), Some(b)) => ratio(a.rate, b.rate),
+            _ => "(same store)".into(),
+        },
+    );
+    row("ingest, 1 client, built store / redb's", &|c| {
+        ratio(c.ingest.rate, base.ingest.rate)
     });
     row("the same, until in the vector index", &|c| {
-        format!("{:.0} %", 100.0 * c.ingest.indexed / base.ingest.indexed.max(1e-9))
+        ratio(c.ingest.indexed, base.ingest.indexed)
+    });
+    row("ingest, 4 clients, built store / redb's", &|c| {
+        ratio(c.ingest4.0, base.ingest4.0)
     });
 }
 
