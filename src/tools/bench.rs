@@ -151,7 +151,7 @@ pub async fn run(settings: &Settings, n: usize, memories: usize, compare: Option
             format!("{:.0}", f.ingest.floor)
         });
         row("ingest / embedding alone", &|f| {
-            format!("{:.0} %", 100.0 * f.ingest.rate / f.ingest.floor.max(1e-9))
+            format!("{:.0} %", percent(f.ingest.rate, f.ingest.floor))
         });
         for i in 0..all[0].latency.len().min(all[1].latency.len()) {
             let label = all[0].latency[i].0.clone();
@@ -386,7 +386,7 @@ pub(super) async fn ingest(nodes: &[Services], prefix: &str) -> anyhow::Result<I
     println!(
         "ingest: {} messages in {} interactions over {} node(s): {:.0} messages/s ({} memories formed), {:.0} messages/s until all were in the vector index; embedding alone, same batches: {:.0} messages/s",
         rate.messages,
-        rate.messages / 4,
+        rate.interactions,
         nodes.len(),
         rate.rate,
         nodes[0].memory_count(),
@@ -402,6 +402,7 @@ pub(super) async fn ingest_quietly(nodes: &[Services], prefix: &str, customers: 
     let first = &nodes[0];
     let inputs = interactions(first, prefix, customers, 7).await?;
     let messages: usize = inputs.iter().map(|(_, i)| i.messages.len()).sum();
+    let interactions = inputs.len();
     // The floor: embedding the same texts in the same per-interaction batches, nothing else.
     let batches: Vec<Vec<String>> = inputs
         .iter()
@@ -424,6 +425,7 @@ pub(super) async fn ingest_quietly(nodes: &[Services], prefix: &str, customers: 
     let indexed = t.elapsed().as_secs_f64();
     Ok(IngestRate {
         messages,
+        interactions,
         rate: messages as f64 / elapsed,
         floor: messages as f64 / floor,
         indexed: messages as f64 / indexed,
@@ -435,6 +437,8 @@ pub(super) async fn ingest_quietly(nodes: &[Services], prefix: &str, customers: 
 pub struct IngestRate {
     /// Messages ingested.
     pub messages: usize,
+    /// The interactions that carried them.
+    pub interactions: usize,
     /// Until the last ingest answered.
     pub rate: f64,
     /// Embedding the same texts alone.
@@ -442,6 +446,11 @@ pub struct IngestRate {
     /// Until every memory formed was in the vector index (on PostgreSQL the indexer catches up after the ingests
     /// answered: see `store::postgres::indexer`; in process, the same as `rate`).
     pub indexed: f64,
+}
+
+/// `part` as a percentage of `whole` (0 for no whole).
+pub(super) fn percent(part: f64, whole: f64) -> f64 {
+    100.0 * part / whole.max(1e-9)
 }
 
 /// Waits until no memory is waiting for the vector index.

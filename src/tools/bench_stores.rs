@@ -18,7 +18,7 @@ use std::time::Instant;
 use chrono::Utc;
 
 use super::bench::{
-    build_store, ingest, ingest_quietly, interactions, latency, search, until_indexed, BuildTimes, IngestRate,
+    build_store, ingest, ingest_quietly, interactions, latency, percent, search, until_indexed, BuildTimes, IngestRate,
 };
 use super::bench_proactive::{drain_with_four_senders, queue_one_each};
 use crate::config::{Settings, StoreSetting};
@@ -124,7 +124,7 @@ impl Alternate {
         let ratios: Vec<String> = self
             .rounds
             .iter()
-            .map(|(r, p)| format!("{:.0} %", 100.0 * p.rate / r.rate.max(1e-9)))
+            .map(|(r, p)| format!("{:.0} %", percent(p.rate, r.rate)))
             .collect();
         // Over all rounds: every message over the time they all took.
         let pooled = |f: &dyn Fn(&(IngestRate, IngestRate)) -> &IngestRate, rate: &dyn Fn(&IngestRate) -> f64| {
@@ -140,8 +140,8 @@ impl Alternate {
              PostgreSQL {pg:.0} ({:.0} %; {pg_indexed:.0} messages/s until in the vector index, {:.0} %)",
             self.rounds.len(),
             self.label,
-            100.0 * pg / redb.max(1e-9),
-            100.0 * pg_indexed / redb.max(1e-9),
+            percent(pg, redb),
+            percent(pg_indexed, redb),
         );
         println!(
             "  medians: redb {:.0} messages/s, \
@@ -151,8 +151,8 @@ impl Alternate {
             median(&|(_, p)| p.rate),
             median(&|(_, p)| p.indexed),
             ratios.join(", "),
-            median(&|(r, p)| 100.0 * p.rate / r.rate.max(1e-9)),
-            median(&|(r, p)| 100.0 * p.indexed / r.indexed.max(1e-9)),
+            median(&|(r, p)| percent(p.rate, r.rate)),
+            median(&|(r, p)| percent(p.indexed, r.indexed)),
         );
     }
 }
@@ -398,7 +398,7 @@ fn print(columns: &[Column]) {
     row("context p50, 2,000 memories / redb's", &|c| {
         format!("{:.2}x", c.latency[1].3 / base.latency[1].3.max(1e-9))
     });
-    let ratio = |a: f64, b: f64| format!("{:.0} %", 100.0 * a / b.max(1e-9));
+    let ratio = |a: f64, b: f64| format!("{:.0} %", percent(a, b));
     row(
         "ingest, 1 client, new store / redb's",
         &|c| match (&c.ingest_new, &base.ingest_new) {
