@@ -7,7 +7,7 @@ use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 
 use super::customers::{require_customer, RowLock};
-use super::{json, record, schema, PgVector, PostgresStore};
+use super::{json, record, schema, sharing, PgVector, PostgresStore};
 use crate::domain::interaction::Interaction;
 use crate::domain::memory::Memory;
 use crate::domain::support_metrics::Fact;
@@ -81,7 +81,7 @@ async fn put_interaction(client: &impl GenericClient, i: &Interaction) -> Result
 }
 
 /// Writes new or replaced memories with their vectors, pending for the indexer, then changed memories that still
-/// exist.
+/// exist (their vectors' owners, if they share one, see their new kinds and times).
 async fn put_memories(
     client: &impl GenericClient,
     memories: &[StoredMemory],
@@ -96,7 +96,9 @@ async fn put_memories(
                  WHERE workspace = $1 AND customer_id = $2 AND id = $3",
             )
             .await?;
+        let mut keys = sharing::Keys::default();
         for m in changed {
+            keys.push(m.workspace.as_str(), m.provenance.customer_id.as_str(), &m.id);
             client
                 .execute(
                     &update,
@@ -110,6 +112,9 @@ async fn put_memories(
                 )
                 .await?;
         }
+        // A sharer's kind or time may have changed: its owner's summary follows.
+        let owners = sharing::owners_of(client, &keys).await?;
+        sharing::refresh(client, &owners).await?;
     }
     Ok(())
 }
@@ -164,31 +169,57 @@ async fn upsert_memories(
             .collect();
         &deduped
     };
+    let keys = sharing::Keys::of(memories);
+    let shared_with = sharing::release(client, &keys).await?;
+    let vectors = memories
+        .iter()
+        .map(|m| kept(&m.vector))
+        .collect::<Result<Vec<_>, _>>()?;
+    let records: Vec<serde_json::Value> = memories.iter().map(|m| json(&m.memory)).collect();
+    let shares = sharing::shares(memories, &vectors, &records);
+    // A memory sharing another's vector stays out of the graph, so it never waits for the indexer.
     let insert = client
         .prepare_cached(
-            "INSERT INTO memories (workspace, customer_id, id, text_config, embedding, record, pending) \
-             SELECT w, c, i, t::regconfig, e, r, $7 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], \
-             $5::vector[], $6::jsonb[]) AS m(w, c, i, t, e, r) ON CONFLICT (workspace, customer_id, id) \
+            "INSERT INTO memories (workspace, customer_id, id, text_config, embedding, record, pending, \
+             vector_owner, sharer_kinds, sharers_latest) \
+             SELECT w, c, i, t::regconfig, e, r, o IS NULL AND $7, o, string_to_array(k, ','), l::timestamptz \
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::vector[], $6::jsonb[], $8::text[], \
+             $9::text[], $10::text[]) AS m(w, c, i, t, e, r, o, k, l) ON CONFLICT (workspace, customer_id, id) \
              DO UPDATE SET text_config = excluded.text_config, embedding = excluded.embedding, \
-             record = excluded.record, pending = excluded.pending",
+             record = excluded.record, pending = excluded.pending, vector_owner = excluded.vector_owner, \
+             sharer_kinds = excluded.sharer_kinds, sharers_latest = excluded.sharers_latest",
         )
         .await?;
     let pending = matches!(indexing, Indexing::Pending);
-    for batch in memories.chunks(INSERT_BATCH) {
+    for (n, batch) in memories.chunks(INSERT_BATCH).enumerate() {
+        let (start, end) = (n * INSERT_BATCH, n * INSERT_BATCH + batch.len());
         let workspaces: Vec<&str> = batch.iter().map(|m| m.memory.workspace.as_str()).collect();
         let customers: Vec<&str> = batch.iter().map(|m| m.memory.provenance.customer_id.as_str()).collect();
         let ids: Vec<&str> = batch.iter().map(|m| m.memory.id.as_str()).collect();
         let configs: Vec<&str> = batch.iter().map(|m| text_config(m.memory.language)).collect();
-        let vectors = batch.iter().map(|m| kept(&m.vector)).collect::<Result<Vec<_>, _>>()?;
-        let records: Vec<serde_json::Value> = batch.iter().map(|m| json(&m.memory)).collect();
+        let shares = &shares[start..end];
+        let owners: Vec<Option<&str>> = shares.iter().map(|s| s.owner.as_deref()).collect();
+        let kinds: Vec<Option<&str>> = shares.iter().map(|s| s.kinds.as_deref()).collect();
+        let latest: Vec<Option<&str>> = shares.iter().map(|s| s.latest.as_deref()).collect();
         client
             .execute(
                 &insert,
-                &[&workspaces, &customers, &ids, &configs, &vectors, &records, &pending],
+                &[
+                    &workspaces,
+                    &customers,
+                    &ids,
+                    &configs,
+                    &&vectors[start..end],
+                    &&records[start..end],
+                    &pending,
+                    &owners,
+                    &kinds,
+                    &latest,
+                ],
             )
             .await?;
     }
-    Ok(())
+    sharing::refresh(client, &shared_with).await
 }
 
 impl PostgresStore {
@@ -396,14 +427,21 @@ impl MemoryRepo for PostgresStore {
 
     fn delete_memory(&self, workspace: &WorkspaceId, customer: &CustomerId, id: &str) -> Result<bool, StoreError> {
         self.run(async {
-            let deleted = self
-                .client()
-                .await?
+            let mut client = self.client().await?;
+            let txn = client.transaction().await?;
+            let mut key = sharing::Keys::default();
+            key.push(workspace.as_str(), customer.as_str(), id);
+            // Its sharers own the vector from now on; the owner it shared with forgets its kind and time.
+            let shared_with = sharing::release(&txn, &key).await?;
+            let deleted = txn
                 .execute(
                     "DELETE FROM memories WHERE workspace = $1 AND customer_id = $2 AND id = $3",
                     &[&workspace.as_str(), &customer.as_str(), &id],
                 )
                 .await?;
+            sharing::refresh(&txn, &shared_with).await?;
+            txn.commit().await?;
+            self.indexer.wake();
             Ok(deleted > 0)
         })
     }

@@ -43,6 +43,7 @@ mod ranking;
 mod records;
 mod reembed;
 mod schema;
+mod sharing;
 mod vector;
 
 pub use ranking::PgIndex;

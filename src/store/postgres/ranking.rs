@@ -1,7 +1,9 @@
 //! Ranking in the database: [`PgIndex`] is the [`VectorIndex`] of a PostgreSQL store. The memories' rows already
 //! hold their vectors, so writes to the index are no-ops and a search is one query on pgvector's HNSW index of the
 //! model's dimension, with an exact scan of the memories the indexer has not put in it yet (see indexer.rs): no
-//! node keeps a copy of the vectors, and a node starts in the same time whatever the size.
+//! node keeps a copy of the vectors, and a node starts in the same time whatever the size. Memories that share a
+//! vector are in the graph once, through its owner (see sharing.rs): a search finds owners, then the memories
+//! sharing their vectors.
 //!
 //! The HNSW indexes are partial expression indexes (`(embedding::vector(DIM))` where `vector_dims(embedding) =
 //! DIM`, see `schema::ensure_vector_indexes`), so a query uses one only when it casts to the dimension and filters
@@ -46,52 +48,82 @@ impl PostgresStore {
     }
 }
 
+/// One condition of a search filter, with the number of its parameter.
+enum Condition {
+    Kinds(usize),
+    Since(usize),
+    Customers(usize),
+}
+
 /// The `WHERE` clause of a memory search and its parameters, numbered after the ones the caller binds first.
 struct Clause {
-    sql: String,
+    /// The workspace's parameter number.
+    workspace: usize,
+    conditions: Vec<Condition>,
     params: Vec<Box<dyn ToSql + Sync + Send>>,
 }
 
 impl Clause {
-    fn new(workspace: &WorkspaceId, first: usize) -> Self {
+    /// The clause of `filter` in `workspace`, its parameters numbered from `first`.
+    fn new(workspace: &WorkspaceId, filter: &SearchFilter, first: usize) -> Self {
         let mut clause = Self {
-            sql: String::new(),
-            params: Vec::new(),
+            workspace: first,
+            conditions: Vec::new(),
+            params: vec![Box::new(workspace.as_str().to_owned())],
         };
-        clause.push("workspace = ", Box::new(workspace.as_str().to_owned()), first);
-        clause
-    }
-
-    /// Adds `AND <sql>$n` with the next parameter number (after `first - 1` bound before).
-    fn push(&mut self, sql: &str, param: Box<dyn ToSql + Sync + Send>, first: usize) {
-        let n = first + self.params.len();
-        if !self.sql.is_empty() {
-            self.sql.push_str(" AND ");
-        }
-        self.sql.push_str(sql);
-        self.sql.push_str(&format!("${n}"));
-        self.params.push(param);
-    }
-
-    /// The search filter's conditions (kinds and times are in the record; customers are a column).
-    fn filter(mut self, filter: &SearchFilter, first: usize) -> Self {
+        // Kinds and times are in the record; customers are a column.
         if let Some(kinds) = &filter.kinds {
             let names: Vec<String> = kinds
                 .iter()
                 .filter_map(|k| serde_json::to_value(k).ok()?.as_str().map(str::to_owned))
                 .collect();
-            self.push("record->>'kind' = ANY(", Box::new(names), first);
-            self.sql.push_str("::text[])");
+            clause.push(Condition::Kinds, Box::new(names));
         }
         if let Some(since) = filter.since {
-            self.push("(record->>'observed_at')::timestamptz >= ", Box::new(since), first);
+            clause.push(Condition::Since, Box::new(since));
         }
         if let Some(customers) = &filter.customers {
             let ids: Vec<String> = customers.iter().map(|c| c.as_str().to_owned()).collect();
-            self.push("customer_id = ANY(", Box::new(ids), first);
-            self.sql.push_str("::text[])");
+            clause.push(Condition::Customers, Box::new(ids));
         }
-        self
+        clause
+    }
+
+    /// Adds a condition on the next parameter.
+    fn push(&mut self, condition: fn(usize) -> Condition, param: Box<dyn ToSql + Sync + Send>) {
+        self.conditions.push(condition(self.workspace + self.params.len()));
+        self.params.push(param);
+    }
+
+    /// The conditions on a memory's own row, whose columns are named after `alias` (`"m."`, or `""`).
+    fn exact(&self, alias: &str) -> String {
+        let mut sql = format!("{alias}workspace = ${}", self.workspace);
+        for condition in &self.conditions {
+            sql.push_str(" AND ");
+            sql.push_str(&match condition {
+                Condition::Kinds(n) => format!("{alias}record->>'kind' = ANY(${n}::text[])"),
+                Condition::Since(n) => format!("({alias}record->>'observed_at')::timestamptz >= ${n}"),
+                Condition::Customers(n) => format!("{alias}customer_id = ANY(${n}::text[])"),
+            });
+        }
+        sql
+    }
+
+    /// The conditions on the owner of a vector (see sharing.rs): it passes when it or one of the memories that
+    /// share its vector passes.
+    fn owner(&self) -> String {
+        let mut sql = format!("workspace = ${}", self.workspace);
+        for condition in &self.conditions {
+            sql.push_str(" AND ");
+            sql.push_str(&match condition {
+                Condition::Kinds(n) => format!("(record->>'kind' = ANY(${n}::text[]) OR sharer_kinds && ${n}::text[])"),
+                Condition::Since(n) => {
+                    format!("((record->>'observed_at')::timestamptz >= ${n} OR sharers_latest >= ${n})")
+                }
+                Condition::Customers(n) => format!("customer_id = ANY(${n}::text[])"),
+            });
+        }
+        sql
     }
 }
 
@@ -143,22 +175,34 @@ impl PgIndex {
         Ok(found)
     }
 
-    /// The query of [`PgIndex::search`] (the vector is `$1`) and its filter's parameters: the `k` nearest through
-    /// the HNSW index, and the `k` nearest of the rows still pending for the indexer, scanned exactly (see
-    /// indexer.rs; there are few, found through their partial index). The caller keeps the best.
+    /// The query of [`PgIndex::search`] (the vector is `$1`) and its filter's parameters: the `k` nearest owners of
+    /// vectors through the HNSW index, and the `k` nearest of the owners still pending for the indexer, scanned
+    /// exactly (see indexer.rs; there are few, found through their partial index), each kept when it or a memory
+    /// sharing its vector passes the filter (see sharing.rs); then those owners and the memories sharing their
+    /// vectors that pass it, at their owners' similarity. The caller keeps the best.
     fn nearest_sql(&self, workspace: &WorkspaceId, k: usize, filter: &SearchFilter) -> (String, Clause) {
         let dim = self.dim;
-        let clause = Clause::new(workspace, 2).filter(filter, 2);
+        let clause = Clause::new(workspace, filter, 2);
+        let owner = clause.owner();
         // The dimension is the model's (a number), formatted so the partial index's predicate matches.
         let nearest = |pending: &str| {
             format!(
-                "(SELECT customer_id, id, 1 - (embedding::vector({dim}) <=> $1::vector({dim})) AS similarity \
-                 FROM memories WHERE vector_dims(embedding) = {dim} AND {pending} AND {} \
-                 ORDER BY embedding::vector({dim}) <=> $1::vector({dim}) LIMIT {k})",
-                clause.sql
+                "(SELECT workspace, customer_id, id, record, \
+                 1 - (embedding::vector({dim}) <=> $1::vector({dim})) AS similarity \
+                 FROM memories WHERE vector_dims(embedding) = {dim} AND {pending} AND vector_owner IS NULL \
+                 AND {owner} ORDER BY embedding::vector({dim}) <=> $1::vector({dim}) LIMIT {k})"
             )
         };
-        let sql = format!("{} UNION ALL {}", nearest("NOT pending"), nearest("pending"));
+        let sql = format!(
+            "WITH o AS ({} UNION ALL {}) \
+             SELECT o.customer_id, o.id, o.similarity FROM o WHERE {} \
+             UNION ALL SELECT m.customer_id, m.id, o.similarity FROM o JOIN memories m \
+             ON m.workspace = o.workspace AND m.customer_id = o.customer_id AND m.vector_owner = o.id WHERE {}",
+            nearest("NOT pending"),
+            nearest("pending"),
+            clause.exact("o."),
+            clause.exact("m.")
+        );
         (sql, clause)
     }
 
@@ -195,12 +239,12 @@ impl PgIndex {
             super::memories::text_config(Lang::En),
             super::memories::text_config(Lang::Fr),
         );
-        let clause = Clause::new(workspace, 2).filter(filter, 2);
+        let clause = Clause::new(workspace, filter, 2);
         let sql = format!(
             "WITH q AS (SELECT websearch_to_tsquery('{en}', $1) || websearch_to_tsquery('{fr}', $1) AS q) \
              SELECT customer_id, id, ts_rank_cd(text_search, q.q)::float8 AS rank FROM memories, q \
              WHERE text_search @@ q.q AND {} ORDER BY rank DESC, customer_id, id LIMIT {k}",
-            clause.sql
+            clause.exact("")
         );
         let text = query.to_owned();
         let mut params: Vec<&(dyn ToSql + Sync)> = vec![&text];

@@ -8,7 +8,7 @@ use super::schema::{
     drop_other_vector_indexes, ensure_vector_indexes, meta, model_stamp, set_meta, DIM_KEY, MODEL_KEY, REEMBED_CURSOR,
     REEMBED_DIM, REEMBED_DONE, REEMBED_TARGET,
 };
-use super::{record, PgVector, PostgresStore};
+use super::{record, sharing, PgVector, PostgresStore};
 use crate::domain::memory::Memory;
 use crate::store::codec::{vector_bytes, vector_from};
 use crate::store::{MemoryKey, ModelStamp, ReembedRepo, ReembedState, StoreError};
@@ -123,14 +123,24 @@ impl ReembedRepo for PostgresStore {
             let mut client = self.client().await?;
             let txn = client.transaction().await?;
             lock(&txn).await?;
+            // Each memory gets the vector of its own text, so none shares one any more (see sharing.rs).
+            let mut keys = sharing::Keys::default();
+            for ((w, c, m), _) in vectors {
+                keys.push(w, c, m);
+            }
+            let shared_with = sharing::release(&txn, &keys).await?;
             let update = txn
-                .prepare("UPDATE memories SET embedding = $4 WHERE workspace = $1 AND customer_id = $2 AND id = $3")
+                .prepare(
+                    "UPDATE memories SET embedding = $4, vector_owner = NULL, sharer_kinds = NULL, \
+                     sharers_latest = NULL WHERE workspace = $1 AND customer_id = $2 AND id = $3",
+                )
                 .await?;
             // Memories deleted since their text was read are skipped (the update finds no row).
             for ((w, c, m), v) in vectors {
                 let kept = PgVector(vector_from(&vector_bytes(v))?);
                 txn.execute(&update, &[w, c, m, &kept]).await?;
             }
+            sharing::refresh(&txn, &shared_with).await?;
             let done: u64 = meta(&txn, REEMBED_DONE)
                 .await?
                 .map_or(Ok(0), |d| d.parse().map_err(corrupt))?;

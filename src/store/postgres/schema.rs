@@ -10,13 +10,36 @@ use deadpool_postgres::GenericClient;
 use crate::store::{ModelStamp, StoreError};
 
 /// The schema this binary writes and reads.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// The advisory lock key held while migrating ("rappel" in ASCII).
 const MIGRATION_LOCK: i64 = 0x7261_7070_656c;
 
 /// Every migration, in order: version and SQL. Never edit a released one; add the next.
-const MIGRATIONS: &[(u32, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4)];
+const MIGRATIONS: &[(u32, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4), (5, V5)];
+
+/// Memories that share a vector enter the HNSW index once (see sharing.rs): an interaction's typed memories reuse
+/// their window's vector, so about two inserts into the graph in five were of a vector already in it. A memory
+/// written with the same vector as another of the same write names that one, its `vector_owner`, and stays out
+/// of the graph; the owner carries its sharers' kinds and latest observation time, so a filtered search walking
+/// the graph keeps an owner when one of its sharers passes. The memories' HNSW index leaves out sharers (its
+/// predicate changes, so the index of the model's dimension is dropped here and made again by
+/// `ensure_vector_indexes`). Rows written before stay their own owners.
+const V5: &str = r#"
+ALTER TABLE memories ADD COLUMN vector_owner text COLLATE "C";
+ALTER TABLE memories ADD COLUMN sharer_kinds text[];
+ALTER TABLE memories ADD COLUMN sharers_latest timestamptz;
+CREATE INDEX memories_vector_owner ON memories (workspace, customer_id, vector_owner) WHERE vector_owner IS NOT NULL;
+DO $$
+DECLARE name text;
+BEGIN
+    FOR name IN SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'memories'
+        AND indexname LIKE 'memories\_embedding\_hnsw\_%'
+    LOOP
+        EXECUTE format('DROP INDEX %I', name);
+    END LOOP;
+END $$;
+"#;
 
 /// A memory written online is `pending` until the indexer (see indexer.rs) puts it in the HNSW index: inserting
 /// into the graph is most of an ingest's time in the database and grows with the graph, so the ingest's
@@ -393,8 +416,9 @@ pub(super) async fn migrate(
     }
     if let Some(model) = model {
         check_model(&txn, model).await?;
-        if (1..4).contains(&found) {
-            // Schema 4 dropped the memories' HNSW index to build it again over the rows that are not pending.
+        if (1..5).contains(&found) {
+            // Schemas 4 and 5 dropped the memories' HNSW index to build it again over the rows that are not
+            // pending and own their vector.
             room_for_the_graph(&txn, model.dim).await?;
         }
         ensure_vector_indexes(&txn, model.dim).await?;
@@ -436,10 +460,15 @@ const VECTOR_TABLES: [&str; 2] = ["memories", "knowledge_chunks"];
 
 /// The HNSW indexes of memory and chunk vectors for the model's dimension (cosine distance: vectors are unit
 /// length), named `<table>_embedding_hnsw_<dim>`. A query uses one when it casts to the dimension and filters on
-/// it, as the index's expression and predicate do; the memories' index leaves out pending rows (see [`V4`]).
+/// it, as the index's expression and predicate do; the memories' index leaves out pending rows (see [`V4`]) and
+/// rows that share another's vector (see [`V5`]).
 pub(super) async fn ensure_vector_indexes(client: &impl GenericClient, dim: usize) -> Result<(), StoreError> {
     for table in VECTOR_TABLES {
-        let pending = if table == "memories" { " AND NOT pending" } else { "" };
+        let pending = if table == "memories" {
+            " AND NOT pending AND vector_owner IS NULL"
+        } else {
+            ""
+        };
         // The dimension is a number from the model and the table a constant: formatting them into DDL is safe.
         let sql = format!(
             "CREATE INDEX IF NOT EXISTS {table}_embedding_hnsw_{dim} ON {table} \

@@ -242,10 +242,11 @@ fn chunks_written_before_schema_3_get_their_terms_at_the_migration() {
         for (doc, chunks) in corpus(&ws, 6, 4, 3) {
             pg.put_knowledge(&doc, Some(&chunks)).unwrap();
         }
-        // The database as schema 2 left it (schema 4's column too, with the indexes on it).
+        // The database as schema 2 left it (schema 4's and 5's columns too, with the indexes on them).
         pg.execute(
             "DROP INDEX knowledge_chunks_terms; ALTER TABLE knowledge_chunks DROP COLUMN terms; \
-             ALTER TABLE memories DROP COLUMN pending; \
+             ALTER TABLE memories DROP COLUMN pending, DROP COLUMN vector_owner, DROP COLUMN sharer_kinds, \
+             DROP COLUMN sharers_latest; \
              UPDATE rappel_meta SET value = '2' WHERE key = 'schema_version'",
         );
     }

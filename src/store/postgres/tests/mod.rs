@@ -17,6 +17,7 @@ mod nodes;
 mod open;
 mod ranking;
 mod records;
+mod sharing;
 
 impl Backend for TestDb {
     type Store = PostgresStore;

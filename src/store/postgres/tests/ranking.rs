@@ -16,7 +16,7 @@ use crate::store::postgres::testkit::TestDb;
 use crate::store::postgres::PostgresStore;
 use crate::store::{CustomerRepo, MemoryRepo, ModelStamp, StoreError};
 
-const DIM: usize = 8;
+pub(super) const DIM: usize = 8;
 const KINDS: [MemoryKind; 3] = [MemoryKind::Issue, MemoryKind::Resolution, MemoryKind::Fact];
 
 /// A reproducible unit vector (a small linear congruential generator).
@@ -37,7 +37,7 @@ pub(super) fn vector(seed: u64) -> Vec<f32> {
 }
 
 /// A store of a model of [`DIM`] dimensions, its indexer paused (memories written stay pending) or running.
-fn open_store(db: &TestDb, paused: bool) -> Arc<PostgresStore> {
+pub(super) fn open_store(db: &TestDb, paused: bool) -> Arc<PostgresStore> {
     let model = ModelStamp {
         name: "test".into(),
         dim: DIM,
@@ -92,7 +92,12 @@ fn loaded(db: &TestDb, customers: usize, each: usize) -> (Arc<PostgresStore>, Ve
 }
 
 /// The `k` nearest of `memories` the filter keeps, by exact cosine.
-fn exact(memories: &[StoredMemory], query: &[f32], k: usize, filter: &SearchFilter) -> Vec<(String, String)> {
+pub(super) fn exact(
+    memories: &[StoredMemory],
+    query: &[f32],
+    k: usize,
+    filter: &SearchFilter,
+) -> Vec<(String, String)> {
     let mut scored: Vec<(f32, String, String)> = memories
         .iter()
         .filter(|m| filter.kinds.as_ref().is_none_or(|k| k.contains(&m.memory.kind)))
@@ -112,7 +117,8 @@ fn exact(memories: &[StoredMemory], query: &[f32], k: usize, filter: &SearchFilt
             )
         })
         .collect();
-    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    // Ties (memories sharing a vector) by customer and id, as the store breaks them.
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| (&a.1, &a.2).cmp(&(&b.1, &b.2))));
     scored.into_iter().take(k).map(|(_, c, id)| (c, id)).collect()
 }
 
@@ -369,7 +375,7 @@ fn pending_store(db: &TestDb, customers: usize, each: usize) -> (Arc<PostgresSto
 }
 
 /// Waits until the indexer left no memory pending (at most 30 s).
-fn until_indexed(store: &PostgresStore) {
+pub(super) fn until_indexed(store: &PostgresStore) {
     let started = std::time::Instant::now();
     while store.count("SELECT count(*) FROM memories WHERE pending") > 0 {
         assert!(started.elapsed().as_secs() < 30, "the indexer did not catch up");
@@ -477,10 +483,11 @@ fn the_indexer_lets_a_locked_table_be_instead_of_waiting_for_the_statement_timeo
 fn memories_written_before_schema_4_are_in_the_index_after_the_migration() {
     let db = TestDb::new();
     let (store, memories) = pending_store(&db, 3, 20);
-    // The database as schema 3 left it: no pending column (its indexes go with it), the HNSW index over every row,
-    // and the memory version moved by any update.
+    // The database as schema 3 left it: no pending column nor schema 5's sharing columns (their indexes go with
+    // them), the HNSW index over every row, and the memory version moved by any update.
     store.execute(
-        "ALTER TABLE memories DROP COLUMN pending; \
+        "ALTER TABLE memories DROP COLUMN pending, DROP COLUMN vector_owner, DROP COLUMN sharer_kinds, \
+         DROP COLUMN sharers_latest; \
          CREATE INDEX memories_embedding_hnsw_8 ON memories USING hnsw ((embedding::vector(8)) vector_cosine_ops) \
          WHERE vector_dims(embedding) = 8; \
          DROP TRIGGER memories_version ON memories; \
@@ -498,7 +505,7 @@ fn memories_written_before_schema_4_are_in_the_index_after_the_migration() {
     assert_eq!(
         store.count(
             "SELECT count(*) FROM pg_indexes WHERE indexname = 'memories_embedding_hnsw_8' \
-             AND indexdef LIKE '%NOT pending%'"
+             AND indexdef LIKE '%NOT pending%' AND indexdef LIKE '%vector_owner IS NULL%'"
         ),
         1
     );
