@@ -41,6 +41,8 @@ pub(super) struct Indexer {
     wake: Arc<Notify>,
     /// Tests stop the indexer to see pending rows.
     paused: Arc<AtomicBool>,
+    /// Held while the loop decides to take a batch and takes it, so a pause waits for a batch under way.
+    working: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Indexer {
@@ -50,12 +52,18 @@ impl Indexer {
             pool,
             wake: Arc::new(Notify::new()),
             paused: Arc::new(AtomicBool::new(false)),
+            working: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
 
     /// Starts the indexer on `runtime`; it looks for pending rows at once.
     pub(super) fn start(&self, runtime: &tokio::runtime::Handle) {
-        runtime.spawn(run(self.pool.clone(), Arc::clone(&self.wake), Arc::clone(&self.paused)));
+        runtime.spawn(run(
+            self.pool.clone(),
+            Arc::clone(&self.wake),
+            Arc::clone(&self.paused),
+            Arc::clone(&self.working),
+        ));
     }
 
     /// Tells the indexer this node wrote pending memories (a wake while it works makes it look again after).
@@ -74,20 +82,23 @@ impl Indexer {
         batch(&self.pool).await
     }
 
-    /// Stops or resumes taking batches.
+    /// Stops or resumes taking batches; a pause returns once a batch under way is done (call it outside the
+    /// store's runtime).
     #[cfg(test)]
     pub(super) fn pause(&self, paused: bool) {
         self.paused.store(paused, Ordering::SeqCst);
+        drop(self.working.blocking_lock());
         self.wake();
     }
 }
 
 /// The indexer's loop: batches until none is full, then waits for a wake or the next sweep.
-async fn run(pool: Pool, wake: Arc<Notify>, paused: Arc<AtomicBool>) {
+async fn run(pool: Pool, wake: Arc<Notify>, paused: Arc<AtomicBool>, working: Arc<tokio::sync::Mutex<()>>) {
     loop {
         if pool.is_closed() {
             return;
         }
+        let batch_under_way = working.lock().await;
         let wait = if paused.load(Ordering::SeqCst) {
             SWEEP
         } else {
@@ -105,6 +116,7 @@ async fn run(pool: Pool, wake: Arc<Notify>, paused: Arc<AtomicBool>) {
                 Err(_) => return,
             }
         };
+        drop(batch_under_way);
         tokio::select! {
             () = wake.notified() => {}
             () = tokio::time::sleep(wait) => {}

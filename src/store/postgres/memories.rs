@@ -87,7 +87,15 @@ async fn put_memories(
     memories: &[StoredMemory],
     changed: &[Memory],
 ) -> Result<(), StoreError> {
-    upsert_memories(client, memories, Indexing::Pending).await?;
+    let mut edited = sharing::Keys::default();
+    for m in changed {
+        edited.push(m.workspace.as_str(), m.provenance.customer_id.as_str(), &m.id);
+    }
+    // Every row lock the write needs, before its first change (see `sharing`).
+    let mut locking = sharing::Keys::of(memories);
+    locking.extend(&edited);
+    let existing = sharing::lock(client, &locking).await?;
+    write_memories(client, memories, Indexing::Pending, existing > 0).await?;
     if !changed.is_empty() {
         // A changed memory is only written back if it still exists (it may have been deleted meanwhile).
         let update = client
@@ -96,9 +104,7 @@ async fn put_memories(
                  WHERE workspace = $1 AND customer_id = $2 AND id = $3",
             )
             .await?;
-        let mut keys = sharing::Keys::default();
         for m in changed {
-            keys.push(m.workspace.as_str(), m.provenance.customer_id.as_str(), &m.id);
             client
                 .execute(
                     &update,
@@ -113,7 +119,7 @@ async fn put_memories(
                 .await?;
         }
         // A sharer's kind or time may have changed: its owner's summary follows.
-        let owners = sharing::owners_of(client, &keys).await?;
+        let owners = sharing::owners_of(client, &edited).await?;
         sharing::refresh(client, &owners).await?;
     }
     Ok(())
@@ -134,13 +140,25 @@ enum Indexing {
     Now,
 }
 
-/// Writes new or replaced memories with their vectors, one multi-row statement per [`INSERT_BATCH`] memories. A
-/// statement may not upsert one row twice, so a key given twice keeps its last memory, as writing them one by one
-/// would.
+/// Writes new or replaced memories with their vectors (see [`write_memories`]), after locking them.
 async fn upsert_memories(
     client: &impl GenericClient,
     memories: &[StoredMemory],
     indexing: Indexing,
+) -> Result<(), StoreError> {
+    let existing = sharing::lock(client, &sharing::Keys::of(memories)).await?;
+    write_memories(client, memories, indexing, existing > 0).await
+}
+
+/// Writes new or replaced memories with their vectors, one multi-row statement per [`INSERT_BATCH`] memories. A
+/// statement may not upsert one row twice, so a key given twice keeps its last memory, as writing them one by one
+/// would. The caller has locked them (see `sharing::lock`); when some may exist already (`may_exist`), their
+/// sharers are released first and the owners they shared with refreshed after.
+async fn write_memories(
+    client: &impl GenericClient,
+    memories: &[StoredMemory],
+    indexing: Indexing,
+    may_exist: bool,
 ) -> Result<(), StoreError> {
     if memories.is_empty() {
         return Ok(());
@@ -169,8 +187,11 @@ async fn upsert_memories(
             .collect();
         &deduped
     };
-    let keys = sharing::Keys::of(memories);
-    let shared_with = sharing::release(client, &keys).await?;
+    let shared_with = if may_exist {
+        sharing::release(client, &sharing::Keys::of(memories)).await?
+    } else {
+        sharing::Keys::default()
+    };
     let vectors = memories
         .iter()
         .map(|m| kept(&m.vector))
@@ -432,6 +453,7 @@ impl MemoryRepo for PostgresStore {
             let mut key = sharing::Keys::default();
             key.push(workspace.as_str(), customer.as_str(), id);
             // Its sharers own the vector from now on; the owner it shared with forgets its kind and time.
+            sharing::lock(&txn, &key).await?;
             let shared_with = sharing::release(&txn, &key).await?;
             let deleted = txn
                 .execute(

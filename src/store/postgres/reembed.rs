@@ -128,6 +128,7 @@ impl ReembedRepo for PostgresStore {
             for ((w, c, m), _) in vectors {
                 keys.push(w, c, m);
             }
+            sharing::lock(&txn, &keys).await?;
             let shared_with = sharing::release(&txn, &keys).await?;
             let update = txn
                 .prepare(

@@ -8,10 +8,19 @@
 //! filter, then expands it to the memories that share its vector (see ranking.rs).
 //!
 //! Every write keeps that true:
+//! - it first [`lock`]s the memories it writes and the owners of their vectors, owners first;
 //! - before rows are overwritten, re-embedded or deleted, [`release`] makes their sharers (outside the write)
 //!   owners of their own vectors again, pending for the indexer, and names the owners those rows shared with;
 //! - after the write, [`refresh`] sets those owners' summaries again from the sharers they still have;
 //! - a record changed in place (its kind, say) refreshes its owner the same way.
+//!
+//! # Locks
+//! Writers of one customer's memories take row locks in one order: owners, then sharers (the `lock` statement
+//! sorts them so, and [`release`] updates sharers of owners already locked), then the customer's memory version
+//! (the trigger's update at the first change of content). So two writers never wait for each other in a cycle,
+//! whatever nodes they run on. And once a writer has changed content it holds the memory version, which every
+//! other writer of the customer's memories takes before committing: the summaries [`refresh`] computes in its
+//! next statement see every change that was committed, and none can come before this one commits.
 //!
 //! Rows written before schema 5 own their vectors, each in the graph as before.
 
@@ -36,6 +45,13 @@ impl Keys {
         self.workspaces.push(workspace.to_owned());
         self.customers.push(customer.to_owned());
         self.ids.push(id.to_owned());
+    }
+
+    /// Adds the keys of `other`.
+    pub(super) fn extend(&mut self, other: &Keys) {
+        self.workspaces.extend_from_slice(&other.workspaces);
+        self.customers.extend_from_slice(&other.customers);
+        self.ids.extend_from_slice(&other.ids);
     }
 
     /// The keys of `memories`.
@@ -126,9 +142,36 @@ fn owner_keys(rows: &[tokio_postgres::Row]) -> Result<Keys, StoreError> {
     Ok(owners)
 }
 
+/// Locks the memories `keys` (those that exist) and the owners of their vectors: owners first, each group in key
+/// order (see the module's doc). A writer calls it before anything else it writes. Returns how many rows it
+/// locked (none: no memory of `keys` exists yet, as for an ingest's new memories).
+pub(super) async fn lock(client: &impl GenericClient, keys: &Keys) -> Result<usize, StoreError> {
+    if keys.is_empty() {
+        return Ok(0);
+    }
+    let statement = client
+        .prepare_cached(concat!(
+            "WITH k AS (",
+            keys_relation!(),
+            "), t AS (SELECT w, c, i FROM k UNION SELECT m.workspace, m.customer_id, m.vector_owner FROM k \
+             JOIN memories m ON m.workspace = k.w AND m.customer_id = k.c AND m.id = k.i \
+             WHERE m.vector_owner IS NOT NULL) \
+             SELECT 1 FROM memories m JOIN t ON m.workspace = t.w AND m.customer_id = t.c AND m.id = t.i \
+             ORDER BY m.vector_owner IS NOT NULL, m.workspace, m.customer_id, m.id FOR UPDATE OF m"
+        ))
+        .await?;
+    let locked = client
+        .query(&statement, &[&keys.workspaces, &keys.customers, &keys.ids])
+        .await?;
+    Ok(locked.len())
+}
+
 /// Before the memories `keys` are overwritten, re-embedded or deleted (in the caller's transaction): the memories
 /// that share their vectors, outside `keys`, own their vectors from now on and wait for the indexer; returns the
 /// owners whose vectors the memories `keys` shared, to [`refresh`] after the write.
+///
+/// The caller has [`lock`]ed `keys`, so a writer that gives one of them new sharers meanwhile either committed
+/// before (and its sharers are released here) or waits for this transaction.
 pub(super) async fn release(client: &impl GenericClient, keys: &Keys) -> Result<Keys, StoreError> {
     if keys.is_empty() {
         return Ok(Keys::default());
@@ -165,6 +208,9 @@ pub(super) async fn owners_of(client: &impl GenericClient, keys: &Keys) -> Resul
 
 /// Sets the sharers' kinds and latest observation of the `owners` from the memories that share their vectors now
 /// (none: both empty). An owner whose summary did not change is not written.
+///
+/// Called after the write's changes of content, whose memory version lock makes the sharers read here current
+/// (see the module's doc); the owners were locked with the memories that shared their vectors.
 pub(super) async fn refresh(client: &impl GenericClient, owners: &Keys) -> Result<(), StoreError> {
     if owners.is_empty() {
         return Ok(());
