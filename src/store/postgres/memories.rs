@@ -426,20 +426,15 @@ impl MemoryRepo for PostgresStore {
     }
 
     fn replace_memory(&self, memory: &StoredMemory) -> Result<(), StoreError> {
-        let m = &memory.memory;
         self.run(async {
             let mut client = self.client().await?;
             let txn = client.transaction().await?;
-            let exists = txn
-                .query_opt(
-                    "SELECT 1 FROM memories WHERE workspace = $1 AND customer_id = $2 AND id = $3 FOR UPDATE",
-                    &[&m.workspace.as_str(), &m.provenance.customer_id.as_str(), &m.id],
-                )
-                .await?;
-            if exists.is_none() {
+            // The memory and its vector's owner, owners first (see `sharing`); nothing locked: no such memory.
+            let memories = std::slice::from_ref(memory);
+            if sharing::lock(&txn, &sharing::Keys::of(memories)).await? == 0 {
                 return Err(StoreError::NotFound);
             }
-            put_memories(&txn, std::slice::from_ref(memory), &[]).await?;
+            write_memories(&txn, memories, Indexing::Pending, true).await?;
             txn.commit().await?;
             self.indexer.wake();
             Ok(())

@@ -18,19 +18,11 @@ const MIGRATION_LOCK: i64 = 0x7261_7070_656c;
 /// Every migration, in order: version and SQL. Never edit a released one; add the next.
 const MIGRATIONS: &[(u32, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4), (5, V5)];
 
-/// Memories that share a vector enter the HNSW index once (see sharing.rs): an interaction's typed memories reuse
-/// their window's vector, so about two inserts into the graph in five were of a vector already in it. A memory
-/// written with the same vector as another of the same write names that one, its `vector_owner`, and stays out
-/// of the graph; the owner carries its sharers' kinds and latest observation time, so a filtered search walking
-/// the graph keeps an owner when one of its sharers passes. The memories' HNSW index leaves out sharers (its
-/// predicate changes, so the index of the model's dimension is dropped here and made again by
-/// `ensure_vector_indexes`). Rows written before stay their own owners.
-const V5: &str = r#"
-ALTER TABLE memories ADD COLUMN vector_owner text COLLATE "C";
-ALTER TABLE memories ADD COLUMN sharer_kinds text[];
-ALTER TABLE memories ADD COLUMN sharers_latest timestamptz;
-CREATE INDEX memories_vector_owner ON memories (workspace, customer_id, vector_owner) WHERE vector_owner IS NOT NULL;
-DO $$
+/// Drops the memories' HNSW indexes of every dimension (a migration that changes their predicate; they are made
+/// again by `ensure_vector_indexes`). Migrations 4 and 5 include this text as it is: never edit it.
+macro_rules! drop_memory_hnsw_indexes {
+    () => {
+        r#"DO $$
 DECLARE name text;
 BEGIN
     FOR name IN SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'memories'
@@ -39,7 +31,26 @@ BEGIN
         EXECUTE format('DROP INDEX %I', name);
     END LOOP;
 END $$;
-"#;
+"#
+    };
+}
+
+/// Memories that share a vector enter the HNSW index once (see sharing.rs): an interaction's typed memories reuse
+/// their window's vector, so about three memories in seven repeated a vector already in the graph. A memory
+/// written with the same vector as another of the same write names that one, its `vector_owner`, and stays out
+/// of the graph; the owner carries its sharers' kinds and latest observation time, so a filtered search walking
+/// the graph keeps an owner when one of its sharers passes. The memories' HNSW index leaves out sharers (its
+/// predicate changes, so the index of the model's dimension is dropped here and made again by
+/// `ensure_vector_indexes`). Rows written before stay their own owners.
+const V5: &str = concat!(
+    r#"
+ALTER TABLE memories ADD COLUMN vector_owner text COLLATE "C";
+ALTER TABLE memories ADD COLUMN sharer_kinds text[];
+ALTER TABLE memories ADD COLUMN sharers_latest timestamptz;
+CREATE INDEX memories_vector_owner ON memories (workspace, customer_id, vector_owner) WHERE vector_owner IS NOT NULL;
+"#,
+    drop_memory_hnsw_indexes!()
+);
 
 /// A memory written online is `pending` until the indexer (see indexer.rs) puts it in the HNSW index: inserting
 /// into the graph is most of an ingest's time in the database and grows with the graph, so the ingest's
@@ -47,23 +58,18 @@ END $$;
 /// so the index of the model's dimension is dropped here and made again by `ensure_vector_indexes`); a search
 /// scans the few pending rows exactly beside it. The memory version moves only with a memory's content, not
 /// when the indexer clears the flag, so nodes keep their cached memories through it.
-const V4: &str = r#"
+const V4: &str = concat!(
+    r#"
 ALTER TABLE memories ADD COLUMN pending boolean NOT NULL DEFAULT false;
 CREATE INDEX memories_pending ON memories (workspace) WHERE pending;
-DO $$
-DECLARE name text;
-BEGIN
-    FOR name IN SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'memories'
-        AND indexname LIKE 'memories\_embedding\_hnsw\_%'
-    LOOP
-        EXECUTE format('DROP INDEX %I', name);
-    END LOOP;
-END $$;
-DROP TRIGGER memories_version ON memories;
+"#,
+    drop_memory_hnsw_indexes!(),
+    r#"DROP TRIGGER memories_version ON memories;
 CREATE TRIGGER memories_version
     AFTER INSERT OR DELETE OR UPDATE OF workspace, customer_id, id, text_config, embedding, record ON memories
     FOR EACH ROW EXECUTE FUNCTION rappel_bump_memory_version();
-"#;
+"#
+);
 
 /// A chunk's keyword terms (Rappel's own, `domain::text::terms` of its indexed text in its document's language,
 /// every occurrence), so that a question's keyword candidates are chosen in the database (`terms && $1` through
