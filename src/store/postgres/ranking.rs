@@ -97,31 +97,31 @@ impl Clause {
 
     /// The conditions on a memory's own row, whose columns are named after `alias` (`"m."`, or `""`).
     fn exact(&self, alias: &str) -> String {
-        let mut sql = format!("{alias}workspace = ${}", self.workspace);
-        for condition in &self.conditions {
-            sql.push_str(" AND ");
-            sql.push_str(&match condition {
-                Condition::Kinds(n) => format!("{alias}record->>'kind' = ANY(${n}::text[])"),
-                Condition::Since(n) => format!("({alias}record->>'observed_at')::timestamptz >= ${n}"),
-                Condition::Customers(n) => format!("{alias}customer_id = ANY(${n}::text[])"),
-            });
-        }
-        sql
+        self.render(alias, |_, own| own)
     }
 
     /// The conditions on the owner of a vector (see sharing.rs): it passes when it or one of the memories that
     /// share its vector passes.
     fn owner(&self) -> String {
-        let mut sql = format!("workspace = ${}", self.workspace);
+        self.render("", |condition, own| match condition {
+            Condition::Kinds(n) => format!("({own} OR sharer_kinds && ${n}::text[])"),
+            Condition::Since(n) => format!("({own} OR sharers_latest >= ${n})"),
+            Condition::Customers(_) => own,
+        })
+    }
+
+    /// The workspace and every condition, each as `form` makes it from the condition on a row's own columns
+    /// (named after `alias`).
+    fn render(&self, alias: &str, form: impl Fn(&Condition, String) -> String) -> String {
+        let mut sql = format!("{alias}workspace = ${}", self.workspace);
         for condition in &self.conditions {
+            let own = match condition {
+                Condition::Kinds(n) => format!("{alias}record->>'kind' = ANY(${n}::text[])"),
+                Condition::Since(n) => format!("({alias}record->>'observed_at')::timestamptz >= ${n}"),
+                Condition::Customers(n) => format!("{alias}customer_id = ANY(${n}::text[])"),
+            };
             sql.push_str(" AND ");
-            sql.push_str(&match condition {
-                Condition::Kinds(n) => format!("(record->>'kind' = ANY(${n}::text[]) OR sharer_kinds && ${n}::text[])"),
-                Condition::Since(n) => {
-                    format!("((record->>'observed_at')::timestamptz >= ${n} OR sharers_latest >= ${n})")
-                }
-                Condition::Customers(n) => format!("customer_id = ANY(${n}::text[])"),
-            });
+            sql.push_str(&form(condition, own));
         }
         sql
     }
