@@ -94,8 +94,8 @@ async fn put_memories(
     // Every row lock the write needs, before its first change (see `sharing`).
     let mut locking = sharing::Keys::of(memories);
     locking.extend(&edited);
-    let existing = sharing::lock(client, &locking).await?;
-    write_memories(client, memories, Indexing::Pending, existing > 0).await?;
+    let locked = sharing::lock(client, &locking).await?;
+    write_memories(client, memories, Indexing::Pending, locked.rows > 0).await?;
     if !changed.is_empty() {
         // A changed memory is only written back if it still exists (it may have been deleted meanwhile).
         let update = client
@@ -118,11 +118,9 @@ async fn put_memories(
                 )
                 .await?;
         }
-        // A sharer's kind or time may have changed: its owner's summary follows.
-        let owners = sharing::owners_of(client, &edited).await?;
-        sharing::refresh(client, &owners).await?;
     }
-    Ok(())
+    // An overwritten or changed sharer's kind or time may have changed: its owner's summary follows.
+    sharing::refresh(client, &locked.owners).await
 }
 
 /// A customer's memory version (no row: no memory was ever written).
@@ -140,20 +138,22 @@ enum Indexing {
     Now,
 }
 
-/// Writes new or replaced memories with their vectors (see [`write_memories`]), after locking them.
+/// Writes new or replaced memories with their vectors (see [`write_memories`]), locking them before and
+/// refreshing their owners after.
 async fn upsert_memories(
     client: &impl GenericClient,
     memories: &[StoredMemory],
     indexing: Indexing,
 ) -> Result<(), StoreError> {
-    let existing = sharing::lock(client, &sharing::Keys::of(memories)).await?;
-    write_memories(client, memories, indexing, existing > 0).await
+    let locked = sharing::lock(client, &sharing::Keys::of(memories)).await?;
+    write_memories(client, memories, indexing, locked.rows > 0).await?;
+    sharing::refresh(client, &locked.owners).await
 }
 
 /// Writes new or replaced memories with their vectors, one multi-row statement per [`INSERT_BATCH`] memories. A
 /// statement may not upsert one row twice, so a key given twice keeps its last memory, as writing them one by one
-/// would. The caller has locked them (see `sharing::lock`); when some may exist already (`may_exist`), their
-/// sharers are released first and the owners they shared with refreshed after.
+/// would. The caller has locked them (see `sharing::lock`) and refreshes the owners the lock found after; when
+/// some may exist already (`may_exist`), their sharers are released first.
 async fn write_memories(
     client: &impl GenericClient,
     memories: &[StoredMemory],
@@ -187,11 +187,9 @@ async fn write_memories(
             .collect();
         &deduped
     };
-    let shared_with = if may_exist {
-        sharing::release(client, &sharing::Keys::of(memories)).await?
-    } else {
-        sharing::Keys::default()
-    };
+    if may_exist {
+        sharing::release(client, &sharing::Keys::of(memories)).await?;
+    }
     let vectors = memories
         .iter()
         .map(|m| kept(&m.vector))
@@ -240,7 +238,7 @@ async fn write_memories(
             )
             .await?;
     }
-    sharing::refresh(client, &shared_with).await
+    Ok(())
 }
 
 impl PostgresStore {
@@ -431,10 +429,12 @@ impl MemoryRepo for PostgresStore {
             let txn = client.transaction().await?;
             // The memory and its vector's owner, owners first (see `sharing`); nothing locked: no such memory.
             let memories = std::slice::from_ref(memory);
-            if sharing::lock(&txn, &sharing::Keys::of(memories)).await? == 0 {
+            let locked = sharing::lock(&txn, &sharing::Keys::of(memories)).await?;
+            if locked.rows == 0 {
                 return Err(StoreError::NotFound);
             }
             write_memories(&txn, memories, Indexing::Pending, true).await?;
+            sharing::refresh(&txn, &locked.owners).await?;
             txn.commit().await?;
             self.indexer.wake();
             Ok(())
@@ -448,15 +448,15 @@ impl MemoryRepo for PostgresStore {
             let mut key = sharing::Keys::default();
             key.push(workspace.as_str(), customer.as_str(), id);
             // Its sharers own the vector from now on; the owner it shared with forgets its kind and time.
-            sharing::lock(&txn, &key).await?;
-            let shared_with = sharing::release(&txn, &key).await?;
+            let locked = sharing::lock(&txn, &key).await?;
+            sharing::release(&txn, &key).await?;
             let deleted = txn
                 .execute(
                     "DELETE FROM memories WHERE workspace = $1 AND customer_id = $2 AND id = $3",
                     &[&workspace.as_str(), &customer.as_str(), &id],
                 )
                 .await?;
-            sharing::refresh(&txn, &shared_with).await?;
+            sharing::refresh(&txn, &locked.owners).await?;
             txn.commit().await?;
             self.indexer.wake();
             Ok(deleted > 0)

@@ -128,8 +128,8 @@ impl ReembedRepo for PostgresStore {
             for ((w, c, m), _) in vectors {
                 keys.push(w, c, m);
             }
-            sharing::lock(&txn, &keys).await?;
-            let shared_with = sharing::release(&txn, &keys).await?;
+            let locked = sharing::lock(&txn, &keys).await?;
+            sharing::release(&txn, &keys).await?;
             let update = txn
                 .prepare(
                     "UPDATE memories SET embedding = $4, vector_owner = NULL, sharer_kinds = NULL, \
@@ -141,7 +141,7 @@ impl ReembedRepo for PostgresStore {
                 let kept = PgVector(vector_from(&vector_bytes(v))?);
                 txn.execute(&update, &[w, c, m, &kept]).await?;
             }
-            sharing::refresh(&txn, &shared_with).await?;
+            sharing::refresh(&txn, &locked.owners).await?;
             let done: u64 = meta(&txn, REEMBED_DONE)
                 .await?
                 .map_or(Ok(0), |d| d.parse().map_err(corrupt))?;

@@ -8,11 +8,12 @@
 //! filter, then expands it to the memories that share its vector (see ranking.rs).
 //!
 //! Every write keeps that true:
-//! - it first [`lock`]s the memories it writes and the owners of their vectors, owners first;
+//! - it first [`lock`]s the memories it writes and the owners of their vectors, owners first, and learns which
+//!   owners those are;
 //! - before rows are overwritten, re-embedded or deleted, [`release`] makes their sharers (outside the write)
-//!   owners of their own vectors again, pending for the indexer, and names the owners those rows shared with;
-//! - after the write, [`refresh`] sets those owners' summaries again from the sharers they still have;
-//! - a record changed in place (its kind, say) refreshes its owner the same way.
+//!   owners of their own vectors again, pending for the indexer;
+//! - after the write, [`refresh`] sets the owners' summaries again from the sharers they still have (a record
+//!   changed in place, its kind say, changes its owner's summary so).
 //!
 //! # Locks
 //! Writers of one customer's memories take row locks in one order: owners, then sharers (the `lock` statement
@@ -124,30 +125,22 @@ macro_rules! keys_relation {
     };
 }
 
-/// The distinct owners of the vectors of the memories `k`, as rows of workspace, customer and owner id.
-macro_rules! owners_of_keys {
-    () => {
-        "SELECT DISTINCT m.workspace, m.customer_id, m.vector_owner FROM k \
-         JOIN memories m ON m.workspace = k.w AND m.customer_id = k.c AND m.id = k.i \
-         WHERE m.vector_owner IS NOT NULL"
-    };
-}
-
-/// Reads owner keys from rows of workspace, customer and owner id.
-fn owner_keys(rows: &[tokio_postgres::Row]) -> Result<Keys, StoreError> {
-    let mut owners = Keys::default();
-    for row in rows {
-        owners.push(row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
-    }
-    Ok(owners)
+/// What [`lock`] locked: how many rows, and the owners of the vectors the memories locked share (to [`refresh`]
+/// once the write is done).
+pub(super) struct Locked {
+    pub(super) rows: usize,
+    pub(super) owners: Keys,
 }
 
 /// Locks the memories `keys` (those that exist) and the owners of their vectors: owners first, each group in key
-/// order (see the module's doc). A writer calls it before anything else it writes. Returns how many rows it
-/// locked (none: no memory of `keys` exists yet, as for an ingest's new memories).
-pub(super) async fn lock(client: &impl GenericClient, keys: &Keys) -> Result<usize, StoreError> {
+/// order (see the module's doc). A writer calls it before anything else it writes. No row locked: no memory of
+/// `keys` exists yet, as for an ingest's new memories.
+pub(super) async fn lock(client: &impl GenericClient, keys: &Keys) -> Result<Locked, StoreError> {
     if keys.is_empty() {
-        return Ok(0);
+        return Ok(Locked {
+            rows: 0,
+            owners: Keys::default(),
+        });
     }
     let statement = client
         .prepare_cached(concat!(
@@ -156,61 +149,60 @@ pub(super) async fn lock(client: &impl GenericClient, keys: &Keys) -> Result<usi
             "), t AS (SELECT w, c, i FROM k UNION SELECT m.workspace, m.customer_id, m.vector_owner FROM k \
              JOIN memories m ON m.workspace = k.w AND m.customer_id = k.c AND m.id = k.i \
              WHERE m.vector_owner IS NOT NULL) \
-             SELECT 1 FROM memories m JOIN t ON m.workspace = t.w AND m.customer_id = t.c AND m.id = t.i \
+             SELECT m.workspace, m.customer_id, m.vector_owner FROM memories m \
+             JOIN t ON m.workspace = t.w AND m.customer_id = t.c AND m.id = t.i \
              ORDER BY m.vector_owner IS NOT NULL, m.workspace, m.customer_id, m.id FOR UPDATE OF m"
         ))
         .await?;
-    let locked = client
+    let rows = client
         .query(&statement, &[&keys.workspaces, &keys.customers, &keys.ids])
         .await?;
-    Ok(locked.len())
+    // Owners own their vectors, so the owners named are those of the memories `keys`; locked, they stay so.
+    let mut named = std::collections::BTreeSet::new();
+    for row in &rows {
+        if let Some(owner) = row.try_get::<_, Option<String>>(2)? {
+            named.insert((row.try_get::<_, String>(0)?, row.try_get::<_, String>(1)?, owner));
+        }
+    }
+    let mut owners = Keys::default();
+    for (workspace, customer, owner) in &named {
+        owners.push(workspace, customer, owner);
+    }
+    Ok(Locked {
+        rows: rows.len(),
+        owners,
+    })
 }
 
 /// Before the memories `keys` are overwritten, re-embedded or deleted (in the caller's transaction): the memories
-/// that share their vectors, outside `keys`, own their vectors from now on and wait for the indexer; returns the
-/// owners whose vectors the memories `keys` shared, to [`refresh`] after the write.
+/// that share their vectors, outside `keys`, own their vectors from now on and wait for the indexer.
 ///
 /// The caller has [`lock`]ed `keys`, so a writer that gives one of them new sharers meanwhile either committed
 /// before (and its sharers are released here) or waits for this transaction.
-pub(super) async fn release(client: &impl GenericClient, keys: &Keys) -> Result<Keys, StoreError> {
+pub(super) async fn release(client: &impl GenericClient, keys: &Keys) -> Result<(), StoreError> {
     if keys.is_empty() {
-        return Ok(Keys::default());
+        return Ok(());
     }
     let statement = client
         .prepare_cached(concat!(
             "WITH k AS (",
             keys_relation!(),
-            "), detached AS (UPDATE memories m SET vector_owner = NULL, pending = true FROM k \
+            ") UPDATE memories m SET vector_owner = NULL, pending = true FROM k \
              WHERE m.workspace = k.w AND m.customer_id = k.c AND m.vector_owner = k.i \
-             AND NOT EXISTS (SELECT 1 FROM k o WHERE o.w = m.workspace AND o.c = m.customer_id AND o.i = m.id)) ",
-            owners_of_keys!()
+             AND NOT EXISTS (SELECT 1 FROM k o WHERE o.w = m.workspace AND o.c = m.customer_id AND o.i = m.id)"
         ))
         .await?;
-    let rows = client
-        .query(&statement, &[&keys.workspaces, &keys.customers, &keys.ids])
+    client
+        .execute(&statement, &[&keys.workspaces, &keys.customers, &keys.ids])
         .await?;
-    owner_keys(&rows)
-}
-
-/// The owners whose vectors the memories `keys` share (before their records change in place).
-pub(super) async fn owners_of(client: &impl GenericClient, keys: &Keys) -> Result<Keys, StoreError> {
-    if keys.is_empty() {
-        return Ok(Keys::default());
-    }
-    let statement = client
-        .prepare_cached(concat!("WITH k AS (", keys_relation!(), ") ", owners_of_keys!()))
-        .await?;
-    let rows = client
-        .query(&statement, &[&keys.workspaces, &keys.customers, &keys.ids])
-        .await?;
-    owner_keys(&rows)
+    Ok(())
 }
 
 /// Sets the sharers' kinds and latest observation of the `owners` from the memories that share their vectors now
 /// (none: both empty). An owner whose summary did not change is not written.
 ///
 /// Called after the write's changes of content, whose memory version lock makes the sharers read here current
-/// (see the module's doc); the owners were locked with the memories that shared their vectors.
+/// (see the module's doc), with the owners [`lock`] found and locked.
 pub(super) async fn refresh(client: &impl GenericClient, owners: &Keys) -> Result<(), StoreError> {
     if owners.is_empty() {
         return Ok(());
