@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 /// Candidates a search across customers takes from the vector index before ranking them.
-const SEARCH_CANDIDATES: usize = 200;
+pub const SEARCH_CANDIDATES: usize = 200;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

@@ -69,21 +69,23 @@ impl Services {
     }
 
     /// Recall@k of the vector index against exact search over the same vectors in the default workspace, averaged
-    /// over the queries (benchmarks). As in ann-benchmarks, a result counts when its distance is within 0.1 % of
-    /// the k-th exact distance: near-identical vectors tie, and which of them comes back does not matter.
+    /// over the queries (benchmarks): the index is asked for `candidates` (at least `k`) neighbours, as searches
+    /// ask for more than they show, and its best `k` are compared. As in ann-benchmarks, a result counts when its
+    /// distance is within 0.1 % of the k-th exact distance: near-identical vectors tie, and which of them comes
+    /// back does not matter.
     #[allow(
         clippy::indexing_slicing,
         reason = "benchmark code: every per-query vector has one slot per query"
     )]
-    pub async fn index_recall(&self, queries: &[Vec<f32>], k: usize) -> Result<f64, ServiceError> {
+    pub async fn index_recall(&self, queries: &[Vec<f32>], k: usize, candidates: usize) -> Result<f64, ServiceError> {
         let ws = WorkspaceId::default_workspace();
         let mut approximate: Vec<std::collections::HashSet<String>> = Vec::new();
         for q in queries {
             let found = self
-                .nearest_keys(&ws, q, k, &crate::index::SearchFilter::default())
+                .nearest_keys(&ws, q, candidates.max(k), &crate::index::SearchFilter::default())
                 .await?
                 .unwrap_or_default();
-            approximate.push(found.into_iter().map(|n| n.id).collect());
+            approximate.push(found.into_iter().take(k).map(|n| n.id).collect());
         }
         let qs = queries.to_vec();
         let (hits, _) = self

@@ -226,7 +226,7 @@ async fn measure(settings: &Settings, n: usize, memories: usize) -> anyhow::Resu
         figures.latency.push((label.to_owned(), r50, r99, c50, c99));
     }
     figures.search = search(&services).await?;
-    figures.search_recall = index_recall(&services).await?;
+    figures.search_recall = index_recall(&services, 10).await?;
     (figures.concurrent, figures.context_under_load) = concurrency(&services, &large).await?;
     figures.rss_mib = memory_mib("VmRSS:");
     println!("resident memory at the end: {:.0} MiB", figures.rss_mib);
@@ -293,11 +293,12 @@ async fn context_once(services: &Services, customer: &Customer) -> anyhow::Resul
     Ok(())
 }
 
-/// Recall@10 of the vector index against exact search over the same (int8) vectors, on 20 queries.
-async fn index_recall(services: &Services) -> anyhow::Result<f64> {
+/// Recall@10 of the vector index against exact search over the same vectors, on 20 queries, the index asked for
+/// `candidates` neighbours.
+pub(super) async fn index_recall(services: &Services, candidates: usize) -> anyhow::Result<f64> {
     let queries = services.embed_passages(sentences(20)).await?;
-    let recall = services.index_recall(&queries, 10).await?;
-    println!("vector index recall@10 against exact search: {recall:.3} (20 queries)");
+    let recall = services.index_recall(&queries, 10, candidates).await?;
+    println!("vector index recall@10 against exact search, {candidates} candidates asked: {recall:.3} (20 queries)");
     Ok(recall)
 }
 

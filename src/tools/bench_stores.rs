@@ -18,13 +18,15 @@ use std::time::Instant;
 use chrono::Utc;
 
 use super::bench::{
-    build_store, ingest, ingest_quietly, interactions, latency, percent, search, until_indexed, BuildTimes, IngestRate,
+    build_store, index_recall, ingest, ingest_quietly, interactions, latency, percent, search, until_indexed,
+    BuildTimes, IngestRate,
 };
 use super::bench_proactive::{drain_with_four_senders, queue_one_each};
 use crate::config::{Settings, StoreSetting};
 use crate::domain::preferences::{Channel, Consent, Preferences};
 use crate::domain::{Customer, CustomerFields, WorkspaceId};
 use crate::embed::Embedder;
+use crate::service::across::SEARCH_CANDIDATES;
 use crate::service::clock::SystemClock;
 use crate::service::{operator, Services};
 use crate::startup::{load_embedder, services};
@@ -50,6 +52,9 @@ struct Column {
     latency: Vec<(String, f64, f64, f64, f64)>,
     /// Cross-customer search p50, p99 in ms.
     search: (f64, f64),
+    /// Recall@10 of the vector index against exact search, the index asked for 10 neighbours, then for as many
+    /// as a search across customers asks (a column that starts on a store another built has none).
+    recall: Option<(f64, f64)>,
     /// Claimed and acknowledged items/s with four senders.
     claims: f64,
     /// Seconds for a node to start on the built store (open, migrate check, index ready).
@@ -250,6 +255,12 @@ async fn measure(
         column.latency.push((label.to_owned(), r50, r99, c50, c99));
     }
     column.search = search(reader).await?;
+    if column.build.is_some() {
+        column.recall = Some((
+            index_recall(reader, 10).await?,
+            index_recall(reader, SEARCH_CANDIDATES).await?,
+        ));
+    }
     column.claims = claims(&all, &tag).await?;
     // A clean stop: redb saves its vector index (the next start loads it); nothing to save on PostgreSQL.
     for node in &all {
@@ -392,6 +403,13 @@ fn print(columns: &[Column]) {
     row("cross-customer search p50 / p99 (ms)", &|c| {
         format!("{:.1} / {:.1}", c.search.0, c.search.1)
     });
+    row(
+        &format!("search recall@10 vs exact, 10 / {SEARCH_CANDIDATES} asked"),
+        &|c| {
+            c.recall
+                .map_or("(same store)".into(), |(few, many)| format!("{few:.3} / {many:.3}"))
+        },
+    );
     row("claim/ack, 4 senders (items/s)", &|c| format!("{:.0}", c.claims));
     row("node start on the built store (s)", &|c| format!("{:.2}", c.start));
     let base = &columns[0];
