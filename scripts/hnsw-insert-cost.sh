@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # What one insert into pgvector's HNSW graph costs on a table of a million vectors, and what cheaper graphs would
-# trade for it: the index Rappel builds (vector, ef_construction 64), a halfvec index, and ef_construction 32.
-# For each: build time, index size, ms per inserted row (3,000 rows in transactions of 100, as the indexer takes
-# them) and recall@10 at ef_search 40 against an exact scan, over 100 queries.
+# trade for it: pgvector's default graph (vector, m 16, ef_construction 64), the one Rappel builds for memories
+# (m 12), a halfvec index, and ef_construction 40 and 32. For each: build time, index size, ms per inserted row
+# (3,000 rows in transactions of 100, as the indexer takes them) and recall@10 against an exact scan over 100
+# queries, at ef_search 40 (pgvector's default) and 200 (what a search across customers asks).
 #
 #   scripts/hnsw-insert-cost.sh postgres://postgres@127.0.0.1:PORT/postgres [ROWS]
+#   VARIANTS='variant "m 8" vector vector_cosine_ops 64 8' scripts/hnsw-insert-cost.sh URL   (graphs of your own)
 #
 # The vectors are synthetic (384 dimensions, 1,000 clusters, about 0.78 cosine between clusters and 0.97 within),
 # so compare the variants with each other, not with the bench's figures. The run creates a database of its own on
-# the URL's server and drops it at the end; at 1,000,000 rows it takes about 25 minutes on 2 cores.
+# the URL's server and drops it at the end; at 1,000,000 rows it takes about 35 minutes on 2 cores.
 set -euo pipefail
 URL=${1:?usage: $0 POSTGRES_URL [ROWS]}
 ROWS=${2:-1000000}
@@ -51,13 +53,13 @@ CREATE TABLE exact AS SELECT q.id qid, n.id FROM queries q,
   LATERAL (SELECT id FROM t ORDER BY embedding <=> q.embedding LIMIT 10) n;
 SQL
 
-variant() { # name type opclass ef_construction
+variant() { # name type opclass ef_construction [m, 16 by default]
   "$PSQL" -q "$DBURL" -v ON_ERROR_STOP=1 -t -A <<SQL
 SET maintenance_work_mem = '4GB';
 SET client_min_messages = warning;
 DROP INDEX IF EXISTS t_hnsw;
 SELECT clock_timestamp() AS t0 \gset
-CREATE INDEX t_hnsw ON t USING hnsw ((embedding::$2(384)) $3) WITH (ef_construction = $4);
+CREATE INDEX t_hnsw ON t USING hnsw ((embedding::$2(384)) $3) WITH (ef_construction = $4, m = ${5:-16});
 SELECT format('%-28s build %s s, index %s', '$1', round(extract(epoch FROM clock_timestamp() - :'t0'), 1),
   pg_size_pretty(pg_relation_size('t_hnsw')));
 SELECT clock_timestamp() AS t0 \gset
@@ -67,11 +69,18 @@ END LOOP; END \$\$;
 SELECT format('%-28s insert %s ms per row', '$1', round(extract(epoch FROM clock_timestamp() - :'t0') * 1000 / 3000, 2));
 DELETE FROM t WHERE id > $ROWS;
 SET hnsw.ef_search = 40;
-SELECT format('%-28s recall@10 %s', '$1', round(count(*) / 1000.0, 3)) FROM queries q CROSS JOIN
+SELECT format('%-28s recall@10 %s at ef_search 40', '$1', round(count(*) / 1000.0, 3)) FROM queries q CROSS JOIN
+  LATERAL (SELECT id FROM t ORDER BY embedding::$2(384) <=> q.embedding::$2(384) LIMIT 10) n
+  JOIN exact e ON e.qid = q.id AND e.id = n.id;
+SET hnsw.ef_search = 200;
+SELECT format('%-28s recall@10 %s at ef_search 200', '$1', round(count(*) / 1000.0, 3)) FROM queries q CROSS JOIN
   LATERAL (SELECT id FROM t ORDER BY embedding::$2(384) <=> q.embedding::$2(384) LIMIT 10) n
   JOIN exact e ON e.qid = q.id AND e.id = n.id;
 SQL
 }
-variant "vector, ef_construction 64" vector vector_cosine_ops 64
-variant "halfvec, ef_construction 64" halfvec halfvec_cosine_ops 64
-variant "vector, ef_construction 32" vector vector_cosine_ops 32
+if [ -n "${VARIANTS:-}" ]; then eval "$VARIANTS"; exit; fi
+variant "vector, m 16, ef_c 64" vector vector_cosine_ops 64 16
+variant "vector, m 12, ef_c 64" vector vector_cosine_ops 64 12
+variant "halfvec, m 16, ef_c 64" halfvec halfvec_cosine_ops 64 16
+variant "vector, m 16, ef_c 40" vector vector_cosine_ops 40 16
+variant "vector, m 16, ef_c 32" vector vector_cosine_ops 32 16

@@ -10,13 +10,13 @@ use deadpool_postgres::GenericClient;
 use crate::store::{ModelStamp, StoreError};
 
 /// The schema this binary writes and reads.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// The advisory lock key held while migrating ("rappel" in ASCII).
 const MIGRATION_LOCK: i64 = 0x7261_7070_656c;
 
 /// Every migration, in order: version and SQL. Never edit a released one; add the next.
-const MIGRATIONS: &[(u32, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4), (5, V5)];
+const MIGRATIONS: &[(u32, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4), (5, V5), (6, V6)];
 
 /// Drops the memories' HNSW indexes of every dimension (a migration that changes their predicate; they are made
 /// again by `ensure_vector_indexes`). Migrations 4 and 5 include this text as it is: never edit it.
@@ -34,6 +34,10 @@ END $$;
 "#
     };
 }
+
+/// The memories' HNSW graph links each vector to [`MEMORY_GRAPH_LINKS`] neighbours instead of pgvector's 16: the
+/// index of the model's dimension is dropped here and made again by `ensure_vector_indexes` with the new links.
+const V6: &str = drop_memory_hnsw_indexes!();
 
 /// Memories that share a vector enter the HNSW index once (see sharing.rs): an interaction's typed memories reuse
 /// their window's vector, so about three memories in seven repeated a vector already in the graph. A memory
@@ -464,21 +468,35 @@ async fn check_model(client: &impl GenericClient, model: &ModelStamp) -> Result<
 /// The tables with an `embedding` column.
 const VECTOR_TABLES: [&str; 2] = ["memories", "knowledge_chunks"];
 
+/// Neighbours per vector in the memories' HNSW graph (pgvector's `m`; 16 by default, twice that on the bottom
+/// layer). An insert updates the lists of the neighbours it links to, and each update weighs a full list again, so
+/// its cost grows faster than the links. On a million vectors, `scripts/hnsw-insert-cost.sh` measured an insert at
+/// 1.21 ms with 12 against 1.67 ms with 16, and `rappel bench --postgres` the indexer's at 2.1 ms against 2.35;
+/// recall@10 against exact search did not fall in either (README, "Several nodes on PostgreSQL"). The memories'
+/// graph takes an insert for each new memory (see indexer.rs); the chunks' graph, written at imports, keeps
+/// pgvector's default.
+pub(super) const MEMORY_GRAPH_LINKS: u32 = 12;
+
 /// The HNSW indexes of memory and chunk vectors for the model's dimension (cosine distance: vectors are unit
 /// length), named `<table>_embedding_hnsw_<dim>`. A query uses one when it casts to the dimension and filters on
 /// it, as the index's expression and predicate do; the memories' index leaves out pending rows (see [`V4`]) and
-/// rows that share another's vector (see [`V5`]).
+/// rows that share another's vector (see [`V5`]), and links [`MEMORY_GRAPH_LINKS`] neighbours (see [`V6`]).
 pub(super) async fn ensure_vector_indexes(client: &impl GenericClient, dim: usize) -> Result<(), StoreError> {
     for table in VECTOR_TABLES {
-        let pending = if table == "memories" {
-            " AND NOT pending AND vector_owner IS NULL"
+        let (with, pending) = if table == "memories" {
+            (
+                format!(" WITH (m = {MEMORY_GRAPH_LINKS})"),
+                " AND NOT pending AND vector_owner IS NULL",
+            )
         } else {
-            ""
+            (String::new(), "")
         };
-        // The dimension is a number from the model and the table a constant: formatting them into DDL is safe.
+        // The dimension is a number from the model, the table and links constants: formatting them into DDL is
+        // safe.
         let sql = format!(
             "CREATE INDEX IF NOT EXISTS {table}_embedding_hnsw_{dim} ON {table} \
-             USING hnsw ((embedding::vector({dim})) vector_cosine_ops) WHERE vector_dims(embedding) = {dim}{pending}"
+             USING hnsw ((embedding::vector({dim})) vector_cosine_ops){with} \
+             WHERE vector_dims(embedding) = {dim}{pending}"
         );
         client.batch_execute(&sql).await?;
     }

@@ -502,11 +502,15 @@ fn memories_written_before_schema_4_are_in_the_index_after_the_migration() {
     };
     let store = Arc::new(PostgresStore::open(&db.config, Some(&model)).unwrap());
     assert_eq!(store.count("SELECT count(*) FROM memories WHERE pending"), 0);
+    // Made again by the node after schemas 4, 5 and 6 dropped it: the pgvector default links (the index above)
+    // became schema 6's.
     assert_eq!(
-        store.count(
+        store.count(&format!(
             "SELECT count(*) FROM pg_indexes WHERE indexname = 'memories_embedding_hnsw_8' \
-             AND indexdef LIKE '%NOT pending%' AND indexdef LIKE '%vector_owner IS NULL%'"
-        ),
+             AND indexdef LIKE '%NOT pending%' AND indexdef LIKE '%vector_owner IS NULL%' \
+             AND indexdef LIKE '%WITH (m=''{}'')%'",
+            crate::store::postgres::schema::MEMORY_GRAPH_LINKS
+        )),
         1
     );
     let ws = WorkspaceId::default_workspace();
