@@ -471,7 +471,7 @@ const VECTOR_TABLES: [&str; 2] = ["memories", "knowledge_chunks"];
 /// Neighbours per vector in the memories' HNSW graph (pgvector's `m`; 16 by default, twice that on the bottom
 /// layer). An insert updates the lists of the neighbours it links to, and each update weighs a full list again, so
 /// its cost grows faster than the links. On a million vectors, `scripts/hnsw-insert-cost.sh` measured an insert at
-/// 1.21 ms with 12 against 1.67 ms with 16, and `rappel bench --postgres` the indexer's at 2.1 ms against 2.35;
+/// 1.21 ms with 12 against 1.67 ms with 16, and `rappel bench --postgres` the indexer's at 2.1-2.2 ms against 2.35;
 /// recall@10 against exact search did not fall in either (README, "Several nodes on PostgreSQL"). The memories'
 /// graph takes an insert for each new memory (see indexer.rs); the chunks' graph, written at imports, keeps
 /// pgvector's default.
