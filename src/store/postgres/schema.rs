@@ -18,8 +18,8 @@ const MIGRATION_LOCK: i64 = 0x7261_7070_656c;
 /// Every migration, in order: version and SQL. Never edit a released one; add the next.
 const MIGRATIONS: &[(u32, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4), (5, V5), (6, V6)];
 
-/// Drops the memories' HNSW indexes of every dimension (a migration that changes their predicate; they are made
-/// again by `ensure_vector_indexes`). Migrations 4 and 5 include this text as it is: never edit it.
+/// Drops the memories' HNSW indexes of every dimension (a migration that changes their predicate or links; they
+/// are made again by `ensure_vector_indexes`). Migrations 4, 5 and 6 include this text as it is: never edit it.
 macro_rules! drop_memory_hnsw_indexes {
     () => {
         r#"DO $$
