@@ -69,34 +69,47 @@ impl Services {
     }
 
     /// Recall@k of the vector index against exact search over the same vectors in the default workspace, averaged
-    /// over the queries (benchmarks): the index is asked for `candidates` (at least `k`) neighbours, as searches
-    /// ask for more than they show, and its best `k` are compared. As in ann-benchmarks, a result counts when its
-    /// distance is within 0.1 % of the k-th exact distance: near-identical vectors tie, and which of them comes
-    /// back does not matter.
+    /// over the queries (benchmarks), one figure per count of `candidates`: the index is asked for that many (at
+    /// least `k`) neighbours, as searches ask for more than they show, and its best `k` are compared; the exact
+    /// neighbours come from one scan of the workspace for all counts. As in ann-benchmarks, a result counts when
+    /// its distance is within 0.1 % of the k-th exact distance: near-identical vectors tie, and which of them
+    /// comes back does not matter.
     #[allow(
         clippy::indexing_slicing,
         reason = "benchmark code: every per-query vector has one slot per query"
     )]
-    pub async fn index_recall(&self, queries: &[Vec<f32>], k: usize, candidates: usize) -> Result<f64, ServiceError> {
+    pub async fn index_recall(
+        &self,
+        queries: &[Vec<f32>],
+        k: usize,
+        candidates: &[usize],
+    ) -> Result<Vec<f64>, ServiceError> {
         let ws = WorkspaceId::default_workspace();
-        let mut approximate: Vec<std::collections::HashSet<String>> = Vec::new();
-        for q in queries {
-            let found = self
-                .nearest_keys(&ws, q, candidates.max(k), &crate::index::SearchFilter::default())
-                .await?
-                .unwrap_or_default();
-            approximate.push(found.into_iter().take(k).map(|n| n.id).collect());
+        // Per count of candidates, per query: the ids of the index's best `k`.
+        let mut approximate: Vec<Vec<std::collections::HashSet<String>>> = Vec::new();
+        for &asked in candidates {
+            let mut per_query = Vec::new();
+            for q in queries {
+                let found = self
+                    .nearest_keys(&ws, q, asked.max(k), &crate::index::SearchFilter::default())
+                    .await?
+                    .unwrap_or_default();
+                per_query.push(found.into_iter().take(k).map(|n| n.id).collect());
+            }
+            approximate.push(per_query);
         }
         let qs = queries.to_vec();
         let (hits, _) = self
             .blocking(move |s| {
                 let mut kth: Vec<Vec<f32>> = vec![Vec::new(); qs.len()];
-                let mut returned: Vec<Vec<f32>> = vec![Vec::new(); qs.len()];
+                let mut returned: Vec<Vec<Vec<f32>>> = vec![vec![Vec::new(); qs.len()]; approximate.len()];
                 s.scan_workspace_memories(&ws, &mut |m| {
                     for (i, q) in qs.iter().enumerate() {
                         let score = crate::domain::dot(q, &m.vector);
-                        if approximate[i].contains(&m.memory.id) {
-                            returned[i].push(score);
+                        for (found, scores) in approximate.iter().zip(returned.iter_mut()) {
+                            if found[i].contains(&m.memory.id) {
+                                scores[i].push(score);
+                            }
                         }
                         let top = &mut kth[i];
                         if top.len() < k || score > top[top.len() - 1] {
@@ -106,18 +119,26 @@ impl Services {
                         }
                     }
                 })?;
-                let hits: usize = returned
+                let hits: Vec<usize> = returned
                     .iter()
-                    .zip(&kth)
-                    .map(|(r, top)| {
-                        let limit = (1.0 - top.last().copied().unwrap_or(1.0)) * 1.001;
-                        r.iter().filter(|s| 1.0 - **s <= limit + 1e-6).count().min(k)
+                    .map(|per_query| {
+                        per_query
+                            .iter()
+                            .zip(&kth)
+                            .map(|(r, top)| {
+                                let limit = (1.0 - top.last().copied().unwrap_or(1.0)) * 1.001;
+                                r.iter().filter(|s| 1.0 - **s <= limit + 1e-6).count().min(k)
+                            })
+                            .sum()
                     })
-                    .sum();
+                    .collect();
                 Ok((hits, ()))
             })
             .await?;
-        Ok(hits as f64 / (queries.len() * k).max(1) as f64)
+        Ok(hits
+            .into_iter()
+            .map(|h| h as f64 / (queries.len() * k).max(1) as f64)
+            .collect())
     }
 
     /// Memories of recently used customers held ready for ranking.

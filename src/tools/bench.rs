@@ -226,7 +226,7 @@ async fn measure(settings: &Settings, n: usize, memories: usize) -> anyhow::Resu
         figures.latency.push((label.to_owned(), r50, r99, c50, c99));
     }
     figures.search = search(&services).await?;
-    figures.search_recall = index_recall(&services, 10).await?;
+    figures.search_recall = index_recall(&services, &[10]).await?[0];
     (figures.concurrent, figures.context_under_load) = concurrency(&services, &large).await?;
     figures.rss_mib = memory_mib("VmRSS:");
     println!("resident memory at the end: {:.0} MiB", figures.rss_mib);
@@ -294,12 +294,14 @@ async fn context_once(services: &Services, customer: &Customer) -> anyhow::Resul
 }
 
 /// Recall@10 of the vector index against exact search over the same vectors, on 20 queries, the index asked for
-/// `candidates` neighbours.
-pub(super) async fn index_recall(services: &Services, candidates: usize) -> anyhow::Result<f64> {
+/// each count of `candidates` neighbours in turn (one figure per count).
+pub(super) async fn index_recall(services: &Services, candidates: &[usize]) -> anyhow::Result<Vec<f64>> {
     let queries = services.embed_passages(sentences(20)).await?;
-    let recall = services.index_recall(&queries, 10, candidates).await?;
-    println!("vector index recall@10 against exact search, {candidates} candidates asked: {recall:.3} (20 queries)");
-    Ok(recall)
+    let recalls = services.index_recall(&queries, 10, candidates).await?;
+    for (asked, recall) in candidates.iter().zip(&recalls) {
+        println!("vector index recall@10 against exact search, {asked} candidates asked: {recall:.3} (20 queries)");
+    }
+    Ok(recalls)
 }
 
 async fn embedding(services: &Services, n: usize, batch: usize) -> anyhow::Result<((f64, f64, f64), f64)> {

@@ -256,10 +256,9 @@ async fn measure(
     }
     column.search = search(reader).await?;
     if column.build.is_some() {
-        column.recall = Some((
-            index_recall(reader, 10).await?,
-            index_recall(reader, SEARCH_CANDIDATES).await?,
-        ));
+        if let [few, many] = index_recall(reader, &[10, SEARCH_CANDIDATES]).await?[..] {
+            column.recall = Some((few, many));
+        }
     }
     column.claims = claims(&all, &tag).await?;
     // A clean stop: redb saves its vector index (the next start loads it); nothing to save on PostgreSQL.
